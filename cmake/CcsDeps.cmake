@@ -1,0 +1,10 @@
+# System libraries, all from Debian packages (deploy/dev/deps.sh installs them).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka>=2.0)
+pkg_check_modules(PROTOBUFC REQUIRED IMPORTED_TARGET libprotobuf-c>=1.4)
+pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv>=1.44)
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq>=15)
+pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson>=2.13)
+find_program(PROTOC_C NAMES protoc-c REQUIRED)
+find_program(PROTOC NAMES protoc)
+find_package(Threads REQUIRED)

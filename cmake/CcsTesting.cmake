@@ -1,0 +1,33 @@
+# Helpers for the test tree.
+#
+# ccs_add_unit_test(<name> SOURCES <files...> [LIBS <libs...>])
+#   A unit test: its own process, label `unit`, 60 s timeout, no servers.
+#
+# ccs_add_fuzzer(<name> SOURCES <files...> [LIBS <libs...>] CORPUS <dir>)
+#   A libFuzzer target (LLVMFuzzerTestOneInput). With CCS_FUZZ=ON (clang) it is a real
+#   coverage-guided fuzzer; otherwise it links tests/fuzz/standalone_main.c, which replays the
+#   corpus, so every build exercises the decoders on the corpus under ctest label `fuzz`.
+function(ccs_add_unit_test name)
+  cmake_parse_arguments(A "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${A_SOURCES})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/unit)
+  target_link_libraries(${name} PRIVATE ${A_LIBS} ccs_warnings ccs_sanitizers)
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS unit TIMEOUT 60)
+endfunction()
+
+function(ccs_add_fuzzer name)
+  cmake_parse_arguments(A "" "CORPUS" "SOURCES;LIBS" ${ARGN})
+  if(CCS_FUZZ)
+    add_executable(${name} ${A_SOURCES})
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+    set(run ${name} -runs=20000 -max_total_time=60 ${A_CORPUS})
+  else()
+    add_executable(${name} ${A_SOURCES} ${PROJECT_SOURCE_DIR}/tests/fuzz/standalone_main.c)
+    set(run ${name} ${A_CORPUS})
+  endif()
+  target_link_libraries(${name} PRIVATE ${A_LIBS} ccs_warnings ccs_sanitizers)
+  add_test(NAME ${name} COMMAND ${run})
+  set_tests_properties(${name} PROPERTIES LABELS fuzz TIMEOUT 300)
+endfunction()
