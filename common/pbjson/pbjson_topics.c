@@ -1,0 +1,44 @@
+/*
+ * The topic -> message type table of the pipeline (DESIGN.md section 2: every topic's value is
+ * one protobuf message). Kept apart from pbjson.c because it is the only part that needs the
+ * generated contracts; the codec itself works on any descriptor.
+ */
+#include "ccs/pbjson.h"
+
+#include <string.h>
+
+#include "ccs/mtp/v1/eligibility.pb-c.h"
+#include "ccs/mtp/v1/referral.pb-c.h"
+#include "ccs/mtp/v1/scheduling.pb-c.h"
+
+static const struct {
+	const char *topic;
+	const ProtobufCMessageDescriptor *desc;
+} topics[] = {
+	{"ccs.referral.submitted.v1", &ccs__mtp__v1__referral_submitted__descriptor},
+	{"ccs.referral.decided.v1", &ccs__mtp__v1__referral_decision__descriptor},
+	{"ccs.eligibility.evidence.v1", &ccs__mtp__v1__eligibility_evidence__descriptor},
+	{"ccs.eligibility.decided.v1", &ccs__mtp__v1__eligibility_decision__descriptor},
+	{"ccs.scheduling.requests.v1", &ccs__mtp__v1__scheduling_request__descriptor},
+	{"ccs.scheduling.decided.v1", &ccs__mtp__v1__scheduling_decision__descriptor},
+};
+
+#define DLQ_SUFFIX ".dlq"
+
+const ProtobufCMessageDescriptor *ccs_pbjson_topic_descriptor(const char *topic)
+{
+	size_t n = strlen(topic), sl = strlen(DLQ_SUFFIX), i;
+
+	/* A dead-letter topic carries the failed message unchanged: same type as its base. */
+	if (n > sl && strcmp(topic + n - sl, DLQ_SUFFIX) == 0)
+		n -= sl;
+	for (i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
+		if (strlen(topics[i].topic) == n && strncmp(topics[i].topic, topic, n) == 0)
+			return topics[i].desc;
+	return NULL;
+}
+
+const char *ccs_pbjson_topic_name(size_t i)
+{
+	return i < sizeof(topics) / sizeof(topics[0]) ? topics[i].topic : NULL;
+}
