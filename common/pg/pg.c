@@ -1,0 +1,160 @@
+/*
+ * PostgreSQL helpers (see ccs/pg.h).
+ */
+#include "ccs/pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccs/log.h"
+
+PGconn *ccs_pg_connect(const char *url, char *errbuf, size_t errlen)
+{
+	PGconn *c = PQconnectdb(url);
+	if (PQstatus(c) != CONNECTION_OK) {
+		const char *m = PQerrorMessage(c);
+		size_t n = strcspn(m, "\n");
+		snprintf(errbuf, errlen, "connection to postgresql failed: %.*s", (int)n, m);
+		PQfinish(c);
+		return NULL;
+	}
+	/* Decisions are computed from event data, never from the session's time zone. */
+	PGresult *r = PQexec(c, "SET TIME ZONE 'UTC'");
+	PQclear(r);
+	return c;
+}
+
+int ccs_pg_classify(PGconn *c, const PGresult *r)
+{
+	if (!c || PQstatus(c) != CONNECTION_OK || !r)
+		return CCS_PG_TRANSIENT;
+	const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	if (!st)
+		return CCS_PG_TRANSIENT;
+	/* 08 connection, 40 serialization/deadlock, 53 resources, 57 operator intervention
+	 * (shutdown, cancel), 58 system error, 55P03 lock not available. */
+	if (!strncmp(st, "08", 2) || !strncmp(st, "40", 2) || !strncmp(st, "53", 2) ||
+	    !strncmp(st, "57", 2) || !strncmp(st, "58", 2) || !strcmp(st, "55P03"))
+		return CCS_PG_TRANSIENT;
+	return CCS_PG_DATA;
+}
+
+void ccs_pg_errmsg(PGconn *c, const PGresult *r, char *errbuf, size_t errlen)
+{
+	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	if (!m) {
+		m = c ? PQerrorMessage(c) : "no connection";
+		snprintf(errbuf, errlen, "%s: %.*s", st ? st : "connection", (int)strcspn(m, "\n"), m);
+		return;
+	}
+	snprintf(errbuf, errlen, "%s: %s", st ? st : "?????", m);
+}
+
+int ccs_pg_exec(PGconn *c, const char *sql, char *errbuf, size_t errlen)
+{
+	PGresult *r = PQexec(c, sql);
+	int rc = CCS_PG_OK;
+	ExecStatusType st = PQresultStatus(r);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		rc = ccs_pg_classify(c, r);
+		ccs_pg_errmsg(c, r, errbuf, errlen);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Run a parameterised statement returning at most one integer cell (or -1 when none). */
+static int query_int(PGconn *c, const char *sql, int nparams, const char *const *params,
+		     long *out, char *errbuf, size_t errlen)
+{
+	PGresult *r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+	int rc = CCS_PG_OK;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		rc = ccs_pg_classify(c, r);
+		ccs_pg_errmsg(c, r, errbuf, errlen);
+		goto out;
+	}
+	*out = PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+out:
+	PQclear(r);
+	return rc;
+}
+
+int ccs_pg_migrate(PGconn *c, const char *component, const ccs_migration *migs, char *errbuf,
+		   size_t errlen)
+{
+	int rc, locked = 0, known = 0;
+	long current = -1;
+	char ver[16];
+
+	rc = ccs_pg_exec(c, "SELECT pg_advisory_lock(hashtext('ccs.schema_migrations'))", errbuf, errlen);
+	if (rc)
+		goto out;
+	locked = 1;
+	rc = ccs_pg_exec(c,
+			 "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			 " component text NOT NULL, version integer NOT NULL, name text NOT NULL,"
+			 " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, version))",
+			 errbuf, errlen);
+	if (rc)
+		goto out;
+	const char *p[1] = {component};
+	rc = query_int(c, "SELECT max(version) FROM schema_migrations WHERE component = $1", 1, p,
+		       &current, errbuf, errlen);
+	if (rc)
+		goto out;
+	for (const ccs_migration *m = migs; m->version; m++)
+		if (m->version > known)
+			known = m->version;
+	if (current > known) {
+		snprintf(errbuf, errlen,
+			 "database schema of %s is at version %ld, newer than this binary's %d: refusing to start",
+			 component, current, known);
+		rc = CCS_PG_DATA;
+		goto out;
+	}
+	for (const ccs_migration *m = migs; m->version; m++) {
+		if (m->version <= current)
+			continue;
+		rc = ccs_pg_exec(c, "BEGIN", errbuf, errlen);
+		if (rc)
+			goto out;
+		rc = ccs_pg_exec(c, m->sql, errbuf, errlen);
+		if (rc == CCS_PG_OK) {
+			snprintf(ver, sizeof(ver), "%d", m->version);
+			const char *ip[3] = {component, ver, m->name};
+			PGresult *r = PQexecParams(c,
+						   "INSERT INTO schema_migrations(component, version, name)"
+						   " VALUES ($1, $2, $3)",
+						   3, NULL, ip, NULL, NULL, 0);
+			if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+				rc = ccs_pg_classify(c, r);
+				ccs_pg_errmsg(c, r, errbuf, errlen);
+			}
+			PQclear(r);
+		}
+		if (rc) {
+			char ign[64];
+			if (ccs_pg_exec(c, "ROLLBACK", ign, sizeof(ign)) != CCS_PG_OK)
+				CCS_LOG_WARN("rollback failed", "error", CCS_LOG_S(ign));
+			size_t n = strlen(errbuf);
+			snprintf(errbuf + n, errlen > n ? errlen - n : 0, " (migration %s)", m->name);
+			goto out;
+		}
+		rc = ccs_pg_exec(c, "COMMIT", errbuf, errlen);
+		if (rc)
+			goto out;
+		CCS_LOG_INFO("migration applied", "component", CCS_LOG_S(component), "version",
+			     CCS_LOG_I(m->version), "name", CCS_LOG_S(m->name));
+	}
+out:
+	if (locked) {
+		char ign[64];
+		if (ccs_pg_exec(c, "SELECT pg_advisory_unlock(hashtext('ccs.schema_migrations'))", ign,
+				sizeof(ign)) != CCS_PG_OK)
+			CCS_LOG_WARN("advisory unlock failed", "error", CCS_LOG_S(ign));
+	}
+	return rc;
+}
