@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# deploy/dev/test.sh: the project's test command (README, .ci/run).
+#
+#   usage: deploy/dev/test.sh [--quick] [--no-asan] [--stop-servers|--keep-servers]
+#     (none)          deps.sh; servers.sh up; build preset `dev` and run ctest labels
+#                     unit|fuzz|integration|chaos; then build preset `asan` and run
+#                     unit|fuzz|integration under ASan+UBSan
+#     --quick         unit and fuzz tests of the `dev` build only; no servers are started
+#     --no-asan       skip the `asan` build and run
+#     --stop-servers  stop at exit the servers this run started (the default when CI is set)
+#     --keep-servers  leave them running (the default otherwise: the next run reuses them)
+#
+# Tests find the servers in CCS_PG_URL and CCS_KAFKA_BOOTSTRAP, exported here from
+# `servers.sh env`; set them beforehand to test against other servers.
+# CCS_CTEST_JOBS runs ctest in parallel (default 1: chaos tests restart servers that the
+# other tests use). Prints a timing line per phase on stderr.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DEV=$ROOT/deploy/dev
+quick=0
+asan=1
+stop_servers=0
+[ -n "${CI:-}" ] && [ "${CI}" != false ] && stop_servers=1
+
+for a in "$@"; do
+	case "$a" in
+	--quick) quick=1 ;;
+	--no-asan) asan=0 ;;
+	--stop-servers) stop_servers=1 ;;
+	--keep-servers) stop_servers=0 ;;
+	-h | --help)
+		sed -n '2,18p' "$0"
+		exit 0
+		;;
+	*)
+		echo "test.sh: unknown argument '$a'" >&2
+		exit 2
+		;;
+	esac
+done
+
+T0=$(date +%s)
+phase_start=$T0
+phase() { # phase NAME: report the time of the phase that just ended
+	local now
+	now=$(date +%s)
+	echo "test.sh: $1 took $((now - phase_start)) s" >&2
+	phase_start=$now
+}
+
+cd "$ROOT"
+"$DEV/deps.sh"
+phase deps
+
+jobs=(--parallel "${CCS_CTEST_JOBS:-1}")
+
+if [ "$quick" = 1 ]; then
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev
+	phase "build dev"
+	ctest --preset dev -L 'unit|fuzz' --output-on-failure "${jobs[@]}"
+	phase "ctest dev (unit|fuzz)"
+	echo "test.sh: quick run passed in $(($(date +%s) - T0)) s" >&2
+	exit 0
+fi
+
+# Remember which servers were down, so that --stop-servers stops only what this run started.
+pg_was_up=0
+kafka_was_up=0
+"$DEV/pg.sh" status >/dev/null 2>&1 && pg_was_up=1
+"$DEV/kafka.sh" status >/dev/null 2>&1 && kafka_was_up=1
+cleanup() {
+	[ "$stop_servers" = 1 ] || return 0
+	[ "$kafka_was_up" = 1 ] || "$DEV/kafka.sh" down || true
+	[ "$pg_was_up" = 1 ] || "$DEV/pg.sh" down || true
+}
+trap cleanup EXIT
+
+"$DEV/servers.sh" up
+eval "$("$DEV/servers.sh" env)"
+echo "test.sh: CCS_PG_URL=$CCS_PG_URL CCS_KAFKA_BOOTSTRAP=$CCS_KAFKA_BOOTSTRAP" >&2
+phase "servers up"
+
+cmake --preset dev >/dev/null
+cmake --build --preset dev
+phase "build dev"
+ctest --preset dev -L 'unit|fuzz|integration|chaos' --output-on-failure "${jobs[@]}"
+phase "ctest dev (unit|fuzz|integration|chaos)"
+
+if [ "$asan" = 1 ]; then
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan
+	phase "build asan"
+	ctest --preset asan -L 'unit|fuzz|integration' --output-on-failure "${jobs[@]}"
+	phase "ctest asan (unit|fuzz|integration)"
+fi
+echo "test.sh: all passed in $(($(date +%s) - T0)) s" >&2
