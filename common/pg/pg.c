@@ -19,8 +19,9 @@ PGconn *ccs_pg_connect(const char *url, char *errbuf, size_t errlen)
 		PQfinish(c);
 		return NULL;
 	}
-	/* Decisions are computed from event data, never from the session's time zone. */
-	PGresult *r = PQexec(c, "SET TIME ZONE 'UTC'");
+	/* Decisions are computed from event data, never from the session's time zone; server
+	 * notices ("already exists, skipping") are noise on a daemon's stderr. */
+	PGresult *r = PQexec(c, "SET TIME ZONE 'UTC'; SET client_min_messages = warning");
 	PQclear(r);
 	return c;
 }

@@ -79,6 +79,8 @@ struct ccs_svc {
 	char group_id[256];
 	char instance_id[256];
 	char source[128];
+	const char *prefix;  /* topics.prefix, prepended to every topic name */
+	char **topics;       /* input topics with the prefix, NULL-terminated */
 	/* relay */
 	int relay_leader;
 	size_t inflight;
@@ -221,7 +223,8 @@ int ccs_tx_emit(ccs_tx *tx, const char *topic, const char *key, const char *kind
 	ccs_hdrs_add_str(&h, "ccs_causation_id", tx->input_id);
 	ccs_hdrs_add_str(&h, "ccs_decision_kind", kind);
 
-	const char *params[4] = {topic, key, (const char *)payload, (const char *)h.buf};
+	const char *full = *s->prefix ? ccs_arena_printf(tx->arena, "%s%s", s->prefix, topic) : topic;
+	const char *params[4] = {full, key, (const char *)payload, (const char *)h.buf};
 	int lens[4] = {0, key ? (int)strlen(key) : 0, (int)len, (int)h.len};
 	int fmts[4] = {0, 1, 1, 1};
 	PGresult *r = PQexecParams(tx->pg,
@@ -430,8 +433,8 @@ static const char *header_str(rd_kafka_headers_t *h, const char *name, ccs_arena
 
 static long topic_index(const ccs_svc *s, const char *topic)
 {
-	for (long i = 0; s->def->topics[i]; i++)
-		if (strcmp(s->def->topics[i], topic) == 0)
+	for (long i = 0; s->topics[i]; i++)
+		if (strcmp(s->topics[i], topic) == 0)
 			return i;
 	return -1;
 }
@@ -813,7 +816,7 @@ static void backoff_cb(uv_timer_t *t)
 			start_backoff(s);
 			return;
 		}
-		if (ccs_pg_exec(s->pg, "SET TIME ZONE 'UTC'", err, sizeof(err)) != CCS_PG_OK) {
+		if (ccs_pg_exec(s->pg, "SET TIME ZONE 'UTC'; SET client_min_messages = warning", err, sizeof(err)) != CCS_PG_OK) {
 			start_backoff(s);
 			return;
 		}
@@ -1125,6 +1128,14 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		     CCS_LOG_S(rd_kafka_err2str((rd_kafka_resp_err_t)err)), "reason", CCS_LOG_S(reason));
 }
 
+/* librdkafka's own log lines, as JSON lines like ours (syslog levels: 0 emerg .. 7 debug). */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	ccs_log_level l = level <= 3 ? CCS_LOG_ERROR_L : level <= 5 ? CCS_LOG_WARN_L : level == 6 ? CCS_LOG_INFO_L : CCS_LOG_DEBUG;
+	CCS_LOG_AT_(l, "librdkafka", "client", CCS_LOG_S(rd_kafka_name(rk)), "facility", CCS_LOG_S(fac),
+		    "detail", CCS_LOG_S(buf));
+}
+
 /* Consumer lag per partition, from librdkafka's statistics JSON. */
 static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
@@ -1196,6 +1207,7 @@ static rd_kafka_conf_t *kafka_conf(ccs_svc *s, int consumer, char *errbuf, size_
 	}
 	rd_kafka_conf_set_opaque(c, s);
 	rd_kafka_conf_set_error_cb(c, error_cb);
+	rd_kafka_conf_set_log_cb(c, log_cb);
 	if (consumer) {
 		rd_kafka_conf_set_rebalance_cb(c, rebalance_cb);
 		rd_kafka_conf_set_stats_cb(c, stats_cb);
@@ -1229,13 +1241,16 @@ static int ensure_topics(ccs_svc *s, char *errbuf, size_t errlen)
 	int rc = 0;
 	char dlq[64][256];
 
-	for (size_t i = 0; s->def->topics[i] && n < 32; i++) {
-		names[n++] = s->def->topics[i];
-		snprintf(dlq[i], sizeof(dlq[i]), "%s.dlq", s->def->topics[i]);
+	for (size_t i = 0; s->topics[i] && n < 32; i++) {
+		names[n++] = s->topics[i];
+		snprintf(dlq[i], sizeof(dlq[i]), "%s.dlq", s->topics[i]);
 		names[n++] = dlq[i];
 	}
-	for (size_t i = 0; s->def->output_topics && s->def->output_topics[i] && n < 64; i++)
-		names[n++] = s->def->output_topics[i];
+	char outs[32][256];
+	for (size_t i = 0; s->def->output_topics && s->def->output_topics[i] && n < 64 && i < 32; i++) {
+		snprintf(outs[i], sizeof(outs[i]), "%s%s", s->prefix, s->def->output_topics[i]);
+		names[n++] = outs[i];
+	}
 
 	rd_kafka_NewTopic_t *nt[64];
 	for (size_t i = 0; i < n; i++)
@@ -1309,11 +1324,11 @@ static int consumer_create(ccs_svc *s, char *errbuf, size_t errlen)
 	}
 	rd_kafka_poll_set_consumer(s->consumer);
 	size_t ntopics = 0;
-	while (s->def->topics[ntopics])
+	while (s->topics[ntopics])
 		ntopics++;
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)ntopics);
 	for (size_t i = 0; i < ntopics; i++)
-		rd_kafka_topic_partition_list_add(l, s->def->topics[i], RD_KAFKA_PARTITION_UA);
+		rd_kafka_topic_partition_list_add(l, s->topics[i], RD_KAFKA_PARTITION_UA);
 	rd_kafka_resp_err_t err = rd_kafka_subscribe(s->consumer, l);
 	rd_kafka_topic_partition_list_destroy(l);
 	if (err) {
@@ -1365,6 +1380,14 @@ static void stats_timer_cb(uv_timer_t *t)
 			CCS_LOG_ERROR("producer create failed", "error", CCS_LOG_S(err));
 	}
 	refresh_backlog(s);
+	/* After "all brokers down" nothing says they are back until traffic flows; ask. */
+	if (!s->kafka_ok && s->producer) {
+		const struct rd_kafka_metadata *md = NULL;
+		if (rd_kafka_metadata(s->producer, 0, NULL, &md, 500) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+			s->kafka_ok = 1;
+			rd_kafka_metadata_destroy(md);
+		}
+	}
 	set_ready_metric(s);
 	static uint64_t last_log;
 	uint64_t now = uv_now(s->loop);
@@ -1514,6 +1537,8 @@ static const ccs_cfg_def runtime_cfg[] = {
 	{"group.id", CCS_CFG_STR, "", 0, 0, 0, "consumer group (default ccs-<service>)"},
 	{"instance.id", CCS_CFG_STR, "", 0, 0, 0,
 	 "static group membership id, unique per instance (default <service>-<hostname>)"},
+	{"topics.prefix", CCS_CFG_STR, "", 0, 0, 0,
+	 "prepended to every topic name (environments sharing a cluster, tests)"},
 	{"topics.create", CCS_CFG_BOOL, "true", 0, 0, 0, "create missing topics at start"},
 	{"topics.partitions", CCS_CFG_INT, "3", 0, 1, 1000, "partitions for created topics"},
 	{"topics.replication", CCS_CFG_INT, "-1", 0, -1, 10, "replication factor for created topics (-1: broker default)"},
@@ -1687,6 +1712,16 @@ int ccs_svc_main(const ccs_svc_def *def, int argc, char **argv)
 	else
 		snprintf(s->instance_id, sizeof(s->instance_id), "%s-%s", def->name, host);
 	snprintf(s->source, sizeof(s->source), "urn:ccs:mtp:%s", def->name);
+	s->prefix = ccs_cfg_str(&s->cfg, "topics.prefix");
+	size_t nt = 0;
+	while (def->topics[nt])
+		nt++;
+	s->topics = ccs_xcalloc(nt + 1, sizeof(char *));
+	for (size_t i = 0; i < nt; i++) {
+		size_t tl = strlen(s->prefix) + strlen(def->topics[i]) + 1;
+		s->topics[i] = ccs_xmalloc(tl);
+		snprintf(s->topics[i], tl, "%s%s", s->prefix, def->topics[i]);
+	}
 	srand((unsigned)getpid() ^ (unsigned)time(NULL));
 	s->metrics = ccs_metrics_new(def->name);
 	declare_metrics(s);
@@ -1777,6 +1812,9 @@ out:
 	if (s->pg)
 		PQfinish(s->pg);
 	parts_clear(s);
+	for (size_t i = 0; s->topics && s->topics[i]; i++)
+		free(s->topics[i]);
+	free(s->topics);
 	free(s->delivered);
 	free(s->batch);
 	ccs_arena_destroy(&s->arena);
