@@ -31,3 +31,23 @@ function(ccs_add_fuzzer name)
   add_test(NAME ${name} COMMAND ${run})
   set_tests_properties(${name} PROPERTIES LABELS fuzz TIMEOUT 300)
 endfunction()
+
+# The `servers` fixture: deploy/dev/servers.sh up starts or reuses PostgreSQL and Kafka (or
+# takes CCS_PG_URL / CCS_KAFKA_BOOTSTRAP from the environment).
+function(ccs_servers_fixture)
+  if(NOT TEST servers_up)
+    add_test(NAME servers_up COMMAND ${PROJECT_SOURCE_DIR}/deploy/dev/servers.sh up)
+    set_tests_properties(servers_up PROPERTIES FIXTURES_SETUP servers TIMEOUT 900
+      LABELS "integration;chaos;bench")
+  endif()
+endfunction()
+
+# ccs_add_py_test(<name> <script> <labels> <timeout>): a python3 (stdlib only) test driving the
+# built binaries against the servers; exit code 77 means skipped.
+function(ccs_add_py_test name script labels timeout)
+  ccs_servers_fixture()
+  add_test(NAME ${name} COMMAND python3 ${script})
+  set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${timeout}
+    FIXTURES_REQUIRED servers SKIP_RETURN_CODE 77
+    ENVIRONMENT "CCS_BUILD_DIR=${PROJECT_BINARY_DIR};CCS_SOURCE_DIR=${PROJECT_SOURCE_DIR};PYTHONPATH=${PROJECT_SOURCE_DIR}/tests/lib;PYTHONDONTWRITEBYTECODE=1")
+endfunction()

@@ -1,0 +1,134 @@
+"""referrald end to end on real PostgreSQL and Kafka.
+
+Valid, invalid, malformed, duplicate and twice-referred children produce exactly the expected
+decisions and dead letters; the database holds exactly one effect per input; stored offsets
+reach the end of the input topic; the outbox drains; decisions are deterministic.
+"""
+import random
+
+from ccs_it import (Env, check, check_eq, decision_id, end_offsets, finish, psql, scalar, wait_until)
+from ccs_samples import envelope, referral
+
+IN, OUT = "ccs.referral.submitted.v1", "ccs.referral.decided.v1"
+
+env = Env("ref")
+try:
+    rng = random.Random(7)
+    db = env.db("referral")
+    d = env.daemon("referral").start()
+    d.wait_ready()
+
+    valid = [envelope(referral(rng)) for _ in range(20)]
+    # The same child referred again by a physician: same Medi-Cal CIN, other referral id.
+    first = valid[0]["data"]
+    again_cin = envelope(referral(rng, mediCalCin=first["child"]["mediCalCin"],
+                                  source="REFERRAL_SOURCE_PHYSICIAN"))
+    # And by the school: no CIN, name written differently, same birth date and county.
+    c1 = valid[1]["data"]["child"]
+    again_name = envelope(referral(rng, firstName=c1["firstName"].upper(), lastName=" " + c1["lastName"].lower() + " ",
+                                   birthDate=c1["birthDate"], countyOfResidence=c1["countyOfResidence"].upper(),
+                                   mediCalCin=""))
+    invalid_future = envelope(referral(rng, birthDate="2027-01-01"))
+    invalid_many = envelope(referral(rng, countyOfResidence="Atlantis", source="REFERRAL_SOURCE_UNSPECIFIED",
+                                     diagnoses=[{"icd10Code": "XYZ"}]))
+    too_old = envelope(referral(rng, birthDate="2005-11-02"))  # 21 on the referral date
+    resubmitted = envelope(valid[2]["data"])  # same referral id, new event id
+    env.submit(IN, valid + [again_cin, again_name, invalid_future, invalid_many, too_old, resubmitted])
+    # Duplicate delivery of one event (same ce_id at another offset).
+    env.submit(IN, [valid[3]])
+    # Poison: undecodable bytes, a missing ce_id, a wrong ce_type.
+    env.produce_raw(IN, [
+        ("k1", {"ce_id": "11111111-1111-4111-8111-111111111111", "ce_type": "ccs.mtp.v1.ReferralSubmitted"},
+         b"\xff\xff\xff\x0fnot protobuf"),
+        ("k2", {"ce_type": "ccs.mtp.v1.ReferralSubmitted"}, b""),
+        ("k3", {"ce_id": "22222222-2222-4222-8222-222222222222", "ce_type": "ccs.mtp.v1.Other"}, b""),
+    ])
+    total_inputs = len(valid) + 6 + 1 + 3
+
+    ends = wait_until(lambda: (lambda e: e if sum(e.values()) == total_inputs else None)(end_offsets(env, IN)), 30)
+    check_eq(sum(ends.values()), total_inputs, "input topic holds every record")
+
+    def caught_up():
+        rows = psql(db, "SELECT partition, next_offset FROM consumer_offsets")
+        got = {int(p): int(o) for p, o in rows}
+        return all(got.get(p, -1) == o for p, o in ends.items())
+    check(wait_until(caught_up, 60), "stored offsets reach the end of every partition")
+    check(wait_until(lambda: scalar(db, "SELECT count(*) FROM outbox") == "0", 30), "outbox drained")
+
+    decisions = env.tail(OUT, expect=len(valid) + 5)
+    by_ref = {}
+    for m in decisions:
+        by_ref.setdefault(m["value"]["referralId"], []).append(m)
+    check_eq(len(decisions), len(valid) + 5, "one decision per distinct referral (dup event and resubmission add none)")
+
+    def outcome(m):
+        v = m["value"]
+        return "accepted" if "accepted" in v else "rejected" if "rejected" in v else "linked" if "linked" in v else "?"
+
+    for e in valid:
+        ms = by_ref.get(e["data"]["referralId"], [])
+        if check_eq(len(ms), 1, "one decision for valid referral"):
+            m = ms[0]
+            check_eq(outcome(m), "accepted", "valid referral accepted")
+            check_eq(m["headers"].get("ce_id"), decision_id(e["id"], "referral.accepted"), "decision ce_id is UUIDv5(event id, kind)")
+            check_eq(m["value"]["decisionId"], m["headers"].get("ce_id"), "decision id in payload equals ce_id")
+            check_eq(m["key"], m["value"]["caseId"], "decision keyed by case id")
+            check_eq(m["headers"].get("ccs_causation_id"), e["id"], "causation id is the input event")
+            check_eq(m["value"]["decidedAt"], e["data"]["submittedAt"], "decided_at copies submitted_at")
+    acc0 = by_ref[first["referralId"]][0]["value"]
+    m = by_ref[again_cin["data"]["referralId"]][0]["value"]
+    check_eq(outcome({"value": m}), "linked", "second referral with the same CIN is linked")
+    check_eq(m.get("linked", {}).get("existingCaseId"), acc0["caseId"], "linked to the first case")
+    check_eq(m.get("linked", {}).get("matchRule"), "MATCH_RULE_MEDI_CAL_CIN", "matched on CIN")
+    acc1 = by_ref[valid[1]["data"]["referralId"]][0]["value"]
+    m = by_ref[again_name["data"]["referralId"]][0]["value"]
+    check_eq(m.get("linked", {}).get("existingCaseId"), acc1["caseId"], "same child by normalised name+dob+county is linked")
+    check_eq(m.get("linked", {}).get("matchRule"), "MATCH_RULE_NAME_DOB_COUNTY", "matched on name, dob and county")
+
+    def codes(e):
+        ms = by_ref.get(e["data"]["referralId"], [])
+        return sorted(r["code"] for r in ms[0]["value"].get("rejected", {}).get("reasons", [])) if ms else None
+    check("BIRTH_DATE_IN_FUTURE" in (codes(invalid_future) or []), "future birth date rejected: %s" % codes(invalid_future))
+    many = codes(invalid_many) or []
+    check(len(many) >= 3, "every problem listed, not just the first: %s" % many)
+    check(any("COUNTY" in c for c in many), "unknown county named among reasons")
+    check(len(codes(too_old) or []) >= 1, "child 21 at referral rejected: %s" % codes(too_old))
+
+    # Routing: a dependent county goes to its regional office.
+    for e in valid:
+        v = by_ref[e["data"]["referralId"]][0]["value"]
+        if v["county"] == "Imperial":
+            check_eq(v.get("reviewingOffice"), "REVIEWING_OFFICE_SOUTHERN_CALIFORNIA", "Imperial routed to Southern California")
+        if v["county"] == "Los Angeles":
+            check_eq(v.get("reviewingOffice"), "REVIEWING_OFFICE_COUNTY", "Los Angeles reviews itself")
+
+    # Dead letters: exactly the three poison records, with their context.
+    dlq = env.tail(IN + ".dlq", expect=3)
+    check_eq(len(dlq), 3, "three dead letters")
+    classes = sorted(m["headers"].get("dlq_error_class") for m in dlq)
+    check_eq(classes, ["decode", "envelope", "envelope"], "dead-letter error classes")
+    for m in dlq:
+        h = m["headers"]
+        check(h.get("dlq_original_topic") == env.topic(IN) and h.get("dlq_original_offset") is not None
+              and h.get("dlq_consumer_group") and h.get("dlq_error_message"), "dead letter names its origin and reason")
+
+    # The database: one effect per input, nothing duplicated.
+    check_eq(scalar(db, "SELECT count(*) FROM referrals"), str(len(valid) + 5), "one referrals row per distinct referral")
+    check_eq(scalar(db, "SELECT count(*) FROM cases"), str(len(valid)), "one case per child")
+    check_eq(scalar(db, "SELECT count(*) FROM referrals WHERE outcome = 'linked'"), "2", "two linked referrals")
+    check_eq(scalar(db, "SELECT count(*) FROM inbox"), str(len(valid) + 6 + 1), "inbox holds each decodable event once")
+    check(d.metric("messages_total", 'result="duplicate"') == 1.0, "duplicate delivery counted")
+    check(d.metric("dead_letters_total", 'error_class="decode"') == 1.0, "dead letters counted by class")
+    _, metrics = d.get("/metrics")
+    check("Garcia" not in metrics and "birth" not in metrics.lower(), "no personal data in metrics")
+
+    # Graceful drain: SIGTERM exits 0 promptly.
+    check_eq(d.stop(), 0, "SIGTERM drains and exits 0")
+    logtext = open(d.env.logdir + "/referral-a.log").read()
+    for e in valid[:5]:
+        check(e["data"]["child"]["lastName"] not in logtext or e["data"]["child"]["lastName"] in ("Lee",),
+              "child's name not in logs")
+        check(e["data"]["child"]["birthDate"] not in logtext, "birth date not in logs")
+finally:
+    env.cleanup()
+finish()
