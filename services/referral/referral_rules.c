@@ -447,7 +447,8 @@ static int name_char_class(uint32_t cp)
 			return 1;
 		return strchr(" -'.", (int)cp) && cp != 0 ? 2 : 0;
 	}
-	if (cp == 0x2019 || cp == 0x2010 || cp == 0x2011) /* right quote, hyphens */
+	/* No-break space (pasted from documents), right single quote, Unicode hyphens. */
+	if (cp == 0xA0 || cp == 0x2019 || cp == 0x2010 || cp == 0x2011)
 		return 2;
 	if (cp < 0xC0 || cp == 0xD7 || cp == 0xF7)
 		return 0;

@@ -241,6 +241,9 @@ static const struct row {
 	{"first name cjk ok", {T_FIRST, "\xe7\x8e\x8b", 0}, {T_NONE, NULL, 0}, "", ""},
 	{"last name apostrophe hyphen ok", {T_LAST, "O'Brien-Smith Jr.", 0}, {T_NONE, NULL, 0}, "", ""},
 	{"last name curly apostrophe ok", {T_LAST, "O\xe2\x80\x99" "Brien", 0}, {T_NONE, NULL, 0}, "", ""},
+	{"last name no-break space ok", {T_LAST, "Garc\xc3\xad" "a\xc2\xa0L\xc3\xb3pez", 0}, {T_NONE, NULL, 0}, "", ""},
+	{"last name other latin-1 symbol", {T_LAST, "Smith\xc2\xa9", 0}, {T_NONE, NULL, 0},
+	 "LAST_NAME_INVALID_CHARACTERS", "child.last_name"},
 	{"last name empty", {T_LAST, "", 0}, {T_NONE, NULL, 0}, "LAST_NAME_MISSING", "child.last_name"},
 	{"last name symbols", {T_LAST, "Smith & Co", 0}, {T_NONE, NULL, 0}, "LAST_NAME_INVALID_CHARACTERS",
 	 "child.last_name"},
@@ -555,6 +558,10 @@ CCS_TEST(match_key)
 	/* Same child spelled by another referrer. */
 	CCS_EQ_INT(ccs_ref_match_key_name("GARCIA LOPEZ", " maria ", "2019-03-14",
 					  "los angeles county", b, sizeof(b)), 0);
+	CCS_EQ_STR(b, a);
+	/* No-break space and a pasted hyphen fold away like ASCII punctuation. */
+	CCS_EQ_INT(ccs_ref_match_key_name("Garcia\xc2\xa0L\xc3\xb3pez", "MARIA", "2019-03-14",
+					  "Los Angeles", b, sizeof(b)), 0);
 	CCS_EQ_STR(b, a);
 	/* Decomposed accents (NFD) fold the same. */
 	CCS_EQ_INT(ccs_ref_match_key_name("Garci\xcc\x81" "a L\xc3\xb3pez", "Maria", "2019-03-14",
