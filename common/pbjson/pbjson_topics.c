@@ -32,9 +32,15 @@ const ProtobufCMessageDescriptor *ccs_pbjson_topic_descriptor(const char *topic)
 	/* A dead-letter topic carries the failed message unchanged: same type as its base. */
 	if (n > sl && strcmp(topic + n - sl, DLQ_SUFFIX) == 0)
 		n -= sl;
-	for (i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
-		if (strlen(topics[i].topic) == n && strncmp(topics[i].topic, topic, n) == 0)
+	/*
+	 * Deployments may prefix every topic name (the daemons' topics.prefix, for shared clusters
+	 * and test runs), so a name matches when it ends with a known topic.
+	 */
+	for (i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
+		size_t tl = strlen(topics[i].topic);
+		if (n >= tl && strncmp(topics[i].topic, topic + n - tl, tl) == 0)
 			return topics[i].desc;
+	}
 	return NULL;
 }
 

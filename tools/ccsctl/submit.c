@@ -21,7 +21,7 @@
 #include "ccsctl.h"
 
 static const char submit_help[] =
-	"Usage: ccsctl submit -t TOPIC [-f FILE|-] [common options]\n"
+	"Usage: ccsctl submit -t TOPIC [-f FILE|-] [-H KEY=VALUE]... [common options]\n"
 	"\n"
 	"Read JSON documents, one per line, encode each as TOPIC's protobuf message and produce\n"
 	"it with CloudEvents binary-mode headers (ce_id, ce_source=ccsctl, ce_type=<message\n"
@@ -41,6 +41,8 @@ static const char submit_help[] =
 	"Options:\n"
 	"  -t, --topic TOPIC   topic to produce to (one of the known topics, see ccsctl --help)\n"
 	"  -f, --file FILE     read FILE instead of standard input ('-' = standard input)\n"
+	"  -H, --header K=V    add header K with value V to every message; replaces the\n"
+	"                      header ccsctl would set under that name (repeatable)\n"
 	"\n" CCSCTL_COMMON_HELP;
 
 /* Fields that carry the partitioning key, in order of preference (DESIGN.md section 2). */
@@ -49,6 +51,12 @@ static const char *const key_fields[] = {"case_id", "referral_id", "mtu_id"};
 /* Envelope members; anything else in an object makes it a plain message. */
 static const char *const envelope_members[] = {"id", "key", "correlation_id", "correlationId",
 					       "causation_id", "causationId", "data"};
+
+/* Extra headers from -H, as "name=value" strings. */
+struct extra_headers {
+	const char **kv;
+	size_t n;
+};
 
 struct submit_state {
 	long produced;     /* accepted by librdkafka */
@@ -173,8 +181,21 @@ static void rfc3339_now(char out[32])
  * Encode one line and hand it to librdkafka. Returns 0, or -1 with the reason in err (nothing
  * was produced then).
  */
+/* Add header name=val unless -H supplies that name. */
+static void add_header(rd_kafka_headers_t *h, const struct extra_headers *x, const char *name,
+		       const char *val)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < x->n; i++)
+		if (strncmp(x->kv[i], name, n) == 0 && x->kv[i][n] == '=')
+			return;
+	rd_kafka_header_add(h, name, -1, val, -1);
+}
+
 static int submit_line(rd_kafka_t *rk, const char *topic, const ProtobufCMessageDescriptor *d,
-		       const char *line, size_t len, long lineno, char *err, size_t errlen)
+		       const struct extra_headers *x, const char *line, size_t len, long lineno,
+		       char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *root = NULL, *data;
@@ -189,7 +210,7 @@ static int submit_line(rd_kafka_t *rk, const char *topic, const ProtobufCMessage
 
 	root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
-		snprintf(err, errlen, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+		snprintf(err, errlen, "invalid JSON (at character %d): %s", jerr.position, jerr.text);
 		goto out;
 	}
 	data = root;
@@ -223,15 +244,19 @@ static int submit_line(rd_kafka_t *rk, const char *topic, const ProtobufCMessage
 	protobuf_c_message_pack(msg, buf);
 	rfc3339_now(now);
 
-	hdrs = rd_kafka_headers_new(8);
-	rd_kafka_header_add(hdrs, "ce_id", -1, id, -1);
-	rd_kafka_header_add(hdrs, "ce_source", -1, "ccsctl", -1);
-	rd_kafka_header_add(hdrs, "ce_type", -1, d->name, -1);
-	rd_kafka_header_add(hdrs, "ce_specversion", -1, "1.0", -1);
-	rd_kafka_header_add(hdrs, "ce_time", -1, now, -1);
-	rd_kafka_header_add(hdrs, "content-type", -1, "application/protobuf", -1);
-	rd_kafka_header_add(hdrs, "ccs_correlation_id", -1, corr ? corr : id, -1);
-	rd_kafka_header_add(hdrs, "ccs_causation_id", -1, caus ? caus : id, -1);
+	hdrs = rd_kafka_headers_new(8 + x->n);
+	add_header(hdrs, x, "ce_id", id);
+	add_header(hdrs, x, "ce_source", "ccsctl");
+	add_header(hdrs, x, "ce_type", d->name);
+	add_header(hdrs, x, "ce_specversion", "1.0");
+	add_header(hdrs, x, "ce_time", now);
+	add_header(hdrs, x, "content-type", "application/protobuf");
+	add_header(hdrs, x, "ccs_correlation_id", corr ? corr : id);
+	add_header(hdrs, x, "ccs_causation_id", caus ? caus : id);
+	for (size_t i = 0; i < x->n; i++) {
+		const char *eq = strchr(x->kv[i], '=');
+		rd_kafka_header_add(hdrs, x->kv[i], eq - x->kv[i], eq + 1, -1);
+	}
 
 	for (;;) {
 		kerr = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
@@ -276,12 +301,14 @@ int ccsctl_cmd_submit(struct ccsctl_common *o, int argc, char **argv)
 	static const struct option longopts[] = {
 		{"topic", required_argument, NULL, 't'},
 		{"file", required_argument, NULL, 'f'},
+		{"header", required_argument, NULL, 'H'},
 		CCSCTL_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *topic = NULL, *file = "-";
 	const ProtobufCMessageDescriptor *d;
 	struct submit_state st = {0};
+	struct extra_headers x = {0};
 	rd_kafka_conf_t *conf = NULL;
 	rd_kafka_t *rk = NULL;
 	FILE *in = NULL;
@@ -291,29 +318,38 @@ int ccsctl_cmd_submit(struct ccsctl_common *o, int argc, char **argv)
 	long lineno = 0, bad_line = 0;
 	int opt, exit_now = -1, rc = CCSCTL_EXIT_USAGE;
 
-	while ((opt = getopt_long(argc, argv, "t:f:" CCSCTL_COMMON_SHORTOPTS, longopts, NULL)) !=
+	while ((opt = getopt_long(argc, argv, "t:f:H:" CCSCTL_COMMON_SHORTOPTS, longopts, NULL)) !=
 	       -1) {
 		if (opt == 't') {
 			topic = optarg;
 		} else if (opt == 'f') {
 			file = optarg;
+		} else if (opt == 'H') {
+			if (!strchr(optarg, '=') || optarg[0] == '=') {
+				ccsctl_err("submit: --header wants KEY=VALUE, got '%s'", optarg);
+				goto out;
+			}
+			x.kv = ccs_xrealloc(x.kv, (x.n + 1) * sizeof(*x.kv));
+			x.kv[x.n++] = optarg;
 		} else if (ccsctl_common_opt(o, opt, optarg, submit_help, &exit_now)) {
-			if (exit_now >= 0)
-				return exit_now;
+			if (exit_now >= 0) {
+				rc = exit_now;
+				goto out;
+			}
 		} else {
 			fputs(submit_help, stderr);
-			return CCSCTL_EXIT_USAGE;
+			goto out;
 		}
 	}
 	if (!topic || optind != argc) {
 		ccsctl_err("submit: %s", !topic ? "-t TOPIC is required" : "unexpected argument");
-		return CCSCTL_EXIT_USAGE;
+		goto out;
 	}
 	d = ccs_pbjson_topic_descriptor(topic);
 	if (!d) {
 		ccsctl_err("submit: unknown topic '%s' (see ccsctl --help for the known topics)",
 			   topic);
-		return CCSCTL_EXIT_USAGE;
+		goto out;
 	}
 
 	rc = CCSCTL_EXIT_FAIL;
@@ -347,7 +383,8 @@ int ccsctl_cmd_submit(struct ccsctl_common *o, int argc, char **argv)
 		lineno++;
 		if (blank(line, (size_t)len))
 			continue;
-		if (submit_line(rk, topic, d, line, (size_t)len, lineno, err, sizeof(err)) != 0) {
+		if (submit_line(rk, topic, d, &x, line, (size_t)len, lineno, err, sizeof(err)) !=
+		    0) {
 			ccsctl_err("submit: line %ld: %s", lineno, err);
 			bad_line = lineno;
 			break;
@@ -376,6 +413,7 @@ int ccsctl_cmd_submit(struct ccsctl_common *o, int argc, char **argv)
 	    !rd_kafka_fatal_error(rk, NULL, 0))
 		rc = CCSCTL_EXIT_OK;
 out:
+	free(x.kv);
 	free(line);
 	if (in && in != stdin)
 		fclose(in);

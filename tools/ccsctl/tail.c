@@ -14,9 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ccs/mem.h"
 #include "ccs/pbjson.h"
+#include "ccs/uuid.h"
 #include "ccsctl.h"
 
 static const char tail_help[] =
@@ -28,7 +30,8 @@ static const char tail_help[] =
 	"type) and printed in proto3 JSON. A value that does not decode, or a topic without a\n"
 	"known type, is printed as \"value_base64\" (with \"value_error\" saying why). A key or\n"
 	"header that is not UTF-8 is printed as {\"base64\":...}.\n"
-	"Without -g no consumer group is used and nothing is committed.\n"
+	"Without -g no consumer group is used and nothing is committed. A topic that does not\n"
+	"exist yet is waited for (within --idle-exit); with --until-end it reads as empty.\n"
 	"\n"
 	"Options:\n"
 	"  -t, --topic TOPIC       topic to read\n"
@@ -117,7 +120,10 @@ json_t *ccsctl_message_json(const rd_kafka_message_t *m)
 	return o;
 }
 
-/* Assign the topic's partitions (all, or r->partition) at their start offsets. */
+/*
+ * Assign the topic's partitions (all, or r->partition) at their start offsets. Returns 0, -1 on
+ * error, 1 when the topic does not exist and there is nothing to read.
+ */
 static int assign_all(rd_kafka_t *rk, const struct ccsctl_read *r, struct part **parts,
 		      int *nparts)
 {
@@ -127,15 +133,45 @@ static int assign_all(rd_kafka_t *rk, const struct ccsctl_read *r, struct part *
 	rd_kafka_resp_err_t err;
 	int i, rc = -1;
 
-	err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-	if (err) {
-		ccsctl_err("metadata for %s: %s", r->topic, rd_kafka_err2str(err));
-		goto out;
-	}
-	if (md->topic_cnt != 1 || md->topics[0].err) {
-		ccsctl_err("topic %s: %s", r->topic,
-			   md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "not found");
-		goto out;
+	int64_t t0 = ccsctl_now_ms();
+	int noted = 0;
+
+	/*
+	 * A topic that does not exist yet (a daemon creates its outputs when it starts) is waited
+	 * for, within --idle-exit; with --until-end it is simply empty.
+	 */
+	for (;;) {
+		rd_kafka_resp_err_t terr;
+		struct timespec pause = {0, 500 * 1000 * 1000};
+
+		err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+		if (err) {
+			ccsctl_err("metadata for %s: %s", r->topic, rd_kafka_err2str(err));
+			goto out;
+		}
+		terr = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+		if (terr == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].partition_cnt > 0)
+			break;
+		rd_kafka_metadata_destroy(md);
+		md = NULL;
+		if (terr != RD_KAFKA_RESP_ERR_NO_ERROR &&
+		    terr != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART &&
+		    terr != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) {
+			ccsctl_err("topic %s: %s", r->topic, rd_kafka_err2str(terr));
+			goto out;
+		}
+		if (r->until_end) {
+			ccsctl_err("topic %s does not exist: nothing to read", r->topic);
+			rc = 1;
+			goto out;
+		}
+		if (!noted++)
+			ccsctl_err("topic %s does not exist yet; waiting for it", r->topic);
+		if (ccsctl_stop || (r->idle_ms > 0 && ccsctl_now_ms() - t0 >= r->idle_ms)) {
+			rc = 1;
+			goto out;
+		}
+		nanosleep(&pause, NULL);
 	}
 	*parts = ccs_xcalloc((size_t)md->topics[0].partition_cnt + 1, sizeof(**parts));
 	*nparts = 0;
@@ -201,17 +237,30 @@ int ccsctl_read(const struct ccsctl_common *o, const struct ccsctl_read *r)
 	struct part *parts = NULL;
 	int nparts = 0, rc = CCSCTL_EXIT_FAIL, i;
 	int64_t seen = 0, last = ccsctl_now_ms();
-	char err[512];
+	char err[512], group[256];
 
 	conf = ccsctl_conf_new(o, err, sizeof(err));
 	if (!conf) {
 		ccsctl_err("%s", err);
 		return CCSCTL_EXIT_USAGE;
 	}
+	/*
+	 * librdkafka 2.0 wants a group.id even to assign(): without -g use a throwaway one, which
+	 * is never joined (no subscribe) and never committed to.
+	 */
+	if (r->group) {
+		snprintf(group, sizeof(group), "%s", r->group);
+	} else {
+		ccs_uuid u;
+		char us[CCS_UUID_STRLEN];
+		ccs_uuid_v4(&u);
+		ccs_uuid_format(&u, us);
+		snprintf(group, sizeof(group), "ccsctl-%s", us);
+	}
 	if (ccsctl_conf_set(conf, "enable.auto.commit", "false") ||
 	    ccsctl_conf_set(conf, "enable.auto.offset.store", "false") ||
 	    ccsctl_conf_set(conf, "auto.offset.reset", r->from_beginning ? "earliest" : "latest") ||
-	    (r->group && ccsctl_conf_set(conf, "group.id", r->group))) {
+	    ccsctl_conf_set(conf, "group.id", group)) {
 		rd_kafka_conf_destroy(conf);
 		return CCSCTL_EXIT_USAGE;
 	}
@@ -233,8 +282,12 @@ int ccsctl_read(const struct ccsctl_common *o, const struct ccsctl_read *r)
 			ccsctl_err("subscribe: %s", rd_kafka_err2str(e));
 			goto out;
 		}
-	} else if (assign_all(rk, r, &parts, &nparts) != 0) {
-		goto out;
+	} else {
+		int ar = assign_all(rk, r, &parts, &nparts);
+		if (ar != 0) {
+			rc = ar > 0 ? CCSCTL_EXIT_OK : CCSCTL_EXIT_FAIL;
+			goto out;
+		}
 	}
 
 	rc = CCSCTL_EXIT_OK;

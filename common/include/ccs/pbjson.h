@@ -63,7 +63,8 @@ void ccs_pbjson_json_name(const char *field_name, char *buf, size_t buflen);
 /*
  * The message type carried by a topic ("ccs.referral.submitted.v1" ->
  * ccs.mtp.v1.ReferralSubmitted). A dead-letter topic "<topic>.dlq" maps to its base topic's
- * type. NULL for an unknown topic.
+ * type. A prefixed name ("it-42.ccs.referral.submitted.v1", see the daemons' topics.prefix)
+ * maps like the name it ends with. NULL for an unknown topic.
  */
 const ProtobufCMessageDescriptor *ccs_pbjson_topic_descriptor(const char *topic);
 

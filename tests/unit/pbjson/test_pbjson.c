@@ -427,6 +427,9 @@ CCS_TEST(topic_table)
 		{"ccs.scheduling.decided.v1", "ccs.mtp.v1.SchedulingDecision"},
 		{"ccs.scheduling.decided.v1.dlq", "ccs.mtp.v1.SchedulingDecision"},
 		{"ccs.referral.submitted.v1.dlq", "ccs.mtp.v1.ReferralSubmitted"},
+		/* topics.prefix: a prefixed name maps like the name it ends with. */
+		{"it-42.ccs.eligibility.evidence.v1", "ccs.mtp.v1.EligibilityEvidence"},
+		{"it-42.ccs.eligibility.decided.v1.dlq", "ccs.mtp.v1.EligibilityDecision"},
 	};
 	size_t i;
 
@@ -436,6 +439,8 @@ CCS_TEST(topic_table)
 		CCS_EQ_STR(d ? d->name : NULL, want[i].type);
 	}
 	CCS_TRUE(ccs_pbjson_topic_descriptor("ccs.referral.submitted.v2") == NULL);
+	CCS_TRUE(ccs_pbjson_topic_descriptor("ccs.referral.submitted.v1x") == NULL);
+	CCS_TRUE(ccs_pbjson_topic_descriptor("referral.submitted.v1") == NULL);
 	CCS_TRUE(ccs_pbjson_topic_descriptor("ccs.referral.submitted.v1.dlq.dlq") == NULL);
 	CCS_TRUE(ccs_pbjson_topic_descriptor(".dlq") == NULL);
 	CCS_TRUE(ccs_pbjson_topic_descriptor("") == NULL);
