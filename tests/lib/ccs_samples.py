@@ -31,7 +31,7 @@ def referral(rng, referral_date="2026-11-02", submitted_at="2026-11-02T16:00:00Z
         "zip": "9%04d" % rng.randint(0, 9999),
         "schoolDistrict": "Example Unified",
         "mediCalCin": cin,
-        "guardian": {"name": "Guardian Example", "relationship": "mother", "phone": "555-0100"},
+        "guardian": {"name": "Guardian Example", "relationship": "mother", "phone": "(559) 555-0100"},
     }
     r = {
         "referralId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
