@@ -1,0 +1,78 @@
+/*
+ * The MTU directory: which Medical Therapy Units exist, the school hosting each, the county and
+ * school districts it serves, its disciplines, opening hours, therapists, rooms and closures.
+ *
+ * It is operator data, shipped as a sample in deploy/data/mtu_directory.tsv and replaceable
+ * without a rebuild. The format is tab-separated, one record per line, so that a spreadsheet
+ * can produce it and every error can name a line:
+ *
+ *   ccs-mtu-directory <TAB> 1                               first record: format and version
+ *   mtu       mtu_id county host_school disciplines hours   disciplines: PT,OT
+ *   district  mtu_id school_district
+ *   therapist mtu_id therapist_id PT|OT hours
+ *   room      mtu_id room_id uses                           uses: PT,OT,CONF or *
+ *   closure   mtu_id first_day last_day reason              days: YYYY-MM-DD, inclusive
+ *
+ * Hours: "Mon-Fri 07:30-16:00" or "Mon,Wed 08:00-12:00; Tue,Thu,Fri 12:30-16:00" (one interval
+ * per weekday, local time, end exclusive, "24:00" allowed as an end). Lines starting with '#'
+ * and blank lines are ignored. An mtu line must come before the records naming its id.
+ * Counties and districts compare case-insensitively.
+ *
+ * Memory: the directory owns everything (an arena for strings, growable arrays for records);
+ * ccs_sched_mtu_dir_free() releases it. Pointers into it (MTUs, therapists) stay valid until
+ * then, which is what a snapshot borrows.
+ */
+#ifndef CCS_SCHED_MTU_DIRECTORY_H
+#define CCS_SCHED_MTU_DIRECTORY_H
+
+#include <stddef.h>
+
+#include "ccs/mem.h"
+#include "engine.h"
+
+#define CCS_SCHED_MTU_FORMAT_VERSION 1
+/* Files larger than this are refused (the statewide list is ~130 MTUs, a few hundred KB). */
+#define CCS_SCHED_MTU_MAX_BYTES (16u * 1024u * 1024u)
+
+typedef struct ccs_sched_mtu {
+	const char *mtu_id;
+	const char *county;
+	const char *school;        /* host school */
+	unsigned disciplines;      /* CCS_SCHED_PT | CCS_SCHED_OT */
+	ccs_sched_hours open[7];   /* [0] = Monday */
+	const char **districts;
+	size_t n_districts;
+	ccs_sched_therapist *therapists;
+	size_t n_therapists;
+	ccs_sched_room *rooms;
+	size_t n_rooms;
+	ccs_sched_closure *closures;
+	size_t n_closures;
+	int line;                  /* line of its mtu record */
+} ccs_sched_mtu;
+
+typedef struct ccs_sched_mtu_dir {
+	ccs_sched_mtu *mtus;       /* in file order */
+	size_t n_mtus;
+	ccs_arena arena;           /* strings */
+} ccs_sched_mtu_dir;
+
+/* Parse a directory held in memory; source names the input in messages ("file:line: ..."). */
+int ccs_sched_mtu_dir_parse(const char *data, size_t len, const char *source,
+			    ccs_sched_mtu_dir **out, char *errbuf, size_t errlen) CCS_SCHED_WUR;
+/* Read and parse a file. */
+int ccs_sched_mtu_dir_load(const char *path, ccs_sched_mtu_dir **out, char *errbuf,
+			   size_t errlen) CCS_SCHED_WUR;
+void ccs_sched_mtu_dir_free(ccs_sched_mtu_dir *d);
+
+/* The MTU serving a child: the first MTU (file order) of the county listing the district, else
+ * the first MTU of the county; NULL when the county has none. school_district may be NULL. */
+const ccs_sched_mtu *ccs_sched_mtu_for(const ccs_sched_mtu_dir *d, const char *county,
+				       const char *school_district);
+const ccs_sched_mtu *ccs_sched_mtu_find(const ccs_sched_mtu_dir *d, const char *mtu_id);
+
+/* Point a snapshot at the MTU's hours, therapists, rooms and closures (borrowed); appointments
+ * are left empty for the caller to fill from the database. */
+void ccs_sched_mtu_snapshot(const ccs_sched_mtu *m, ccs_sched_snapshot *s);
+
+#endif
