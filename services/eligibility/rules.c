@@ -717,7 +717,11 @@ static void eval_line(const struct eval *e, const ccs_elig_line_rule *lr, ccs_el
 {
 	ccs_elig_reason_set r = e->gate_r;
 	ccs_elig_outcome o;
-	bool medical_decides = !lr->suspected_condition_ok || e->med_o == CCS_ELIG_OUTCOME_NOT_ELIGIBLE;
+	/* a diagnostic line goes ahead while the medical decision is still open (its purpose
+	 * is to establish the condition); only a decided medical outcome applies to it */
+	bool medical_open = e->med_o == CCS_ELIG_OUTCOME_PENDING ||
+			    e->med_o == CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW;
+	bool medical_decides = !lr->suspected_condition_ok || !medical_open;
 
 	if (medical_decides)
 		r |= e->med_r;

@@ -55,9 +55,12 @@ static const char *const code_pool[] = {
 	"T95.0", "M24.50", "P14.1", "G11.1", "G31.09", "J45.909", "R62.50", "F84.0",
 };
 
+/* Mostly valid facts (so that the rules, not the validator, get exercised); one input in
+ * sixteen is "wild" and may carry out-of-range values the validator must reject. */
 static void build(struct src *s, ccs_date as_of, ccs_elig_facts *f)
 {
-	unsigned flags;
+	bool wild = (take(s, 8) & 15) == 0;
+	unsigned flags, odds;
 
 	ccs_elig_facts_init(f);
 	/* birth: weighted toward the under-3 and 21-year boundaries */
@@ -72,40 +75,44 @@ static void build(struct src *s, ccs_date as_of, ccs_elig_facts *f)
 		f->birth_date = ccs_date_add_years(as_of, -3) + (ccs_date)(take(s, 8) % 40) - 5;
 		break;
 	default:
-		f->birth_date = as_of - (ccs_date)(take(s, 16) % 9000) - (take(s, 8) == 0 ? -3 : 0);
+		f->birth_date = as_of - (ccs_date)(take(s, 16) % 9000);
 		break;
 	}
-	f->county_model = (ccs_elig_county_model)(take(s, 8) % 4);
+	if (wild && take(s, 8) < 16)
+		f->birth_date = as_of + 3;
+	f->county_model = (ccs_elig_county_model)(take(s, 8) % (wild ? 4 : 3));
 	flags = take(s, 16);
-	f->residency.verified = flags & 1;
-	f->residency.state_resident = flags & 2;
-	f->residency.same_county = flags & 4;
+	odds = take(s, 16); /* three bits per "usually true" fact */
+	f->residency.verified = (odds & 7) != 0;
+	f->residency.state_resident = (odds >> 3 & 7) != 0;
+	f->residency.same_county = (odds >> 6 & 7) != 0;
+	f->medical.present = (odds >> 9 & 7) != 0;
+	f->medical.records_pending = (odds >> 12 & 7) == 0;
 	f->services_authorized = flags & 8;
-	f->medical.present = flags & 16;
-	f->medical.records_pending = (flags & 0xe0) == 0xe0;
-	f->financial.present = flags & 0x100;
-	f->financial.documents_complete = flags & 0x200;
+	f->financial.present = (flags & 0x300) != 0;
+	f->financial.documents_complete = (flags & 0x600) != 0;
 	f->financial.adopted_known_condition = (flags & 0x1c00) == 0x1c00;
 	f->mtu.evaluated = flags & 0x2000;
-	f->mtu.medically_necessary = flags & 0x4000;
-	f->mtu.plan_change = flags & 0x8000;
+	f->mtu.medically_necessary = (flags & 0x4001) != 0;
+	f->mtu.plan_change = (flags & 0x8006) == 0x8006;
 	f->residency.info_received = take_date(s, as_of);
 	f->referral_date = take_date(s, as_of);
 	f->application_sent = take_date(s, as_of);
 	f->application_received = take_date(s, as_of);
-	f->medical.reviewer = (ccs_elig_reviewer)(take(s, 8) % 5);
-	f->medical.findings = take(s, 16) << 0;
-	f->medical.findings = (f->medical.findings & 0xf) | ((f->medical.findings >> 4 & 0x1f) << 8);
-	if (take(s, 8) == 0xff)
-		f->medical.findings |= 1u << (take(s, 8) % 32); /* sometimes an invalid bit */
+	f->medical.reviewer = (ccs_elig_reviewer)(take(s, 8) % (wild ? 5 : 4));
+	unsigned fb = take(s, 16);
+	/* CP findings in one input of four; at-risk findings freely */
+	f->medical.findings = ((fb & 0x30) == 0 ? (fb & 0xf) : 0) | ((fb >> 6 & 0x1f) << 8);
+	if (wild && take(s, 8) > 200)
+		f->medical.findings |= 1u << (take(s, 8) % 32);
 	f->medical.exam_date = take_date(s, as_of);
 	f->medical.gestational_weeks = (uint8_t)(take(s, 8) % 48);
-	if (f->medical.gestational_weeks < 18)
+	if (!wild && (f->medical.gestational_weeks < 20 || f->medical.gestational_weeks > 44))
 		f->medical.gestational_weeks = 0;
 	unsigned ncodes = take(s, 8) % 5;
 	for (unsigned i = 0; i < ncodes; i++) {
 		unsigned pick = take(s, 8);
-		if (pick < 240) {
+		if (!wild || pick < 200) {
 			const char *c = code_pool[pick % (sizeof(code_pool) / sizeof(code_pool[0]))];
 			if (ccs_elig_facts_add_code(f, c) != 0)
 				abort();
@@ -116,23 +123,31 @@ static void build(struct src *s, ccs_date as_of, ccs_elig_facts *f)
 				dst[k] = (char)take(s, 8);
 		}
 	}
-	f->financial.medi_cal = (ccs_elig_medi_cal)(take(s, 8) % 6);
+	f->financial.medi_cal = (ccs_elig_medi_cal)(take(s, 8) % (wild ? 6 : 5));
 	/* AGI around the threshold, or anywhere */
 	f->financial.agi_cents = take(s, 8) & 1 ? 4000000 + (int64_t)(take(s, 8) % 5) - 2
 						: (int64_t)take(s, 32) - 100000;
+	if (wild && take(s, 8) > 128)
+		f->financial.agi_cents = INT64_MAX - (int64_t)take(s, 8);
 	f->financial.expected_oop_cents = (int64_t)take(s, 24) * 10;
 	f->financial.info_received = take_date(s, as_of);
 	f->financial.determined_on = take_date(s, as_of);
-	f->lines_requested = take(s, 8) & 0x1f;
+	f->lines_requested = take(s, 8) & (wild ? 0x1f : 0x1e);
+	if (!wild && f->lines_requested == 0)
+		f->lines_requested = CCS_ELIG_LINE_BIT(CCS_ELIG_LINE_MTP_THERAPY);
 	f->appeal.decision_date = take_date(s, as_of);
 	f->appeal.noa_sent = take_date(s, as_of);
 	f->appeal.filed = take_date(s, as_of);
 	f->appeal.decided = take_date(s, as_of);
 	f->appeal.result = (ccs_elig_appeal_result)(take(s, 8) % 3);
-	if (f->appeal.decided == CCS_DATE_INVALID && take(s, 8) != 0)
+	if (!wild && (f->appeal.decided == CCS_DATE_INVALID || f->appeal.result == 0)) {
+		f->appeal.decided = CCS_DATE_INVALID;
 		f->appeal.result = CCS_ELIG_APPEAL_NONE;
+	}
 	f->mtu.evaluated_date = take_date(s, as_of);
 	f->mtu.plan_change_effective = take_date(s, as_of);
+	if (!wild && f->mtu.plan_change && f->mtu.plan_change_effective == CCS_DATE_INVALID)
+		f->mtu.plan_change_effective = as_of + 10;
 }
 
 #define CHECK(c)                                                                            \

@@ -81,15 +81,20 @@ static ccs_elig_result eval(const ccs_elig_facts *f)
 	return eval_at(f, rs_default(), AS_OF_DEFAULT);
 }
 
+/* Names the table row under test in failure messages. */
+static char g_row[64];
+
 /* Print which reasons are missing/unexpected, so a failure says more than "false". */
 static void check_reasons(const char *what, ccs_elig_reason_set have, ccs_elig_reason_set must,
 			  ccs_elig_reason_set must_not)
 {
 	for (int c = 1; c < CCS_ELIG_R_COUNT; c++) {
 		if ((must & CCS_ELIG_RBIT(c)) && !(have & CCS_ELIG_RBIT(c)))
-			CCS_FAIL_("%s: missing %s", what, ccs_elig_reason_str((ccs_elig_reason)c));
+			CCS_FAIL_("%s%s: missing %s", g_row, what,
+				  ccs_elig_reason_str((ccs_elig_reason)c));
 		if ((must_not & CCS_ELIG_RBIT(c)) && (have & CCS_ELIG_RBIT(c)))
-			CCS_FAIL_("%s: unexpected %s", what, ccs_elig_reason_str((ccs_elig_reason)c));
+			CCS_FAIL_("%s%s: unexpected %s", g_row, what,
+				  ccs_elig_reason_str((ccs_elig_reason)c));
 	}
 }
 
@@ -615,7 +620,7 @@ CCS_TEST(service_lines_under_each_financial_outcome)
 		f.lines_requested = CCS_ELIG_LINES_ALL;
 		set_fin(&f, (enum fin_state)s);
 		ccs_elig_result r = eval(&f);
-		fprintf(stderr, "  financial state %d\n", s);
+		snprintf(g_row, sizeof(g_row), "financial state %d: ", s);
 		/* MTP therapy and diagnostic: never a financial test */
 		CHECK_LINE(r, MTP_THERAPY, CCS_ELIG_OUTCOME_ELIGIBLE, R(FIN_EXEMPT_MTP_ONLY), fin_any);
 		CHECK_LINE(r, DIAGNOSTIC, CCS_ELIG_OUTCOME_ELIGIBLE, R(FIN_EXEMPT_DIAGNOSTIC), fin_any);
@@ -627,6 +632,7 @@ CCS_TEST(service_lines_under_each_financial_outcome)
 		CHECK(r, CCS_ELIG_OUTCOME_ELIGIBLE, CCS_ELIG_RBIT(expect[s].reason), 0);
 		CCS_EQ_INT(r.noa_required, expect[s].outcome == CCS_ELIG_OUTCOME_NOT_ELIGIBLE);
 	}
+	g_row[0] = '\0';
 }
 
 CCS_TEST(all_qualifying_financial_bases_are_listed)
