@@ -801,7 +801,8 @@ static void eval_deadlines(const struct eval *e, ccs_elig_result *r)
 			     ap->decided + rs->fair_hearing_days);
 	if (at_risk)
 		add_deadline(r, CCS_ELIG_DL_AT_RISK_REASSESS_DUE,
-			     ccs_date_add_years(f->birth_date, 3) - rs->at_risk_reassess_lead_days);
+			     ccs_date_add_months(f->birth_date, rs->at_risk_limit_months) -
+				     rs->at_risk_reassess_lead_days);
 	if (active && !(e->gate_r & CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_AGE)))
 		add_deadline(r, CCS_ELIG_DL_AGE_OUT,
 			     ccs_date_add_years(f->birth_date, rs->age_limit_years));

@@ -223,7 +223,8 @@ typedef struct {
 	bool needs_financial;        /* the financial test applies (equipment, treatment) */
 	ccs_elig_reason exemption;   /* reason given when it does not (or CCS_ELIG_R_NONE) */
 	bool mtu_applies;            /* the MTU evaluation decides medical necessity */
-	bool suspected_condition_ok; /* diagnostic: needs only a condition not ruled out */
+	bool suspected_condition_ok; /* diagnostic: goes ahead while the medical decision is
+				      * pending or with the physician; a decided one applies */
 } ccs_elig_line_rule;
 
 typedef struct {
@@ -253,7 +254,8 @@ typedef struct {
 	int term_weeks;                           /* 40 */
 	int preterm_below_weeks;                  /* 37: applied when GA < this */
 	int correction_until_months;              /* 24: applied while chrono age < this */
-	int at_risk_reassess_lead_days;           /* reassess this many days before age 3 */
+	int at_risk_reassess_lead_days;           /* reassess this many days before the
+						   * at_risk_limit_months birthday (age 3) */
 
 	/* financial */
 	int64_t agi_threshold_cents;  /* 4,000,000 */
