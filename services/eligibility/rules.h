@@ -375,8 +375,12 @@ typedef struct {
 	ccs_elig_line_result lines[CCS_ELIG_NLINES];         /* index = line - 1 */
 	uint8_t ndeadlines;
 	ccs_elig_deadline deadlines[CCS_ELIG_DL_COUNT]; /* by kind order; each kind at most once */
+	/* a denial of eligibility or of a requested line, or a therapy plan change (42132);
+	 * never for a transfer, a pending case or a physician review */
 	bool noa_required;
-	ccs_elig_appeal_to appeal_to;
+	ccs_elig_appeal_to appeal_to; /* from facts.county_model */
+	/* 42321: the child has authorized services, is not a pending applicant, and an appeal
+	 * is open or this decision can be appealed (noa_required); false once decided */
 	bool services_continue_during_appeal;
 	ccs_date effective_application_date; /* referral date if returned in 20 d; or INVALID */
 	uint32_t groups_mask; /* bit (1 << group) per group a confirmed code routed to */
