@@ -36,7 +36,8 @@ static const char submit_help[] =
 	"causation ids = the id; key = the message's case_id, else referral_id, else mtu_id\n"
 	"(looked up at the top level, then inside the oneof member that is set).\n"
 	"Blank lines are skipped. The first invalid line stops the input: lines before it are\n"
-	"produced and flushed, and the exit status is 1.\n"
+	"produced and flushed, and the exit status is 1. So it is after SIGINT/SIGTERM (input\n"
+	"stops, what was produced is flushed; a second signal stops waiting for deliveries).\n"
 	"\n"
 	"Options:\n"
 	"  -t, --topic TOPIC   topic to produce to (one of the known topics, see ccsctl --help)\n"
@@ -409,7 +410,8 @@ int ccsctl_cmd_submit(struct ccsctl_common *o, int argc, char **argv)
 			   st.first_failed_line, st.first_error);
 	fprintf(stderr, "ccsctl: submit: %ld produced, %ld delivered to %s%s\n", st.produced,
 		st.delivered, topic, ccsctl_stop ? " (interrupted)" : "");
-	if (!bad_line && !st.failed && st.delivered == st.produced && !ferror(in) &&
+	/* Interrupted input counts as a failure: the caller's lines were not all produced. */
+	if (!bad_line && !ccsctl_stop && !st.failed && st.delivered == st.produced && !ferror(in) &&
 	    !rd_kafka_fatal_error(rk, NULL, 0))
 		rc = CCSCTL_EXIT_OK;
 out:
