@@ -9,7 +9,9 @@
  * `list` prints them like tail, plus a "dlq" object built from those headers. `replay`
  * re-produces the original key, value and headers (every dlq_* header removed) to the topic
  * named in dlq_original_topic, once someone has fixed the cause. The original ce_id travels
- * with it, so a daemon that had recorded the event id treats the replay as a duplicate.
+ * with it: the daemons roll a poison message's inbox row back with its failed handling, so the
+ * replay is processed afresh, and a second replay of a letter that then succeeded is skipped
+ * as a duplicate.
  */
 #include <getopt.h>
 #include <stdio.h>
