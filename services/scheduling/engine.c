@@ -462,6 +462,13 @@ static int in_hours(const ccs_sched_snapshot *s, int t, int wd, int start, int e
 	return within(&s->open[wd], start, end) && within(&s->therapists[t].hours[wd], start, end);
 }
 
+/* An IEP block applies on a day of its weekday within its validity (0 = unbounded). */
+static int iep_applies(const ccs_sched_iep_block *b, ccs_date day, int wd)
+{
+	return b->weekday == wd && (b->from_day == 0 || day >= b->from_day) &&
+	       (b->until_day == 0 || day <= b->until_day);
+}
+
 /* Stage 3: no IEP block of that weekday, no appointment of the child. */
 static int child_free(const struct ctx *c, const ccs_sched_child *ch, const struct day_slice *sl,
 		      int start, int end)
@@ -470,7 +477,7 @@ static int child_free(const struct ctx *c, const ccs_sched_child *ch, const stru
 		return 1;
 	for (size_t i = 0; i < ch->n_iep; i++) {
 		const ccs_sched_iep_block *b = &ch->iep[i];
-		if (b->weekday == sl->wd && overlaps(start, end, b->start_min, b->end_min))
+		if (iep_applies(b, sl->day, sl->wd) && overlaps(start, end, b->start_min, b->end_min))
 			return 0;
 	}
 	if (!ch->child_id)
@@ -580,7 +587,8 @@ static int child_valid(const ccs_sched_child *ch)
 		return 0;
 	for (size_t i = 0; i < ch->n_iep; i++) {
 		const ccs_sched_iep_block *b = &ch->iep[i];
-		if (b->weekday < 0 || b->weekday > 6 || !interval_ok(b->start_min, b->end_min))
+		if (b->weekday < 0 || b->weekday > 6 || !interval_ok(b->start_min, b->end_min) ||
+		    (b->from_day && !day_ok(b->from_day)) || (b->until_day && !day_ok(b->until_day)))
 			return 0;
 	}
 	return 1;
@@ -1305,7 +1313,7 @@ ccs_sched_reason ccs_sched_check_slot(const ccs_sched_rules *r, const ccs_sched_
 	}
 	if (child) {
 		for (size_t i = 0; i < child->n_iep; i++)
-			if (child->iep[i].weekday == wd &&
+			if (iep_applies(&child->iep[i], slot->day, wd) &&
 			    overlaps(slot->start_min, slot->end_min, child->iep[i].start_min,
 				     child->iep[i].end_min))
 				return CCS_SCHED_R_CHILD_UNAVAILABLE;

@@ -91,11 +91,15 @@ typedef struct ccs_sched_snapshot {
 	size_t n_appts;
 } ccs_sched_snapshot;
 
-/* A weekly block of the child's school day given to IEP services; never booked over. */
+/* A weekly block of the child's school day given to IEP services; never booked over. The
+ * optional validity lets one request carry the schedules before and after an IEP change
+ * (IepScheduleBlocks.effective_date); zero-initialised blocks apply on every day. */
 typedef struct ccs_sched_iep_block {
 	int weekday; /* 0 = Monday */
 	int start_min;
 	int end_min;
+	ccs_date from_day;  /* first day it applies; 0 = no lower bound */
+	ccs_date until_day; /* last day it applies, inclusive; 0 = no upper bound */
 } ccs_sched_iep_block;
 
 /* The child as the engine sees it: an id (to find the child's appointments) and IEP blocks. */

@@ -122,7 +122,15 @@ static void build(struct world *w, struct in *in)
 		int a = minute(in), len = 15 + (int)(byte(in) % 16) * 15;
 		if (a + len > 1440)
 			len = 1440 - a;
-		w->iep[i] = (ccs_sched_iep_block){(int)(byte(in) % 7), a, a + len};
+		unsigned v = byte(in);
+		w->iep[i] = (ccs_sched_iep_block){
+			.weekday = (int)(byte(in) % 7),
+			.start_min = a,
+			.end_min = a + len,
+			/* some blocks start or stop applying inside the two weeks */
+			.from_day = v & 1 ? w->base + (int)(v >> 1) % 16 : 0,
+			.until_day = v & 2 ? w->base + (int)(v >> 2) % 16 : 0,
+		};
 	}
 	for (size_t i = 0; i < 4; i++) {
 		int a = minute(in);
@@ -161,6 +169,8 @@ static void never_overlaps(const struct world *w, const ccs_sched_child *ch, ccs
 	if (ch)
 		for (size_t i = 0; i < ch->n_iep; i++)
 			check(!(ch->iep[i].weekday == ccs_date_weekday(day) &&
+				(!ch->iep[i].from_day || day >= ch->iep[i].from_day) &&
+				(!ch->iep[i].until_day || day <= ch->iep[i].until_day) &&
 				overlaps(start, end, ch->iep[i].start_min, ch->iep[i].end_min)));
 }
 

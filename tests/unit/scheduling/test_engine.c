@@ -95,7 +95,8 @@ static void fx_appts(struct fx *f, const struct appt_row *rows)
 static void fx_iep(struct fx *f, const struct iep_row *rows)
 {
 	for (; rows->end; rows++)
-		f->iep[f->niep++] = (ccs_sched_iep_block){rows->wd, rows->start, rows->end};
+		f->iep[f->niep++] = (ccs_sched_iep_block){
+			.weekday = rows->wd, .start_min = rows->start, .end_min = rows->end};
 }
 
 static void fx_snap(struct fx *f)
@@ -745,6 +746,7 @@ CCS_TEST(series_closures_per_week)
 	CCS_EQ_INT(ccs_date_weekday(z.slots[3].day), FRI);
 	CCS_EQ_INT(z.slots[2].start_min, 480);
 	/* four a week with a Monday-Tuesday closure: all-or-nothing, so none */
+	ccs_arena_destroy(&z.f.arena);
 	series_init(&z);
 	z.q.sessions_per_week = 4;
 	z.q.weeks = 1;
@@ -1071,8 +1073,10 @@ CCS_TEST(reoffer_first_feasible_in_priority_order)
 	struct fx f;
 	ccs_sched_waitlist_entry e[6];
 	ccs_sched_reoffer_result res;
-	static const ccs_sched_iep_block e3_iep[] = {{MON, 600, 630}};
-	static const ccs_sched_iep_block e2_iep[] = {{MON, 570, 610}};
+	static const ccs_sched_iep_block e3_iep[] = {
+		{.weekday = MON, .start_min = 600, .end_min = 630}};
+	static const ccs_sched_iep_block e2_iep[] = {
+		{.weekday = MON, .start_min = 570, .end_min = 610}};
 
 	fx_init(&f);
 	fx_therapist(&f, "PT-A", CCS_SCHED_PT);
@@ -1153,5 +1157,41 @@ CCS_TEST(reoffer_respects_closures_and_room)
 				     &f.arena, &res, f.err, sizeof(f.err)),
 		   0);
 	CCS_EQ_INT(res.found, 0);
+	ccs_arena_destroy(&f.arena);
+}
+
+/* A new IEP schedule effective mid-window: the old blocks stop, the new ones start. */
+CCS_TEST(iep_block_validity)
+{
+	struct fx f;
+	ccs_sched_eval_result res;
+	ccs_sched_eval_request q = {0};
+
+	fx_init(&f);
+	fx_therapist(&f, "PT-A", CCS_SCHED_PT);
+	fx_room(&f, "R1", 0);
+	fx_snap(&f);
+	/* old schedule: whole days this week (until Sunday d0+6); new: mornings from d0+7 */
+	for (int wd = MON; wd <= FRI; wd++) {
+		f.iep[f.niep++] = (ccs_sched_iep_block){.weekday = wd, .start_min = 480,
+							.end_min = 960, .until_day = d0() + 6};
+		f.iep[f.niep++] = (ccs_sched_iep_block){.weekday = wd, .start_min = 480,
+							.end_min = 720, .from_day = d0() + 7};
+	}
+	q.child = fx_child(&f);
+	q.discipline = CCS_SCHED_PT;
+	q.eligible_on = q.asof = d0();
+	q.not_before = CCS_DATE_INVALID;
+	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)), 0);
+	CCS_EQ_INT(res.found, 1);
+	CCS_EQ_INT(res.slot.day - d0(), 7);
+	CCS_EQ_INT(res.slot.start_min, 720);
+	CCS_EQ_INT(ccs_sched_check_slot(&f.r, &f.s, &q.child, CCS_SCHED_PT, &res.slot), CCS_SCHED_OK);
+	/* the naive check agrees that the old block still holds on d0 and the new one on d0+7 */
+	ccs_sched_slot early = {d0(), 720, 780, 0, 0}, morning = {d0() + 7, 480, 540, 0, 0};
+	CCS_EQ_INT(ccs_sched_check_slot(&f.r, &f.s, &q.child, CCS_SCHED_PT, &early),
+		   CCS_SCHED_R_CHILD_UNAVAILABLE);
+	CCS_EQ_INT(ccs_sched_check_slot(&f.r, &f.s, &q.child, CCS_SCHED_PT, &morning),
+		   CCS_SCHED_R_CHILD_UNAVAILABLE);
 	ccs_arena_destroy(&f.arena);
 }
