@@ -179,6 +179,26 @@ static int parse_uses(struct parser *p, const char *field, int allow_conf, unsig
 	}
 }
 
+/* Length of name without a trailing " <suffix>" (case-insensitive), e.g. "Fresno County". */
+static size_t stem_len(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), k = strlen(suffix);
+
+	if (n > k + 1 && name[n - k - 1] == ' ' && strcasecmp(name + n - k, suffix) == 0)
+		return n - k - 1;
+	return n;
+}
+
+/* Names as people write them: case-insensitive, with or without the suffix, so that
+ * "Los Angeles County" finds "Los Angeles" and "Clovis Unified School District" finds
+ * "Clovis Unified". */
+static int same_name(const char *a, const char *b, const char *suffix)
+{
+	size_t la = stem_len(a, suffix), lb = stem_len(b, suffix);
+
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
 static ccs_sched_mtu *mtu_by_id(const ccs_sched_mtu_dir *d, const char *id, size_t *idx)
 {
 	for (size_t i = 0; i < d->n_mtus; i++) {
@@ -239,7 +259,7 @@ static int rec_district(struct parser *p, char **f)
 	if ((rc = owner(p, f[1], &m, &i)) != 0)
 		return rc;
 	for (size_t k = 0; k < m->n_districts; k++)
-		if (strcasecmp(m->districts[k], f[2]) == 0)
+		if (same_name(m->districts[k], f[2], "school district"))
 			return fail(p, "district \"%s\" listed twice for mtu %s", f[2], m->mtu_id);
 	m->districts = grow(m->districts, m->n_districts, &p->caps[i].districts,
 			    sizeof(*m->districts));
@@ -532,15 +552,15 @@ const ccs_sched_mtu *ccs_sched_mtu_for(const ccs_sched_mtu_dir *d, const char *c
 	if (school_district) {
 		for (size_t i = 0; i < d->n_mtus; i++) {
 			const ccs_sched_mtu *m = &d->mtus[i];
-			if (strcasecmp(m->county, county) != 0)
+			if (!same_name(m->county, county, "county"))
 				continue;
 			for (size_t k = 0; k < m->n_districts; k++)
-				if (strcasecmp(m->districts[k], school_district) == 0)
+				if (same_name(m->districts[k], school_district, "school district"))
 					return m;
 		}
 	}
 	for (size_t i = 0; i < d->n_mtus; i++)
-		if (strcasecmp(d->mtus[i].county, county) == 0)
+		if (same_name(d->mtus[i].county, county, "county"))
 			return &d->mtus[i];
 	return NULL;
 }

@@ -16,7 +16,8 @@
  * Hours: "Mon-Fri 07:30-16:00" or "Mon,Wed 08:00-12:00; Tue,Thu,Fri 12:30-16:00" (one interval
  * per weekday, local time, end exclusive, "24:00" allowed as an end). Lines starting with '#'
  * and blank lines are ignored. An mtu line must come before the records naming its id.
- * Counties and districts compare case-insensitively.
+ * Counties and districts compare case-insensitively, with or without a trailing " County" /
+ * " School District" ("Clovis Unified School District" is "Clovis Unified").
  *
  * Memory: the directory owns everything (an arena for strings, growable arrays for records);
  * ccs_sched_mtu_dir_free() releases it. Pointers into it (MTUs, therapists) stay valid until

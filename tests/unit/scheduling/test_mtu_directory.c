@@ -66,6 +66,10 @@ CCS_TEST(mtu_for_district_first_then_county)
 	static const struct lookup_case cases[] = {
 		{"Los Angeles", "Long Beach Unified", "LA-LONGBEACH"},
 		{"los angeles", "LONG BEACH UNIFIED", "LA-LONGBEACH"}, /* case-insensitive */
+		{"Los Angeles County", "Long Beach Unified School District", "LA-LONGBEACH"},
+		{"Fresno county", "Clovis Unified School District", "FR-CLOVIS"},
+		{"Fresno Count", "Clovis Unified", "(none)"},   /* a suffix, not a prefix match */
+		{"Fresno", "Clovis", "FR-CENTRAL"},            /* the district is not a stem */
 		{"Los Angeles", "Pomona Unified", "LA-POMONA"},
 		{"Los Angeles", "Los Angeles Unified", "LA-LOKRANTZ"}, /* first in file order */
 		{"Los Angeles", "Some Other District", "LA-LOKRANTZ"},  /* county fallback */
@@ -191,6 +195,9 @@ static const struct bad_case bad_cases[] = {
 	 "t.tsv:4: duplicate therapist \"T1\""},
 	{"duplicate_district", HDR MTU_A "district\tA\tFresno Unified\ndistrict\tA\tFRESNO UNIFIED\n",
 	 "t.tsv:4: district \"FRESNO UNIFIED\" listed twice"},
+	{"duplicate_district_suffix",
+	 HDR MTU_A "district\tA\tFresno Unified\ndistrict\tA\tFresno Unified School District\n",
+	 "t.tsv:4: district \"Fresno Unified School District\" listed twice"},
 	{"duplicate_room", HDR MTU_A "room\tA\tR1\tPT\nroom\tA\tR1\tOT\n",
 	 "t.tsv:4: duplicate room \"R1\""},
 	{"bad_room_use", HDR MTU_A "room\tA\tR1\tGYM\n", "t.tsv:3: unknown room use \"GYM\""},
