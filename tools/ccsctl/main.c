@@ -39,6 +39,7 @@ static const struct {
 	{"tail", ccsctl_cmd_tail, "print a topic's messages as JSON lines"},
 	{"topics", ccsctl_cmd_topics, "create or list topics"},
 	{"dlq", ccsctl_cmd_dlq, "list or replay dead letters"},
+	{"lag", ccsctl_cmd_lag, "a consumer group's committed offsets against the end offsets"},
 };
 
 static void usage(FILE *f)

@@ -32,8 +32,11 @@ static const char topics_help[] =
 	"      --all                   list: include internal topics\n"
 	"\n" CCSCTL_COMMON_HELP;
 
-/* An admin-capable handle (a producer handle serves the admin API). */
-static rd_kafka_t *admin_new(const struct ccsctl_common *o)
+/*
+ * An admin-capable handle (a producer handle serves the admin API). On failure *rc is the exit
+ * code: a usage error for a bad -X, else a failure.
+ */
+static rd_kafka_t *admin_new(const struct ccsctl_common *o, int *rc)
 {
 	char err[512];
 	rd_kafka_conf_t *conf = ccsctl_conf_new(o, err, sizeof(err));
@@ -41,8 +44,10 @@ static rd_kafka_t *admin_new(const struct ccsctl_common *o)
 
 	if (!conf) {
 		ccsctl_err("%s", err);
+		*rc = CCSCTL_EXIT_USAGE;
 		return NULL;
 	}
+	*rc = CCSCTL_EXIT_FAIL;
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
 	if (!rk) {
 		rd_kafka_conf_destroy(conf);
@@ -86,7 +91,7 @@ static int topics_create(const struct ccsctl_common *o, char **names, int n, int
 			}
 		}
 	}
-	rk = admin_new(o);
+	rk = admin_new(o, &rc);
 	if (!rk)
 		goto out;
 	opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
@@ -147,14 +152,14 @@ static int cmp_topic(const void *a, const void *b)
 
 static int topics_list(const struct ccsctl_common *o, int all)
 {
-	rd_kafka_t *rk = admin_new(o);
 	const struct rd_kafka_metadata *md = NULL;
 	rd_kafka_metadata_topic_t *sorted = NULL;
 	rd_kafka_resp_err_t err;
 	int i, rc = CCSCTL_EXIT_FAIL;
+	rd_kafka_t *rk = admin_new(o, &rc);
 
 	if (!rk)
-		return CCSCTL_EXIT_FAIL;
+		return rc;
 	err = rd_kafka_metadata(rk, 1, NULL, &md, 10000);
 	if (err) {
 		ccsctl_err("topics list: %s", rd_kafka_err2str(err));

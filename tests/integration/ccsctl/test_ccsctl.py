@@ -208,6 +208,23 @@ if check(len(back) == 1, "the replayed message is back on the original topic"):
 rc, out, _ = ctl("dlq", "list", "-t", T)
 check_eq(rc, 2, "dlq list refuses a topic that is not a .dlq")
 
+# --- lag -------------------------------------------------------------------------------------
+# A group that never committed: committed is null and the lag is everything retained.
+rc, out, _ = ctl("tail", "-t", T, "--from-beginning", "--until-end")
+total = len(lines(out))
+grp = "it-ccsctl-lag-" + uuid.uuid4().hex[:8]
+rc, out, _ = ctl("lag", "-g", grp, "-t", T)
+rows = lines(out)
+check_eq(rc, 0, "lag")
+check_eq(sorted(r["partition"] for r in rows), [0, 1, 2], "lag reports every partition")
+check(all(r["committed"] is None and r["group"] == grp and r["topic"] == T for r in rows),
+      "no committed offsets for a fresh group")
+check_eq(sum(r["lag"] for r in rows), total, "lag of a fresh group = messages in the topic")
+check_eq(sum(r["end"] for r in rows), total, "end offsets add up to the messages produced")
+rc, out, _ = ctl("lag", "-g", grp, "--prefix", prefix)
+check_eq(sorted({r["topic"] for r in lines(out)}), sorted([T, EV]),
+         "lag --prefix covers the known topics that exist")
+
 if failures:
     print("%d failed:" % len(failures))
     for f in failures:
