@@ -1521,6 +1521,10 @@ static void signal_cb(uv_signal_t *h, int signum)
 		}
 		if (ccs_log_parse_level(ccs_cfg_str(&s->cfg, "log.level"), &lvl) == 0)
 			ccs_log_set_level(lvl);
+		const char *today = ccs_cfg_str(&s->cfg, "clock.today");
+		ccs_date d = *today ? ccs_date_parse(today) : CCS_DATE_INVALID;
+		if (!*today || d != CCS_DATE_INVALID)
+			s->today_override = d;
 		CCS_LOG_INFO("configuration reloaded", "log_level", CCS_LOG_S(ccs_cfg_str(&s->cfg, "log.level")));
 		return;
 	}
