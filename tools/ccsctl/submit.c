@@ -205,6 +205,7 @@ static int submit_line(rd_kafka_t *rk, const char *topic, const ProtobufCMessage
 	const char *id = NULL, *key = NULL, *corr = NULL, *caus = NULL;
 	char idbuf[CCS_UUID_STRLEN], now[32], perr[256];
 	uint8_t *buf = NULL;
+	char *keycopy = NULL;
 	size_t n;
 	rd_kafka_resp_err_t kerr;
 	int rc = -1;
@@ -240,6 +241,8 @@ static int submit_line(rd_kafka_t *rk, const char *topic, const ProtobufCMessage
 	}
 	if (!key)
 		key = find_key(msg);
+	/* RD_KAFKA_V_KEY takes a non-const pointer (the bytes are copied, never written). */
+	keycopy = key ? ccs_xstrdup(key) : NULL;
 	n = protobuf_c_message_get_packed_size(msg);
 	buf = ccs_xmalloc(n ? n : 1);
 	protobuf_c_message_pack(msg, buf);
@@ -263,7 +266,7 @@ static int submit_line(rd_kafka_t *rk, const char *topic, const ProtobufCMessage
 		kerr = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
 					 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 					 RD_KAFKA_V_VALUE(buf, n),
-					 RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+					 RD_KAFKA_V_KEY(keycopy, keycopy ? strlen(keycopy) : 0),
 					 RD_KAFKA_V_HEADERS(hdrs),
 					 RD_KAFKA_V_OPAQUE((void *)(intptr_t)lineno), RD_KAFKA_V_END);
 		if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -280,6 +283,7 @@ static int submit_line(rd_kafka_t *rk, const char *topic, const ProtobufCMessage
 out:
 	if (hdrs)
 		rd_kafka_headers_destroy(hdrs);
+	free(keycopy);
 	free(buf);
 	if (msg)
 		protobuf_c_message_free_unpacked(msg, NULL);
