@@ -477,7 +477,8 @@ static int child_free(const struct ctx *c, const ccs_sched_child *ch, const stru
 		return 1;
 	for (size_t i = 0; i < ch->n_iep; i++) {
 		const ccs_sched_iep_block *b = &ch->iep[i];
-		if (iep_applies(b, sl->day, sl->wd) && overlaps(start, end, b->start_min, b->end_min))
+		if (iep_applies(b, sl->day, sl->wd) &&
+		    overlaps(start, end, b->start_min, b->end_min))
 			return 0;
 	}
 	if (!ch->child_id)
@@ -587,8 +588,10 @@ static int child_valid(const ccs_sched_child *ch)
 		return 0;
 	for (size_t i = 0; i < ch->n_iep; i++) {
 		const ccs_sched_iep_block *b = &ch->iep[i];
-		if (b->weekday < 0 || b->weekday > 6 || !interval_ok(b->start_min, b->end_min) ||
-		    (b->from_day && !day_ok(b->from_day)) || (b->until_day && !day_ok(b->until_day)))
+		if (b->weekday < 0 || b->weekday > 6 || !interval_ok(b->start_min, b->end_min))
+			return 0;
+		if ((b->from_day && !day_ok(b->from_day)) ||
+		    (b->until_day && !day_ok(b->until_day)))
 			return 0;
 	}
 	return 1;
@@ -746,6 +749,18 @@ static ccs_date week_day(const struct series *z, int w, int wd)
 	return first + (wd - ccs_date_weekday(first) + 7) % 7;
 }
 
+/* One therapist's day: feasibility (room + 1, or 0) of every grid start. */
+static void fill_day(const struct series *z, const struct day_slice *sl, int ti, int16_t *f,
+		     int minutes, int *stage)
+{
+	for (int si = 0; si < z->ns; si++) {
+		int st = z->smin + si * z->c->r->slot_minutes;
+		int rm = try_therapist(z->c, sl, &z->q->child, z->cand[ti], st, st + minutes, -1,
+				       stage);
+		f[si] = (int16_t)(rm + 1);
+	}
+}
+
 static void series_fill(struct series *z, int minutes)
 {
 	const struct ctx *c = z->c;
@@ -755,19 +770,14 @@ static void series_fill(struct series *z, int minutes)
 			ccs_date day = week_day(z, w, wd);
 			struct day_slice sl;
 			int stage = ST_NONE;
-			if (day_open(c->r, c->s, day)) {
-				stage = ST_DAY;
-				slice_for(c, day, &sl);
-				for (int ti = 0; ti < z->n_cand; ti++) {
-					int16_t *f = feas_at(z, ti, w, wd);
-					for (int si = 0; si < z->ns; si++) {
-						int st = z->smin + si * c->r->slot_minutes;
-						int rm = try_therapist(c, &sl, &z->q->child, z->cand[ti],
-								       st, st + minutes, -1, &stage);
-						f[si] = (int16_t)(rm + 1);
-					}
-				}
+			if (!day_open(c->r, c->s, day)) {
+				z->depth[w * 7 + wd] = ST_NONE;
+				continue;
 			}
+			stage = ST_DAY;
+			slice_for(c, day, &sl);
+			for (int ti = 0; ti < z->n_cand; ti++)
+				fill_day(z, &sl, ti, feas_at(z, ti, w, wd), minutes, &stage);
 			z->depth[w * 7 + wd] = (uint8_t)stage;
 		}
 	}
@@ -875,7 +885,8 @@ int ccs_sched_plan_series(const ccs_sched_rules *r, const ccs_sched_snapshot *s,
 	res->weeks_booked = res->weeks_consistent = 0;
 	res->starts_on = max_date(q->start_on, q->asof + r->notice_days);
 	if (q->notice_on != CCS_DATE_INVALID)
-		res->starts_on = max_date(res->starts_on, ccs_sched_change_effective(r, q->notice_on));
+		res->starts_on =
+			max_date(res->starts_on, ccs_sched_change_effective(r, q->notice_on));
 
 	memset(&z, 0, sizeof(z));
 	z.c = &c;
@@ -1016,7 +1027,7 @@ int ccs_sched_plan_series(const ccs_sched_rules *r, const ccs_sched_snapshot *s,
 				}
 			}
 		}
-		/* The pattern with the most main-therapist sessions; ties go to the wider spread. */
+		/* The pattern with the most main-therapist sessions; ties: the wider spread. */
 		int pick = -1, pick_q = 0;
 		for (size_t p = 0; p < n_pat; p++) {
 			int qsum = 0, ok = 1;
@@ -1081,8 +1092,9 @@ int ccs_sched_find_conference(const ccs_sched_rules *r, const ccs_sched_snapshot
 {
 	/* Stages: day open, physician, child, PT, OT, room. */
 	static const ccs_sched_reason why[] = {
-		CCS_SCHED_R_NO_SCHOOL_DAY,  CCS_SCHED_R_PHYSICIAN_BUSY, CCS_SCHED_R_CHILD_UNAVAILABLE,
-		CCS_SCHED_R_THERAPIST_BUSY, CCS_SCHED_R_THERAPIST_BUSY, CCS_SCHED_R_NO_ROOM,
+		CCS_SCHED_R_NO_SCHOOL_DAY,     CCS_SCHED_R_PHYSICIAN_BUSY,
+		CCS_SCHED_R_CHILD_UNAVAILABLE, CCS_SCHED_R_THERAPIST_BUSY,
+		CCS_SCHED_R_THERAPIST_BUSY,    CCS_SCHED_R_NO_ROOM,
 	};
 	struct ctx c;
 	int rc, stage = 0;

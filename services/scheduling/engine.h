@@ -130,8 +130,9 @@ typedef struct ccs_sched_rules {
 	int plan_change_business_days; /* 1: count N in Mon-Fri days; 0: calendar days */
 	unsigned school_days;        /* bit w set = weekday w (0 = Monday) is bookable (0x1f) */
 	int max_series_weeks;        /* refuse longer series (104) */
-	int evaluator_min_pct;       /* the evaluator stays a series' therapist when able to take
-				      * at least this share of the weeks the most able one can (75) */
+	/* The evaluator stays a series' therapist when able to take at least this share (%) of
+	 * the weeks the most able therapist can take (75). */
+	int evaluator_min_pct;
 } ccs_sched_rules;
 
 extern const ccs_sched_rules ccs_sched_rules_default;
@@ -196,7 +197,8 @@ typedef struct ccs_sched_eval_result {
  * the target day under CCS_SCHED_TARGET_STRICT. */
 int ccs_sched_find_evaluation(const ccs_sched_rules *r, const ccs_sched_snapshot *s,
 			      const ccs_sched_eval_request *q, ccs_arena *scratch,
-			      ccs_sched_eval_result *res, char *errbuf, size_t errlen) CCS_SCHED_WUR;
+			      ccs_sched_eval_result *res, char *errbuf,
+			      size_t errlen) CCS_SCHED_WUR;
 
 /* ---- therapy series and the 5-day rule ------------------------------------------------------- */
 
@@ -212,8 +214,9 @@ typedef struct ccs_sched_series_request {
 	int minutes;             /* per session */
 	ccs_date start_on;       /* first day wanted */
 	ccs_date asof;           /* sessions never before asof + notice_days */
-	ccs_date notice_on;      /* a change to a running plan: the notice date, which moves the start
-				  * to ccs_sched_change_effective(); CCS_DATE_INVALID for a new plan */
+	/* A change to a running plan: the notice date, which moves the start to
+	 * ccs_sched_change_effective(); CCS_DATE_INVALID for a new plan. */
+	ccs_date notice_on;
 	const char *evaluator_id; /* the therapist who did the evaluation; may be NULL */
 } ccs_sched_series_request;
 

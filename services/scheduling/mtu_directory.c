@@ -108,7 +108,8 @@ static int parse_hours(struct parser *p, const char *field, const char *what,
 		for (;;) {
 			int a = parse_day(&s), b;
 			if (a < 0)
-				return fail(p, "%s: expected a weekday (Mon..Sun) at \"%.20s\"", what, s);
+				return fail(p, "%s: expected a weekday (Mon..Sun) at \"%.20s\"",
+					    what, s);
 			b = a;
 			if (*s == '-') {
 				s++;
@@ -167,9 +168,11 @@ static int parse_uses(struct parser *p, const char *field, int allow_conf, unsig
 		for (i = 0; i < sizeof(uses) / sizeof(uses[0]); i++)
 			if (strlen(uses[i].name) == n && strncasecmp(s, uses[i].name, n) == 0)
 				break;
-		if (i == sizeof(uses) / sizeof(uses[0]) || (!allow_conf && uses[i].bit == CCS_SCHED_CONFERENCE))
-			return fail(p, "unknown %s \"%.*s\"", allow_conf ? "room use" : "discipline",
-				    (int)(n > 20 ? 20 : n), s);
+		if (i == sizeof(uses) / sizeof(uses[0]) ||
+		    (!allow_conf && uses[i].bit == CCS_SCHED_CONFERENCE))
+			return fail(p, "unknown %s \"%.*s\"",
+				    allow_conf ? "room use" : "discipline", (int)(n > 20 ? 20 : n),
+				    s);
 		if (*out & uses[i].bit)
 			return fail(p, "\"%.*s\" given twice", (int)n, s);
 		*out |= uses[i].bit;
@@ -285,7 +288,8 @@ static int rec_therapist(struct parser *p, char **f)
 	if (disc != CCS_SCHED_PT && disc != CCS_SCHED_OT)
 		return fail(p, "a therapist has exactly one discipline (PT or OT)");
 	if (!(m->disciplines & disc))
-		return fail(p, "mtu %s does not offer %s", m->mtu_id, ccs_sched_discipline_name((int)disc));
+		return fail(p, "mtu %s does not offer %s", m->mtu_id,
+			    ccs_sched_discipline_name((int)disc));
 	if ((rc = parse_hours(p, f[4], "therapist hours", t.hours)) != 0)
 		return rc;
 	for (int wd = 0; wd < 7; wd++) {
@@ -406,8 +410,8 @@ static int parse_line(struct parser *p, char *line, int *have_header)
 			return fail(p, "expected the header \"ccs-mtu-directory<TAB>%d\"",
 				    CCS_SCHED_MTU_FORMAT_VERSION);
 		if (strcmp(f[1], "1") != 0)
-			return fail(p, "unsupported format version \"%s\" (this build reads %d)", f[1],
-				    CCS_SCHED_MTU_FORMAT_VERSION);
+			return fail(p, "unsupported format version \"%s\" (this build reads %d)",
+				    f[1], CCS_SCHED_MTU_FORMAT_VERSION);
 		*have_header = 1;
 		return 0;
 	}

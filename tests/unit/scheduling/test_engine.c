@@ -116,6 +116,28 @@ static ccs_sched_child fx_child(struct fx *f)
 	return (ccs_sched_child){"C1", f->iep, f->niep};
 }
 
+static int eval(struct fx *f, const ccs_sched_eval_request *q, ccs_sched_eval_result *res)
+{
+	ccs_arena_reset(&f->arena);
+	return ccs_sched_find_evaluation(&f->r, &f->s, q, &f->arena, res, f->err, sizeof(f->err));
+}
+
+static int conference(struct fx *f, const ccs_sched_conference_request *q,
+		      ccs_sched_conference_result *res)
+{
+	ccs_arena_reset(&f->arena);
+	return ccs_sched_find_conference(&f->r, &f->s, q, &f->arena, res, f->err, sizeof(f->err));
+}
+
+/* Re-offer with the default policy, asof the Sunday before the fixture's week. */
+static int reoffer(struct fx *f, const ccs_sched_slot *freed, const ccs_sched_waitlist_entry *e,
+		   ccs_sched_reoffer_result *res)
+{
+	ccs_arena_reset(&f->arena);
+	return ccs_sched_reoffer(&f->r, &f->s, &ccs_sched_wl_policy_default, d0() - 1, freed, e, 6,
+				 &f->arena, res, f->err, sizeof(f->err));
+}
+
 static const char *tid(const struct fx *f, int i)
 {
 	return i >= 0 && (size_t)i < f->nt ? f->t[i].id : "(none)";
@@ -221,7 +243,7 @@ static void run_eval_case(const struct eval_case *c, int discipline, int *failed
 	q.not_before = CCS_DATE_INVALID;
 	int before = ccs_test_failed_now;
 	ccs_test_failed_now = 0;
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)), 0);
+	CCS_EQ_INT(eval(&f, &q, &res), 0);
 	CCS_EQ_INT(res.found, c->found);
 	CCS_EQ_STR(ccs_sched_reason_name(res.reason), ccs_sched_reason_name(c->reason));
 	if (c->found && res.found) {
@@ -285,7 +307,7 @@ CCS_TEST(evaluation_target_report_policy_books_late)
 	q.asof = d0();
 	q.eligible_on = d0() - 40;
 	q.not_before = CCS_DATE_INVALID;
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)), 0);
+	CCS_EQ_INT(eval(&f, &q, &res), 0);
 	CCS_EQ_INT(res.found, 1);
 	CCS_EQ_INT(res.target_met, 0);
 	CCS_EQ_INT(res.slot.day, d0());
@@ -293,7 +315,7 @@ CCS_TEST(evaluation_target_report_policy_books_late)
 
 	/* strict (the default) never books past the target */
 	f.r.target_policy = CCS_SCHED_TARGET_STRICT;
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)), 0);
+	CCS_EQ_INT(eval(&f, &q, &res), 0);
 	CCS_EQ_INT(res.found, 0);
 	CCS_EQ_INT(res.reason, CCS_SCHED_R_WINDOW_EMPTY);
 	ccs_arena_destroy(&f.arena);
@@ -316,19 +338,19 @@ CCS_TEST(evaluation_window_rules)
 	q.eligible_on = d0();
 	q.asof = d0() + TUE;
 	q.not_before = CCS_DATE_INVALID;
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)), 0);
+	CCS_EQ_INT(eval(&f, &q, &res), 0);
 	CCS_EQ_INT(res.slot.day - d0(), THU);
 	CCS_EQ_INT(res.first_day - d0(), THU);
 	CCS_EQ_INT(res.target_met, 1);
 
 	q.not_before = d0() + 8; /* the family asks for next Tuesday or later */
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)), 0);
+	CCS_EQ_INT(eval(&f, &q, &res), 0);
 	CCS_EQ_INT(res.slot.day - d0(), 8);
 
 	/* horizon shorter than the target bounds the window */
 	q.not_before = CCS_DATE_INVALID;
 	f.r.horizon_days = 1; /* asof Tue + 1 = Wed, before Thursday */
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)), 0);
+	CCS_EQ_INT(eval(&f, &q, &res), 0);
 	CCS_EQ_INT(res.found, 0);
 	CCS_EQ_INT(res.reason, CCS_SCHED_R_WINDOW_EMPTY);
 	ccs_arena_destroy(&f.arena);
@@ -348,7 +370,7 @@ CCS_TEST(evaluation_no_therapist_of_discipline)
 	q.discipline = CCS_SCHED_PT;
 	q.eligible_on = q.asof = d0();
 	q.not_before = CCS_DATE_INVALID;
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)), 0);
+	CCS_EQ_INT(eval(&f, &q, &res), 0);
 	CCS_EQ_INT(res.found, 0);
 	CCS_EQ_STR(ccs_sched_reason_name(res.reason), "NO_THERAPIST_HOURS");
 	ccs_arena_destroy(&f.arena);
@@ -369,12 +391,12 @@ CCS_TEST(evaluation_room_must_fit_discipline)
 	q.discipline = CCS_SCHED_PT;
 	q.eligible_on = q.asof = d0();
 	q.not_before = CCS_DATE_INVALID;
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)), 0);
+	CCS_EQ_INT(eval(&f, &q, &res), 0);
 	CCS_EQ_INT(res.found, 0);
 	CCS_EQ_INT(res.reason, CCS_SCHED_R_NO_ROOM);
 	fx_room(&f, "GYM", CCS_SCHED_PT);
 	fx_snap(&f);
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)), 0);
+	CCS_EQ_INT(eval(&f, &q, &res), 0);
 	CCS_EQ_INT(res.found, 1);
 	CCS_EQ_STR(rid(&f, res.slot.room), "GYM");
 	ccs_arena_destroy(&f.arena);
@@ -397,7 +419,7 @@ CCS_TEST(evaluation_therapist_hours_and_mtu_hours)
 	q.discipline = CCS_SCHED_PT;
 	q.eligible_on = q.asof = d0();
 	q.not_before = CCS_DATE_INVALID;
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)), 0);
+	CCS_EQ_INT(eval(&f, &q, &res), 0);
 	CCS_EQ_INT(res.slot.day - d0(), TUE);
 	CCS_EQ_INT(res.slot.start_min, 600);
 	ccs_arena_destroy(&f.arena);
@@ -421,16 +443,16 @@ CCS_TEST(evaluation_preferred_therapist_then_id_order)
 	q.discipline = CCS_SCHED_PT;
 	q.eligible_on = q.asof = d0();
 	q.not_before = CCS_DATE_INVALID;
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)), 0);
+	CCS_EQ_INT(eval(&f, &q, &res), 0);
 	CCS_EQ_STR(tid(&f, res.slot.therapist), "PT-A"); /* by id, not input order */
 	CCS_EQ_STR(rid(&f, res.slot.room), "R1");
 	q.preferred_therapist_id = "PT-B";
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)), 0);
+	CCS_EQ_INT(eval(&f, &q, &res), 0);
 	CCS_EQ_STR(tid(&f, res.slot.therapist), "PT-B");
 	/* the preference never delays: busy PT-B at 08:00 gives PT-A at 08:00, not PT-B at 09:00 */
 	fx_appt(&f, "PT-B", NULL, NULL, MON, 480, 540);
 	fx_snap(&f);
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)), 0);
+	CCS_EQ_INT(eval(&f, &q, &res), 0);
 	CCS_EQ_STR(tid(&f, res.slot.therapist), "PT-A");
 	CCS_EQ_INT(res.slot.start_min, 480);
 	ccs_arena_destroy(&f.arena);
@@ -517,22 +539,22 @@ CCS_TEST(invalid_inputs_rejected)
 	q.discipline = CCS_SCHED_PT;
 	q.eligible_on = q.asof = d0();
 	q.not_before = CCS_DATE_INVALID;
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)),
+	CCS_EQ_INT(eval(&f, &q, &res),
 		   -EINVAL);
 	CCS_TRUE(strstr(f.err, "duplicate therapist") != NULL);
 	f.nt = 1;
 	fx_appt(&f, "PT-A", NULL, NULL, MON, 600, 600); /* empty interval */
 	fx_snap(&f);
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)),
+	CCS_EQ_INT(eval(&f, &q, &res),
 		   -EINVAL);
 	f.nap = 0;
 	fx_snap(&f);
 	q.discipline = 3;
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)),
+	CCS_EQ_INT(eval(&f, &q, &res),
 		   -EINVAL);
 	q.discipline = CCS_SCHED_PT;
 	f.r.slot_minutes = 0;
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)),
+	CCS_EQ_INT(eval(&f, &q, &res),
 		   -EINVAL);
 	ccs_arena_destroy(&f.arena);
 }
@@ -965,12 +987,12 @@ CCS_TEST(conference_prefers_childs_therapists)
 	q.earliest = q.latest = CCS_DATE_INVALID;
 	q.pt_id = "PT-B";
 	q.ot_id = "OT-B";
-	CCS_EQ_INT(ccs_sched_find_conference(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)), 0);
+	CCS_EQ_INT(conference(&f, &q, &res), 0);
 	CCS_EQ_STR(tid(&f, res.pt), "PT-B");
 	CCS_EQ_STR(tid(&f, res.ot), "OT-B");
 	/* a wrong-discipline preference is ignored */
 	q.pt_id = "OT-B";
-	CCS_EQ_INT(ccs_sched_find_conference(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)), 0);
+	CCS_EQ_INT(conference(&f, &q, &res), 0);
 	CCS_EQ_STR(tid(&f, res.pt), "PT-A");
 	ccs_arena_destroy(&f.arena);
 }
@@ -1094,8 +1116,7 @@ CCS_TEST(reoffer_first_feasible_in_priority_order)
 	e[1].child.iep = e2_iep;
 	e[1].child.n_iep = 1;
 	ccs_sched_slot freed = {d0(), 600, 660, 0, 0};
-	CCS_EQ_INT(ccs_sched_reoffer(&f.r, &f.s, &ccs_sched_wl_policy_default, d0() - 1, &freed, e, 6,
-				     &f.arena, &res, f.err, sizeof(f.err)),
+	CCS_EQ_INT(reoffer(&f, &freed, e, &res),
 		   0);
 	CCS_EQ_INT(res.found, 1);
 	CCS_EQ_STR(e[res.entry].entry_id, "E5");
@@ -1104,8 +1125,7 @@ CCS_TEST(reoffer_first_feasible_in_priority_order)
 
 	/* E3 wanting 30 minutes fits after its IEP block: 10:30-11:00 */
 	e[2].minutes = 30;
-	CCS_EQ_INT(ccs_sched_reoffer(&f.r, &f.s, &ccs_sched_wl_policy_default, d0() - 1, &freed, e, 6,
-				     &f.arena, &res, f.err, sizeof(f.err)),
+	CCS_EQ_INT(reoffer(&f, &freed, e, &res),
 		   0);
 	CCS_EQ_STR(e[res.entry].entry_id, "E3");
 	CCS_EQ_INT(res.slot.start_min, 630);
@@ -1118,8 +1138,7 @@ CCS_TEST(reoffer_first_feasible_in_priority_order)
 	for (size_t i = 0; i < 6; i++)
 		if (i != 2)
 			e[i].discipline = CCS_SCHED_OT;
-	CCS_EQ_INT(ccs_sched_reoffer(&f.r, &f.s, &ccs_sched_wl_policy_default, d0() - 1, &freed, e, 6,
-				     &f.arena, &res, f.err, sizeof(f.err)),
+	CCS_EQ_INT(reoffer(&f, &freed, e, &res),
 		   0);
 	CCS_EQ_INT(res.found, 0);
 	CCS_EQ_STR(ccs_sched_reason_name(res.reason), "NO_WAITLIST_MATCH");
@@ -1140,21 +1159,18 @@ CCS_TEST(reoffer_respects_closures_and_room)
 	fx_snap(&f);
 	wl_fill(e, d0());
 	ccs_sched_slot freed = {d0(), 600, 660, 0, 0}; /* R1 was re-used meanwhile */
-	CCS_EQ_INT(ccs_sched_reoffer(&f.r, &f.s, &ccs_sched_wl_policy_default, d0() - 1, &freed, e, 6,
-				     &f.arena, &res, f.err, sizeof(f.err)),
+	CCS_EQ_INT(reoffer(&f, &freed, e, &res),
 		   0);
 	CCS_EQ_INT(res.found, 0);
 	freed.room = -1; /* any room: R2 */
-	CCS_EQ_INT(ccs_sched_reoffer(&f.r, &f.s, &ccs_sched_wl_policy_default, d0() - 1, &freed, e, 6,
-				     &f.arena, &res, f.err, sizeof(f.err)),
+	CCS_EQ_INT(reoffer(&f, &freed, e, &res),
 		   0);
 	CCS_EQ_INT(res.found, 1);
 	CCS_EQ_STR(rid(&f, res.slot.room), "R2");
 	CCS_EQ_STR(e[res.entry].entry_id, "E3");
 	fx_closure(&f, MON, MON);
 	fx_snap(&f);
-	CCS_EQ_INT(ccs_sched_reoffer(&f.r, &f.s, &ccs_sched_wl_policy_default, d0() - 1, &freed, e, 6,
-				     &f.arena, &res, f.err, sizeof(f.err)),
+	CCS_EQ_INT(reoffer(&f, &freed, e, &res),
 		   0);
 	CCS_EQ_INT(res.found, 0);
 	ccs_arena_destroy(&f.arena);
@@ -1182,7 +1198,7 @@ CCS_TEST(iep_block_validity)
 	q.discipline = CCS_SCHED_PT;
 	q.eligible_on = q.asof = d0();
 	q.not_before = CCS_DATE_INVALID;
-	CCS_EQ_INT(ccs_sched_find_evaluation(&f.r, &f.s, &q, &f.arena, &res, f.err, sizeof(f.err)), 0);
+	CCS_EQ_INT(eval(&f, &q, &res), 0);
 	CCS_EQ_INT(res.found, 1);
 	CCS_EQ_INT(res.slot.day - d0(), 7);
 	CCS_EQ_INT(res.slot.start_min, 720);
