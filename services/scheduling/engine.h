@@ -355,7 +355,8 @@ typedef struct ccs_sched_reoffer_result {
 /* A slot was freed (cancellation, new therapist hours): offer it to the first waitlisted
  * child, in policy order, for whom some start inside it is feasible with the freed slot's
  * therapist (freed->therapist, required) and room (freed->room, or any when -1). The snapshot
- * must already be without the cancelled appointment. */
+ * must already be without the cancelled appointment. A long freed window (new hours) can hold
+ * several sessions: add the offered one to the snapshot, drop the entry, and call again. */
 int ccs_sched_reoffer(const ccs_sched_rules *r, const ccs_sched_snapshot *s,
 		      const ccs_sched_wl_policy *p, ccs_date asof, const ccs_sched_slot *freed,
 		      const ccs_sched_waitlist_entry *wl, size_t n, ccs_arena *scratch,
@@ -363,8 +364,11 @@ int ccs_sched_reoffer(const ccs_sched_rules *r, const ccs_sched_snapshot *s,
 
 /* ---- checks the daemon and the tests share -------------------------------------------------- */
 
-/* 0 if slot (therapist and room given) is feasible for the child against the snapshot, else
- * the reason. Used to re-validate a slot before insert and by the fuzzer's invariants. */
+/* CCS_SCHED_OK if the slot is feasible for the child (may be NULL) against the snapshot, else
+ * the reason. slot->therapist or slot->room -1 skips that party (a conference room is checked
+ * with discipline CCS_SCHED_CONFERENCE and therapist -1). A naive linear scan, independent of
+ * the searches: the daemon may re-validate a slot before its insert, the tests and the fuzzer
+ * hold the searches against it. */
 ccs_sched_reason ccs_sched_check_slot(const ccs_sched_rules *r, const ccs_sched_snapshot *s,
 				      const ccs_sched_child *child, int discipline,
 				      const ccs_sched_slot *slot);

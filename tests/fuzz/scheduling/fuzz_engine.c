@@ -10,7 +10,8 @@
  *    does;
  *  - series sessions of one week are on distinct days, and each is feasible;
  *  - conference and re-offer slots are feasible for everyone involved;
- *  - the same input twice gives the same answers (determinism).
+ *  - the same input twice, or with the snapshot's arrays reversed, gives the same answers
+ *    (determinism).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -344,6 +345,73 @@ static void fuzz_reoffer(const struct world *w, ccs_arena *a, struct in *in)
 	}
 }
 
+/* The answer must not depend on the order of the snapshot's arrays: reverse them all and
+ * compare by ids. */
+static void reversed(const struct world *w, struct world *v)
+{
+	*v = *w;
+	for (size_t i = 0; i < w->s.n_therapists; i++)
+		v->t[i] = w->t[w->s.n_therapists - 1 - i];
+	for (size_t i = 0; i < w->s.n_rooms; i++)
+		v->rm[i] = w->rm[w->s.n_rooms - 1 - i];
+	for (size_t i = 0; i < w->s.n_appts; i++)
+		v->ap[i] = w->ap[w->s.n_appts - 1 - i];
+	v->s.therapists = v->t;
+	v->s.rooms = v->rm;
+	v->s.appts = v->ap;
+	v->child.iep = v->iep;
+}
+
+static void fuzz_permutation(const struct world *w, ccs_arena *a, int disc)
+{
+	static struct world v;
+	ccs_sched_eval_request q = {0};
+	ccs_sched_eval_result r1, r2;
+	char err[128];
+
+	reversed(w, &v);
+	q.child = w->child;
+	q.discipline = disc;
+	q.asof = q.eligible_on = w->base;
+	q.not_before = CCS_DATE_INVALID;
+	q.preferred_therapist_id = "T2";
+	check(ccs_sched_find_evaluation(&w->r, &w->s, &q, a, &r1, err, sizeof(err)) == 0);
+	q.child = v.child;
+	check(ccs_sched_find_evaluation(&v.r, &v.s, &q, a, &r2, err, sizeof(err)) == 0);
+	check(r1.found == r2.found && r1.reason == r2.reason);
+	if (r1.found) {
+		check(r1.slot.day == r2.slot.day && r1.slot.start_min == r2.slot.start_min);
+		check(strcmp(w->t[r1.slot.therapist].id, v.t[r2.slot.therapist].id) == 0);
+		check(strcmp(w->rm[r1.slot.room].id, v.rm[r2.slot.room].id) == 0);
+	}
+
+	ccs_sched_slot s1[10], s2[10];
+	ccs_sched_series_week w1[2], w2[2];
+	ccs_sched_series_result a1 = {.slots = s1, .slots_cap = 10, .weeks = w1, .weeks_cap = 2};
+	ccs_sched_series_result a2 = {.slots = s2, .slots_cap = 10, .weeks = w2, .weeks_cap = 2};
+	ccs_sched_series_request sq = {0};
+	sq.child = w->child;
+	sq.discipline = disc;
+	sq.sessions_per_week = 2;
+	sq.weeks = 2;
+	sq.minutes = 45;
+	sq.start_on = sq.asof = w->base;
+	sq.notice_on = CCS_DATE_INVALID;
+	sq.evaluator_id = "T1";
+	check(ccs_sched_plan_series(&w->r, &w->s, &sq, a, &a1, err, sizeof(err)) == 0);
+	sq.child = v.child;
+	check(ccs_sched_plan_series(&v.r, &v.s, &sq, a, &a2, err, sizeof(err)) == 0);
+	check(a1.n_slots == a2.n_slots && a1.pattern_days == a2.pattern_days &&
+	      a1.pattern_start_min == a2.pattern_start_min);
+	for (size_t i = 0; i < a1.n_slots; i++) {
+		check(s1[i].day == s2[i].day && s1[i].start_min == s2[i].start_min);
+		check(strcmp(w->t[s1[i].therapist].id, v.t[s2[i].therapist].id) == 0);
+		check(strcmp(w->rm[s1[i].room].id, v.rm[s2[i].room].id) == 0);
+	}
+	for (size_t i = 0; i < 2; i++)
+		check(w1[i].status == w2[i].status && w1[i].consistent == w2[i].consistent);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct in in = {data, size};
@@ -355,6 +423,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_evaluation(&w, &a, CCS_SCHED_PT);
 	ccs_arena_reset(&a);
 	fuzz_evaluation(&w, &a, CCS_SCHED_OT);
+	ccs_arena_reset(&a);
+	fuzz_permutation(&w, &a, CCS_SCHED_PT);
 	ccs_arena_reset(&a);
 	fuzz_series(&w, &a, &in);
 	ccs_arena_reset(&a);
