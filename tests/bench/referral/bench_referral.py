@@ -1,0 +1,349 @@
+"""Benchmark: ccs-referrald against the real PostgreSQL and Kafka. Prints figures, asserts no timing.
+
+Two runs against one daemon:
+
+1. Backlog: N referrals (CCS_BENCH_N, default 20000) are produced to a fresh prefixed topic
+   BEFORE the daemon starts; then the daemon drains them. Figures: throughput (inputs per
+   second between the first and the last decision's Kafka timestamp, and from /readyz to the
+   last decision), end-to-end latency (decision's Kafka timestamp minus its input's Kafka
+   timestamp, matched through the decision's ccs_causation_id header; both are CreateTime
+   stamped by the producers on this machine, ms resolution), transactions and mean batch size
+   from /metrics, the daemon's peak RSS (VmHWM) and CPU time, the outbox backlog peak
+   (sampled from PostgreSQL every CCS_BENCH_SAMPLE_MS, default 250).
+2. Steady state: CCS_BENCH_RATE inputs/s (default 500) for CCS_BENCH_SECONDS (default 10)
+   against the running, idle daemon, paced through one `ccsctl submit` process; latency
+   percentiles of those inputs only.
+
+In the backlog run, latency is mostly time spent waiting in the topic (everything was produced
+before the daemon started), so it is also shown from the moment the daemon became ready:
+max(input time, ready time) to the decision.
+
+The mix is like real traffic: about 5% re-referrals of a child already referred (linked), 5%
+invalid referrals (rejected), the rest new valid ones. Every input yields exactly one decision;
+the only failures (exit 1) are functional: a missing or extra decision, a daemon that dies or
+does not catch up. Exit 77 when the servers are not available.
+"""
+import json
+import os
+import random
+import subprocess
+import threading
+import time
+
+from ccs_it import (KAFKA, Env, ccsctl, check, check_eq, finish, log, psql, scalar, wait_until)
+from ccs_samples import envelope, referral
+
+IN, OUT = "ccs.referral.submitted.v1", "ccs.referral.decided.v1"
+N = int(os.environ.get("CCS_BENCH_N", "20000"))
+RATE = int(os.environ.get("CCS_BENCH_RATE", "500"))
+SECONDS = float(os.environ.get("CCS_BENCH_SECONDS", "10"))
+SAMPLE = int(os.environ.get("CCS_BENCH_SAMPLE_MS", "250")) / 1000.0
+PARTITIONS = 3
+
+
+def make_events(rng, n, seen):
+    """n envelopes: ~5% re-referrals of a child in `seen` (same CIN), ~5% invalid, rest new."""
+    out = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.05 and seen:
+            doc = referral(rng, mediCalCin=rng.choice(seen))
+        elif r < 0.10:
+            doc = referral(rng, birthDate="2030-01-01", countyOfResidence="Nowhere")
+        else:
+            doc = referral(rng)
+            seen.append(doc["child"]["mediCalCin"])
+        out.append(envelope(doc))
+    return out
+
+
+def percentile(sorted_vals, p):
+    """Nearest-rank percentile of an ascending list (None when empty)."""
+    if not sorted_vals:
+        return None
+    k = max(0, min(len(sorted_vals) - 1, int(round(p / 100.0 * len(sorted_vals) + 0.5)) - 1))
+    return sorted_vals[k]
+
+
+def proc_status(pid):
+    """VmHWM and VmRSS in KiB, and user+system CPU seconds, of a live process (or Nones)."""
+    kib = {}
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("VmHWM", "VmRSS"):
+                    kib[k] = int(v.split()[0])
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None, None, None
+    return kib.get("VmHWM"), kib.get("VmRSS"), cpu
+
+
+class Sampler(threading.Thread):
+    """Polls the daemon's database and /proc while a run is under way: outbox peak, progress."""
+
+    def __init__(self, db, pid):
+        super().__init__(daemon=True)
+        self.db, self.pid = db, pid
+        self.stop_ev = threading.Event()
+        self.outbox_peak = 0
+        self.samples = 0
+        self.hwm = None
+
+    def run(self):
+        while not self.stop_ev.is_set():
+            try:
+                n = int(scalar(self.db, "SELECT count(*) FROM outbox") or 0)
+                self.outbox_peak = max(self.outbox_peak, n)
+                self.samples += 1
+            except RuntimeError:
+                pass  # before the migrations created the table
+            hwm, _, _ = proc_status(self.pid)
+            if hwm:
+                self.hwm = hwm
+            self.stop_ev.wait(SAMPLE)
+
+    def stop(self):
+        self.stop_ev.set()
+        self.join()
+
+
+def metrics(d):
+    """/metrics as {series: value}, series text exactly as rendered (name and labels)."""
+    _, body = d.get("/metrics")
+    out = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            k, _, v = line.rpartition(" ")
+            try:
+                out[k] = float(v)
+            except ValueError:
+                pass
+    return out
+
+
+def mdelta(after, before, name):
+    return after.get(name, 0.0) - before.get(name, 0.0)
+
+
+def hist_quantile(after, before, base, q):
+    """Upper bound of the histogram bucket holding quantile q of the observations in between."""
+    buckets = []
+    for k, v in after.items():
+        if k.startswith(base + "_bucket{le=\""):
+            le = k[len(base + "_bucket{le=\""):-2]
+            buckets.append((float("inf") if le == "+Inf" else float(le), v - before.get(k, 0.0)))
+    buckets.sort()
+    total = buckets[-1][1] if buckets else 0
+    for le, c in buckets:
+        if total and c >= q * total:
+            return le
+    return None
+
+
+def caught_up(db, total):
+    try:
+        done = int(scalar(db, "SELECT COALESCE(sum(next_offset), 0) FROM consumer_offsets") or 0)
+        backlog = int(scalar(db, "SELECT count(*) FROM outbox") or 0)
+    except RuntimeError:
+        return False
+    return done >= total and backlog == 0
+
+
+def input_times(env, total):
+    """{ce_id: Kafka timestamp ms} of every record on the input topic."""
+    msgs = env.tail(IN, idle=3, expect=total, timeout=120)
+    return {m["headers"]["ce_id"]: int(m["timestamp"]) for m in msgs}
+
+
+def decisions(env, total):
+    """[(causation id, decision ce_id, Kafka timestamp ms)] of every decision on the wire."""
+    msgs = env.tail(OUT, idle=3, expect=total, timeout=180)
+    return [(m["headers"].get("ccs_causation_id"), m["headers"].get("ce_id"), int(m["timestamp"]))
+            for m in msgs]
+
+
+def latency_row(vals_ms):
+    v = sorted(vals_ms)
+    return [percentile(v, 50), percentile(v, 90), percentile(v, 99), v[-1] if v else None]
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return ("%.1f" % v if abs(v) < 1000 else "%.0f" % v) + unit
+    return "%d%s" % (v, unit)
+
+
+def table(title, rows):
+    log("")
+    log(title)
+    w = max(len(r[0]) for r in rows)
+    for name, val in rows:
+        log("  %-*s  %s" % (w, name, val))
+
+
+def check_decisions(ids, decs, what):
+    """Every input exactly one decision; returns {input id: first decision timestamp}."""
+    caus = {}
+    extra = 0
+    for c, did, ts in decs:
+        if c not in ids:
+            continue
+        if c in caus:
+            extra += 1  # the same decision re-published (never expected without crashes)
+            caus[c] = min(caus[c], ts)
+        else:
+            caus[c] = ts
+    missing = len(ids) - len(caus)
+    check_eq(missing, 0, "%s: inputs without a decision" % what)
+    check_eq(len({did for c, did, _ in decs if c in ids}), len(caus), "%s: one decision id per input" % what)
+    if extra:
+        log("note: %d decision(s) published twice on the wire in %s" % (extra, what))
+    return caus
+
+
+env = Env("bench")
+try:
+    rng = random.Random(4488)
+    db = env.db("referral")
+    seen = []
+    events = make_events(rng, N, seen)
+    ids = {e["id"] for e in events}
+
+    # ---- run 1: backlog ------------------------------------------------------------------
+    out = subprocess.run([ccsctl(), "-b", KAFKA, "topics", "create", "--partitions", str(PARTITIONS),
+                          env.topic(IN)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("ccsctl topics create failed: %s" % out.stderr)
+    t = time.time()
+    env.submit(IN, events)
+    produce_s = time.time() - t
+    log("produced %d referrals in %.1fs (%.0f/s through ccsctl submit)" % (N, produce_s, N / produce_s))
+
+    d = env.daemon("referral", extra={"CCS_RELAY_INTERVAL_MS": "200", "CCS_STATS_INTERVAL_MS": "5000"})
+    t_start = time.time()
+    d.start()
+    sampler = Sampler(db, d.proc.pid)
+    sampler.start()
+    d.wait_ready(120)
+    t_ready = time.time()
+    m0 = metrics(d)  # nothing committed yet, or very little: deltas below are the run's own
+    check(wait_until(lambda: caught_up(db, N), 600, 0.2), "backlog: daemon caught up (offsets = inputs, outbox empty)")
+    t_done = time.time()
+    sampler.stop()
+    m1 = metrics(d)
+    hwm1, rss1, cpu1 = proc_status(d.proc.pid)
+    check(d.proc.poll() is None, "backlog: daemon still running")
+
+    in_ts = input_times(env, N)
+    check_eq(len(in_ts), N, "backlog: input records on the topic")
+    decs = decisions(env, N)
+    first = check_decisions(ids, decs, "backlog")
+    dts = sorted(first.values())
+    span = (dts[-1] - dts[0]) / 1000.0 if len(dts) > 1 else None
+    ready_ms = int(t_ready * 1000)
+    lat = [first[i] - in_ts[i] for i in first if i in in_ts]
+    lat_ready = [first[i] - max(in_ts[i], ready_ms) for i in first if i in in_ts]
+    tx = mdelta(m1, m0, 'ccs_referral_transactions_total{result="commit"}')
+    bsum = mdelta(m1, m0, "ccs_referral_batch_size_sum")
+    bcnt = mdelta(m1, m0, "ccs_referral_batch_size_count")
+    tsum = mdelta(m1, m0, "ccs_referral_transaction_seconds_sum")
+    tcnt = mdelta(m1, m0, "ccs_referral_transaction_seconds_count")
+    # Counters since the daemon started (m0 was taken once ready, some batches may be before).
+    tx_all = m1.get('ccs_referral_transactions_total{result="commit"}', 0.0)
+    bsum_all = m1.get("ccs_referral_batch_size_sum", 0.0)
+    bcnt_all = m1.get("ccs_referral_batch_size_count", 0.0)
+    tsum_all = m1.get("ccs_referral_transaction_seconds_sum", 0.0)
+    tcnt_all = m1.get("ccs_referral_transaction_seconds_count", 0.0)
+    outcomes = {k.split('outcome="')[1].rstrip('"}'): int(v) for k, v in m1.items()
+                if k.startswith("ccs_referral_decisions_total{") and 'outcome="' in k}
+    l1 = latency_row(lat)
+    l1r = latency_row(lat_ready)
+    table("backlog run: %d referrals pre-produced to %d partitions, then ccs-referrald started" % (N, PARTITIONS), [
+        ("throughput, first to last decision", "%s inputs/s (%d decisions in %ss)" % (
+            fmt(N / span if span else None), len(first), fmt(span))),
+        ("throughput, ready to caught up", "%s inputs/s (%.1fs; start to ready %.1fs)" % (
+            fmt(N / (t_done - t_ready)), t_done - t_ready, t_ready - t_start)),
+        ("e2e latency p50/p90/p99/max (queued)", " / ".join(fmt(x / 1000.0, "s") for x in l1)),
+        ("latency since ready p50/p90/p99/max", " / ".join(fmt(x, "ms") for x in l1r)),
+        ("transactions (commits)", "%d (while measured %d)" % (tx_all, tx)),
+        ("mean batch size", "%s inputs/transaction" % fmt(bsum_all / bcnt_all if bcnt_all else None)),
+        ("mean transaction time", "%s ms (p99 bucket <= %s s)" % (
+            fmt(1000 * tsum_all / tcnt_all if tcnt_all else None),
+            fmt(hist_quantile(m1, {}, "ccs_referral_transaction_seconds", 0.99)))),
+        ("daemon peak RSS (VmHWM)", "%s MiB (RSS now %s MiB)" % (fmt(hwm1 / 1024.0 if hwm1 else None),
+                                                                fmt(rss1 / 1024.0 if rss1 else None))),
+        ("daemon CPU time (since start)", "%s s (%s us per input)" % (fmt(cpu1), fmt(1e6 * cpu1 / N if cpu1 else None))),
+        ("outbox backlog peak", "%d rows (%d samples every %d ms)" % (sampler.outbox_peak, sampler.samples,
+                                                                     SAMPLE * 1000)),
+        ("decisions by outcome", ", ".join("%s %d" % kv for kv in sorted(outcomes.items()))),
+    ])
+    if tcnt and bcnt:
+        log("  (measured window only: %d transactions, mean batch %.1f, mean transaction %.1f ms)"
+            % (tx, bsum / bcnt, 1000 * tsum / tcnt))
+
+    # ---- run 2: steady state ---------------------------------------------------------------
+    total2 = int(RATE * SECONDS)
+    events2 = make_events(rng, total2, seen)
+    ids2 = {e["id"] for e in events2}
+    lines = [json.dumps(e, separators=(",", ":")) + "\n" for e in events2]
+    m2 = metrics(d)
+    cpu2a = proc_status(d.proc.pid)[2]
+    sampler2 = Sampler(db, d.proc.pid)
+    sampler2.start()
+    sub = subprocess.Popen([ccsctl(), "-b", KAFKA, "submit", "-t", env.topic(IN), "-f", "-"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tick = 0.01  # write every 10 ms what is due by then
+    t0 = time.time()
+    sent = 0
+    while sent < total2:
+        due = min(total2, int((time.time() - t0) * RATE) + 1)
+        if due > sent:
+            sub.stdin.write("".join(lines[sent:due]))
+            sub.stdin.flush()
+            sent = due
+        time.sleep(tick)
+    produce2 = time.time() - t0
+    sub.stdin.close()
+    sub_err = sub.stderr.read()
+    check_eq(sub.wait(), 0, "steady: ccsctl submit exit status (%s)" % sub_err.strip())
+    check(wait_until(lambda: caught_up(db, N + total2), 300, 0.2), "steady: daemon caught up")
+    sampler2.stop()
+    m3 = metrics(d)
+    hwm2, rss2, cpu2b = proc_status(d.proc.pid)
+    in_ts = input_times(env, N + total2)
+    decs = decisions(env, N + total2)
+    first2 = check_decisions(ids2, decs, "steady")
+    lat2 = [first2[i] - in_ts[i] for i in first2 if i in in_ts]
+    l2 = latency_row(lat2)
+    tx2 = mdelta(m3, m2, 'ccs_referral_transactions_total{result="commit"}')
+    b2 = mdelta(m3, m2, "ccs_referral_batch_size_sum")
+    c2 = mdelta(m3, m2, "ccs_referral_batch_size_count")
+    ts2 = mdelta(m3, m2, "ccs_referral_transaction_seconds_sum")
+    table("steady run: %d referrals/s for %.0fs (%d inputs, offered over %.1fs) against the running daemon"
+          % (RATE, SECONDS, total2, produce2), [
+        ("e2e latency p50/p90/p99/max", " / ".join(fmt(x, "ms") for x in l2)),
+        ("transactions (commits)", "%d" % tx2),
+        ("mean batch size", "%s inputs/transaction" % fmt(b2 / c2 if c2 else None)),
+        ("mean transaction time", "%s ms" % fmt(1000 * ts2 / c2 if c2 else None)),
+        ("transaction time p99 bucket", "<= %s s" % fmt(hist_quantile(m3, m2, "ccs_referral_transaction_seconds", 0.99))),
+        ("daemon CPU", "%s s over the run (%s%% of one core)" % (
+            fmt(cpu2b - cpu2a), fmt(100.0 * (cpu2b - cpu2a) / produce2))),
+        ("daemon peak RSS (VmHWM, whole life)", "%s MiB" % fmt(hwm2 / 1024.0 if hwm2 else None)),
+        ("outbox backlog peak", "%d rows" % sampler2.outbox_peak),
+    ])
+    log("")
+    log("BENCH referral n=%d backlog_inputs_per_s=%.0f backlog_latency_since_ready_p50_ms=%s p99_ms=%s "
+        "steady_rate=%d steady_p50_ms=%s steady_p90_ms=%s steady_p99_ms=%s steady_max_ms=%s "
+        "mean_batch=%.1f peak_rss_mib=%.1f outbox_peak=%d"
+        % (N, N / span if span else 0, l1r[0], l1r[2], RATE, l2[0], l2[1], l2[2], l2[3],
+           bsum_all / bcnt_all if bcnt_all else 0, (hwm2 or 0) / 1024.0, sampler.outbox_peak))
+    check_eq(d.stop(), 0, "daemon drains and exits 0 on SIGTERM")
+finally:
+    env.cleanup()
+finish()
