@@ -290,9 +290,23 @@ static void parts_clear(ccs_svc *s)
 	s->nparts = 0;
 }
 
+static size_t parts_fenced(const ccs_svc *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->nparts; i++)
+		n += s->parts[i].state == PART_FENCED;
+	return n;
+}
+
+/* Ready: both servers reachable, partitions assigned, processing, and none of them fenced. */
+static int is_ready(const ccs_svc *s)
+{
+	return s->pg_ok && s->kafka_ok && s->assigned && !s->paused && !s->draining && parts_fenced(s) == 0;
+}
+
 static void set_ready_metric(ccs_svc *s)
 {
-	ccs_metric_set(s->m_ready, s->pg_ok && s->kafka_ok && s->assigned && !s->paused ? 1 : 0);
+	ccs_metric_set(s->m_ready, is_ready(s) ? 1 : 0);
 	ccs_metric_set(s->m_assigned, (double)s->nparts);
 }
 
@@ -810,6 +824,7 @@ static void backoff_cb(uv_timer_t *t)
 		return;
 	if (PQstatus(s->pg) != CONNECTION_OK || ccs_pg_exec(s->pg, "SELECT 1", err, sizeof(err)) != 0) {
 		PQreset(s->pg);
+		s->relay_leader = 0; /* the session's advisory lock went with the old connection */
 		if (PQstatus(s->pg) != CONNECTION_OK) {
 			s->pg_ok = 0;
 			CCS_LOG_WARN("postgresql unreachable, retrying", "backoff_ms", CCS_LOG_I(s->backoff_ms));
@@ -933,7 +948,10 @@ static void relay_run(ccs_svc *s)
 	char lim[16];
 	PGresult *r = NULL;
 
-	if (s->inflight || s->ndelivered || !s->pg_ok || !s->producer || s->paused)
+	if (s->inflight || !s->pg_ok || !s->producer || s->paused)
+		goto out;
+	/* Acknowledged rows whose delete failed (connection lost) are deleted first. */
+	if (s->ndelivered && relay_delete(s) != CCS_PG_OK)
 		goto out;
 	if (!s->relay_leader) {
 		r = PQexec(s->pg, "SELECT pg_try_advisory_lock(hashtext('ccs.outbox.relay'))");
@@ -1420,11 +1438,12 @@ static int http_handler(void *ctx, const char *path, char **body, size_t *len, c
 		return 200;
 	}
 	if (strcmp(path, "/readyz") == 0) {
-		int ready = s->pg_ok && s->kafka_ok && s->assigned && !s->paused && !s->draining;
+		int ready = is_ready(s);
 		char buf[256];
-		snprintf(buf, sizeof(buf), "%s\npostgresql %s\nkafka %s\npartitions %s (%zu)\nprocessing %s\n",
+		snprintf(buf, sizeof(buf),
+			 "%s\npostgresql %s\nkafka %s\npartitions %s (%zu, %zu fenced)\nprocessing %s\n",
 			 ready ? "ready" : "not ready", s->pg_ok ? "ok" : "down", s->kafka_ok ? "ok" : "down",
-			 s->assigned ? "assigned" : "none", s->nparts,
+			 s->assigned ? "assigned" : "none", s->nparts, parts_fenced(s),
 			 s->draining ? "draining" : s->paused ? "paused" : "running");
 		*body = ccs_xstrdup(buf);
 		*len = strlen(buf);
