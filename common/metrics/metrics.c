@@ -178,7 +178,7 @@ static void fmt_num(char *out, size_t len, double v)
 	else if (v == floor(v) && fabs(v) < 1e15)
 		snprintf(out, len, "%.0f", v);
 	else
-		snprintf(out, len, "%.6g", v);
+		snprintf(out, len, "%.17g", v); /* round-trips exactly: sums of seconds grow large */
 }
 
 char *ccs_metrics_render(const ccs_metrics *m, size_t *len)
