@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# deploy/dev/run.sh: run the whole system on this machine and watch it work.
+#
+#   usage: deploy/dev/run.sh [--referrals N] [--duration SECONDS] [--no-build]
+#
+# Installs what is missing (deps.sh), starts or reuses PostgreSQL and Kafka (servers.sh; set
+# CCS_PG_URL / CCS_KAFKA_BOOTSTRAP to use your own), builds the `dev` preset, creates the
+# databases ccs_referral, ccs_eligibility and ccs_scheduling when missing, starts the three
+# daemons (logs in .run/logs/, metrics on 127.0.0.1:9101-9103), then sends sample referrals
+# and the evidence that makes most children eligible, printing every decision as one line.
+# Ctrl-C (or --duration) stops the daemons with SIGTERM; the servers keep running
+# (deploy/dev/servers.sh down stops them).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DEV=$ROOT/deploy/dev
+referrals=40
+duration=0
+build=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--referrals) referrals=$2; shift ;;
+	--duration) duration=$2; shift ;;
+	--no-build) build=0 ;;
+	-h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+	*) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+cd "$ROOT"
+"$DEV/deps.sh"
+"$DEV/servers.sh" up
+eval "$("$DEV/servers.sh" env)"
+if [ "$build" = 1 ]; then
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev
+fi
+BUILD=$ROOT/build/dev
+
+# One database per daemon, on the server CCS_PG_URL points at.
+admin=$CCS_PG_URL
+base=${admin%/*}
+for db in ccs_referral ccs_eligibility ccs_scheduling; do
+	if [ "$(psql "$admin" -XAtqc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
+		psql "$admin" -Xqc "CREATE DATABASE $db"
+	fi
+done
+
+mkdir -p "$ROOT/.run/logs"
+pids=()
+stop() {
+	trap - INT TERM EXIT
+	echo "-- stopping the daemons (SIGTERM: drain and exit)"
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap stop INT TERM EXIT
+
+port=9101
+for svc in referral eligibility scheduling; do
+	bin=$BUILD/services/$svc/ccs-${svc}d
+	if [ ! -x "$bin" ]; then
+		echo "-- $svc daemon not built ($bin missing); skipping it"
+		port=$((port + 1))
+		continue
+	fi
+	CCS_PG_URL="$base/ccs_$svc" CCS_HTTP_LISTEN="127.0.0.1:$port" \
+		"$bin" >>"$ROOT/.run/logs/$svc.log" 2>&1 &
+	pids+=($!)
+	echo "-- started ccs-${svc}d (pid $!, http://127.0.0.1:$port/metrics, log .run/logs/$svc.log)"
+	port=$((port + 1))
+done
+
+# Wait until every started daemon is ready.
+for i in $(seq 1 60); do
+	ready=1
+	for p in 9101 9102 9103; do
+		code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p/readyz" || true)
+		case "$code" in 200 | 000) ;; *) ready=0 ;; esac
+	done
+	[ "$ready" = 1 ] && break
+	sleep 1
+done
+echo "-- daemons ready; sample traffic follows (Ctrl-C to stop)"
+python3 "$DEV/demo.py" "$BUILD" --referrals "$referrals" --duration "$duration" || true
