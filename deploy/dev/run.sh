@@ -49,6 +49,7 @@ done
 
 mkdir -p "$ROOT/.run/logs"
 pids=()
+ports=()
 stop() {
 	trap - INT TERM EXIT
 	echo "-- stopping the daemons (SIGTERM: drain and exit)"
@@ -68,6 +69,7 @@ for svc in referral eligibility scheduling; do
 	CCS_PG_URL="$base/ccs_$svc" CCS_HTTP_LISTEN="127.0.0.1:$port" \
 		"$bin" >>"$ROOT/.run/logs/$svc.log" 2>&1 &
 	pids+=($!)
+	ports+=("$port")
 	echo "-- started ccs-${svc}d (pid $!, http://127.0.0.1:$port/metrics, log .run/logs/$svc.log)"
 	port=$((port + 1))
 done
@@ -75,9 +77,9 @@ done
 # Wait until every started daemon is ready.
 for i in $(seq 1 60); do
 	ready=1
-	for p in 9101 9102 9103; do
+	for p in "${ports[@]}"; do
 		code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p/readyz" || true)
-		case "$code" in 200 | 000) ;; *) ready=0 ;; esac
+		[ "$code" = 200 ] || ready=0
 	done
 	[ "$ready" = 1 ] && break
 	sleep 1
