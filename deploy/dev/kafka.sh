@@ -167,6 +167,10 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=3
 group.initial.rebalance.delay.ms=0
+# After a kill -9 the new incarnation waits for the old one's session to expire (9 s by
+# default) before it may register: keep that short for chaos tests.
+broker.heartbeat.interval.ms=500
+broker.session.timeout.ms=2500
 delete.topic.enable=true
 # Sized for a 2-core machine and a 512 MiB heap.
 num.network.threads=2
@@ -230,7 +234,7 @@ start_broker() {
 	# caller's stdout (a CI runner waiting for EOF would hang otherwise).
 	java_opts
 	setsid java "${JOPTS[@]}" kafka.Kafka "$RUN/server.properties" \
-		</dev/null >>"$RUN/logs/kafka.out" 2>&1 &
+		</dev/null >>"$RUN/logs/kafka.out" 2>&1 9>&- &
 	pid=$!
 	echo "$pid" >"$RUN/kafka.pid"
 	for ((i = 0; i < TIMEOUT * 5; i++)); do
@@ -257,7 +261,7 @@ start_mock() {
 	bin=$(probe_bin) || die "cannot build tools/mockbroker (see $RUNROOT/bin/build.log)"
 	mkdir -p "$RUN/logs"
 	rm -f "$RUN/mock.bootstrap"
-	setsid "$bin" -b 1 -f "$RUN/mock.bootstrap" </dev/null >>"$RUN/logs/mock.out" 2>&1 &
+	setsid "$bin" -b 1 -f "$RUN/mock.bootstrap" </dev/null >>"$RUN/logs/mock.out" 2>&1 9>&- &
 	pid=$!
 	echo "$pid" >"$RUN/mock.pid"
 	for ((i = 0; i < 100; i++)); do
@@ -294,13 +298,20 @@ stop_pid() {
 
 # --- commands ------------------------------------------------------------------------
 
+# Serialize up/down/reset: a test fixture and a developer may call `up` at the same time.
+lock() {
+	mkdir -p "$RUN"
+	exec 9>"$RUN/.lock"
+	flock 9
+}
+
 cmd_up() {
 	if [ -n "${CCS_KAFKA_BOOTSTRAP:-}" ]; then
 		answers "$CCS_KAFKA_BOOTSTRAP" 10000 ||
 			die "CCS_KAFKA_BOOTSTRAP=$CCS_KAFKA_BOOTSTRAP does not answer"
 		return 0
 	fi
-	mkdir -p "$RUN"
+	lock
 	current_bootstrap >/dev/null && return 0
 	if pid_alive kafka; then
 		# Ours but not answering (still starting, or wedged): give it the start timeout.
@@ -323,6 +334,8 @@ cmd_up() {
 }
 
 cmd_down() {
+	[ -d "$RUN" ] || return 0
+	lock
 	stop_pid kafka 60
 	stop_pid mock 5
 }

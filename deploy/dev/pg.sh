@@ -99,7 +99,7 @@ start_own_cluster() {
 	as_dev "$bin/pg_ctl" -D "$RUN/data" -l "$RUN/server.log" -w -t 60 start \
 		-o "-h 127.0.0.1 -p $PORT -k $RUN/sock -c fsync=off -c synchronous_commit=off \
 		    -c full_page_writes=off -c max_connections=200 -c shared_buffers=128MB" \
-		>/dev/null || {
+		>/dev/null 9>&- || {
 		echo "pg.sh: pg_ctl start failed:" >&2
 		tail -n 20 "$RUN/server.log" >&2
 		return 1
@@ -108,6 +108,11 @@ start_own_cluster() {
 }
 
 cmd_up() {
+	current_url >/dev/null && return 0
+	# Serialize concurrent `up`s (a test fixture and a developer at once), then look again.
+	mkdir -p "$RUN"
+	exec 9>"$RUN/.lock"
+	flock 9
 	current_url >/dev/null && return 0
 	if [ -n "${CCS_PG_URL:-}" ]; then
 		echo "pg.sh: CCS_PG_URL is set but does not answer; trying local servers" >&2
