@@ -1,0 +1,939 @@
+/*
+ * eligibilityd's handlers (see eligibility.h).
+ *
+ * One input, one effect:
+ *   - ReferralDecision accepted -> a `cases` row and one EligibilityDecision (trigger REFERRAL)
+ *     that already includes any evidence that arrived before the case;
+ *     linked / rejected          -> a `referral_decisions` row, counted, no decision;
+ *   - EligibilityEvidence        -> an `evidence` row (and `appeals` for appeal evidence); for
+ *     a known case one decision (trigger EVIDENCE or APPEAL), for an unknown case none yet:
+ *     the evidence waits in the log and the referral's decision includes it;
+ *   - undecodable or invalid     -> poison (dead-letter topic, nothing stored).
+ * Every decision re-folds the case from the stored rows (eligibility_fold.h), so facts do not
+ * depend on arrival order, and is dated from its input (decided_at / received_at / due date),
+ * never the wall clock, so a replay is byte-identical. After each decision the case's next
+ * deadlines go into due_work; when one comes due the case is re-evaluated as of that date.
+ *
+ * Concurrency: a case's referral decision and its evidence travel on two topics, so they can
+ * be processed at the same time by two instances. Both handlers take a transaction-scoped
+ * advisory lock on the case id first, so whichever commits second sees the other's rows.
+ */
+#include "eligibility.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccs/log.h"
+#include "ccs/mtp/v1/eligibility.pb-c.h"
+#include "ccs/mtp/v1/referral.pb-c.h"
+#include "eligibility_fold.h"
+#include "eligibility_whatif.h"
+
+#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Decision kinds: decision id = UUIDv5(input id, kind). Never rename (ids would change). */
+#define KIND_REFERRAL "eligibility.referral"
+#define KIND_EVIDENCE "eligibility.evidence"
+#define KIND_TIMER "eligibility.timer"
+
+const ccs_cfg_def ccs_eligibility_cfg[] = {
+	{"rules.version", CCS_CFG_STR, "", 0, 0, 0,
+	 "eligibility rule set in force, e.g. 2026.1 (empty: the default rule set); checked at start"},
+	{NULL, CCS_CFG_STR, NULL, 0, 0, 0, NULL},
+};
+
+/*
+ * What a due timer does (DOMAIN.md section 8). `decision`: the date itself decides something
+ * (an age limit, an expired clock, a closed window, a redetermination), so a decision is issued
+ * whenever the deadline is still live; otherwise (reminders) only when the re-evaluation as of
+ * the due date differs from the day before.
+ */
+static const struct {
+	ccs_elig_deadline_kind kind;
+	bool decision;
+	Ccs__Mtp__V1__DecisionTrigger trigger;
+} timer_policy[] = {
+	{CCS_ELIG_DL_NOA_DUE, false, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
+	{CCS_ELIG_DL_APPEAL_WINDOW_CLOSES, true, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
+	{CCS_ELIG_DL_APPEAL_RESPONSE_DUE, false, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
+	{CCS_ELIG_DL_FAIR_HEARING_WINDOW_CLOSES, true, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
+	{CCS_ELIG_DL_AT_RISK_REASSESS_DUE, true, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
+	{CCS_ELIG_DL_AGE_OUT, true, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
+	{CCS_ELIG_DL_ANNUAL_REDETERMINATION_DUE, true,
+	 CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REDETERMINATION},
+	{CCS_ELIG_DL_ANNUAL_REDETERMINATION_NOTICE_DUE, true,
+	 CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REDETERMINATION},
+	{CCS_ELIG_DL_APPLICATION_SEND_DUE, false, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
+	{CCS_ELIG_DL_APPLICATION_RETURN_DUE, true, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
+	{CCS_ELIG_DL_FINANCIAL_DETERMINATION_DUE, true, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
+	{CCS_ELIG_DL_RESIDENCY_DETERMINATION_DUE, true, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
+	{CCS_ELIG_DL_THERAPY_PLAN_NOTICE_DUE, false, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
+	{CCS_ELIG_DL_AT_RISK_AGE_LIMIT, true, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
+	{CCS_ELIG_DL_HYPOTONIA_AGE_LIMIT, false, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
+};
+
+static void *arena_alloc(void *data, size_t size)
+{
+	return ccs_arena_alloc(data, size);
+}
+
+static void arena_free(void *data, void *p)
+{
+	(void)data;
+	(void)p; /* released with the batch arena */
+}
+
+static const char *enum_name(const ProtobufCEnumDescriptor *d, int v, const char *def)
+{
+	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+	return ev ? ev->name : def;
+}
+
+static int enum_value(const ProtobufCEnumDescriptor *d, const char *name)
+{
+	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value_by_name(d, name);
+	return ev ? ev->value : 0;
+}
+
+static const char *trigger_name(Ccs__Mtp__V1__DecisionTrigger t)
+{
+	/* the table's CHECK uses the names without the prefix */
+	const char *n = enum_name(&ccs__mtp__v1__decision_trigger__descriptor, (int)t, "UNSPECIFIED");
+	const char *pfx = "DECISION_TRIGGER_";
+	return strncmp(n, pfx, strlen(pfx)) == 0 ? n + strlen(pfx) : n;
+}
+
+static char *date_str(ccs_arena *a, ccs_date d)
+{
+	char *s = ccs_arena_alloc(a, 11);
+	if (d == CCS_DATE_INVALID) {
+		s[0] = '\0';
+		return s;
+	}
+	ccs_date_format(d, s);
+	return s;
+}
+
+static int lock_case(ccs_tx *tx, const char *case_id, ccs_svc_err *err)
+{
+	int rc;
+	const char *p[1] = {case_id};
+	PGresult *r = ccs_tx_query(tx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", 1, p, &rc, err);
+	PQclear(r);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- loading a case */
+
+typedef struct case_row {
+	char case_id[CCS_UUID_STRLEN];
+	ccs_elig_fold_case fc;
+	Ccs__Mtp__V1__ReviewingOffice office;
+	Ccs__Mtp__V1__CountyModel model;
+} case_row;
+
+static const char CASE_COLUMNS[] =
+	"case_id, county, county_model, reviewing_office, birth_date, referral_date, opened_on, requested_lines";
+
+/* Fill a case_row from a result row selected with CASE_COLUMNS. */
+static void case_from_row(const PGresult *r, int i, case_row *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->case_id, sizeof(c->case_id), "%s", PQgetvalue(r, i, 0));
+	snprintf(c->fc.county, sizeof(c->fc.county), "%s", PQgetvalue(r, i, 1));
+	c->model = enum_value(&ccs__mtp__v1__county_model__descriptor, PQgetvalue(r, i, 2));
+	c->office = enum_value(&ccs__mtp__v1__reviewing_office__descriptor, PQgetvalue(r, i, 3));
+	c->fc.county_model = (ccs_elig_county_model)c->model;
+	c->fc.birth_date = ccs_date_parse(PQgetvalue(r, i, 4));
+	c->fc.referral_date = ccs_date_parse(PQgetvalue(r, i, 5));
+	c->fc.opened_on = ccs_date_parse(PQgetvalue(r, i, 6));
+	c->fc.lines = (unsigned)strtoul(PQgetvalue(r, i, 7), NULL, 10);
+}
+
+/* Returns 0 with *found set, or a CCS_SVC_* error. */
+static int load_case(ccs_tx *tx, const char *case_id, case_row *c, int *found, ccs_svc_err *err)
+{
+	int rc;
+	const char *p[1] = {case_id};
+	char sql[256];
+	snprintf(sql, sizeof(sql), "SELECT %s FROM cases WHERE case_id = $1", CASE_COLUMNS);
+	PGresult *r = ccs_tx_query(tx, sql, 1, p, &rc, err);
+	if (!r)
+		return rc;
+	*found = PQntuples(r) == 1;
+	if (*found)
+		case_from_row(r, 0, c);
+	PQclear(r);
+	return 0;
+}
+
+/* Decode one stored evidence body (text-format bytea) into the arena. NULL if corrupt. */
+static Ccs__Mtp__V1__EligibilityEvidence *decode_stored(ccs_arena *a, const char *hex)
+{
+	ProtobufCAllocator alloc = {arena_alloc, arena_free, a};
+	size_t len = 0;
+	unsigned char *raw = PQunescapeBytea((const unsigned char *)hex, &len);
+	Ccs__Mtp__V1__EligibilityEvidence *ev = NULL;
+	if (!raw)
+		return NULL;
+	ev = ccs__mtp__v1__eligibility_evidence__unpack(&alloc, len, raw);
+	PQfreemem(raw);
+	return ev;
+}
+
+/* Turn evidence rows (event_id, received_on, body) into fold steps in the arena. */
+static int steps_from_rows(ccs_arena *a, const PGresult *r, int first, int count, ccs_elig_fold_step **out,
+			   ccs_svc_err *err)
+{
+	ccs_elig_fold_step *st = ccs_arena_alloc(a, (size_t)(count + 1) * sizeof(*st));
+	for (int i = 0; i < count; i++) {
+		st[i].event_id = ccs_arena_strdup(a, PQgetvalue(r, first + i, 0));
+		st[i].on = ccs_date_parse(PQgetvalue(r, first + i, 1));
+		st[i].ev = decode_stored(a, PQgetvalue(r, first + i, 2));
+		if (!st[i].ev || st[i].on == CCS_DATE_INVALID)
+			return ccs_svc_poison(err, "data", "stored evidence %s cannot be decoded", st[i].event_id);
+	}
+	*out = st;
+	return 0;
+}
+
+static int load_steps(ccs_tx *tx, const char *case_id, ccs_elig_fold_step **steps, size_t *n, ccs_svc_err *err)
+{
+	int rc;
+	const char *p[1] = {case_id};
+	PGresult *r = ccs_tx_query(tx,
+				   "SELECT event_id, received_on, body FROM evidence WHERE case_id = $1"
+				   " ORDER BY received_on, event_id",
+				   1, p, &rc, err);
+	if (!r)
+		return rc;
+	*n = (size_t)PQntuples(r);
+	rc = steps_from_rows(ccs_tx_arena(tx), r, 0, PQntuples(r), steps, err);
+	PQclear(r);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- the decision */
+
+static const char *citation_of(const ccs_elig_result *r, ccs_elig_reason code)
+{
+	for (unsigned i = 0; i < r->nreasons; i++)
+		if (r->reason_list[i].code == code)
+			return r->reason_list[i].citation;
+	return "";
+}
+
+/* Why a reason is listed, without PHI: the service lines it applies to. */
+static char *reason_detail(ccs_arena *a, const ccs_elig_result *r, ccs_elig_reason code)
+{
+	char buf[128];
+	size_t pos = 0;
+	buf[0] = '\0';
+	for (int l = 0; l < CCS_ELIG_NLINES; l++) {
+		if (!r->lines[l].requested || !(r->lines[l].reasons & CCS_ELIG_RBIT(code)))
+			continue;
+		int n = snprintf(buf + pos, sizeof(buf) - pos, "%s%s", pos ? "," : "lines: ",
+				 ccs_elig_line_str(r->lines[l].line));
+		if (n < 0 || (size_t)n >= sizeof(buf) - pos)
+			break;
+		pos += (size_t)n;
+	}
+	return ccs_arena_strdup(a, pos ? buf : "case");
+}
+
+static Ccs__Mtp__V1__Reason *make_reason(ccs_arena *a, const ccs_elig_result *r, ccs_elig_reason code)
+{
+	Ccs__Mtp__V1__Reason *x = ccs_arena_alloc(a, sizeof(*x));
+	ccs__mtp__v1__reason__init(x);
+	x->code = (char *)(uintptr_t)ccs_elig_reason_str(code);
+	x->regulation = (char *)(uintptr_t)citation_of(r, code);
+	x->detail = reason_detail(a, r, code);
+	return x;
+}
+
+/* Postgres text[] literal of the result's reason codes (identifiers: no quoting needed). */
+static char *reasons_array(ccs_arena *a, const ccs_elig_result *r)
+{
+	size_t cap = 3;
+	for (unsigned i = 0; i < r->nreasons; i++)
+		cap += strlen(ccs_elig_reason_str(r->reason_list[i].code)) + 1;
+	char *s = ccs_arena_alloc(a, cap);
+	size_t pos = 0;
+	s[pos++] = '{';
+	for (unsigned i = 0; i < r->nreasons; i++)
+		pos += (size_t)snprintf(s + pos, cap - pos, "%s%s", i ? "," : "", ccs_elig_reason_str(r->reason_list[i].code));
+	s[pos++] = '}';
+	s[pos] = '\0';
+	return s;
+}
+
+static char *lines_text(ccs_arena *a, const ccs_elig_result *r)
+{
+	char buf[256];
+	size_t pos = 0;
+	buf[0] = '\0';
+	for (int l = 0; l < CCS_ELIG_NLINES; l++) {
+		if (!r->lines[l].requested)
+			continue;
+		int n = snprintf(buf + pos, sizeof(buf) - pos, "%s%s=%s", pos ? "," : "",
+				 ccs_elig_line_str(r->lines[l].line), ccs_elig_outcome_str(r->lines[l].outcome));
+		if (n < 0 || (size_t)n >= sizeof(buf) - pos)
+			break;
+		pos += (size_t)n;
+	}
+	return ccs_arena_strdup(a, buf);
+}
+
+static Ccs__Mtp__V1__ReviewingOffice appeal_office(const case_row *c, ccs_elig_appeal_to to)
+{
+	switch (to) {
+	case CCS_ELIG_APPEAL_TO_COUNTY_DIRECTOR:
+		return CCS__MTP__V1__REVIEWING_OFFICE__REVIEWING_OFFICE_COUNTY;
+	case CCS_ELIG_APPEAL_TO_REGIONAL_OFFICE:
+		/* the state regional office that reviews the county's cases */
+		return c->office != CCS__MTP__V1__REVIEWING_OFFICE__REVIEWING_OFFICE_COUNTY
+			       ? c->office
+			       : CCS__MTP__V1__REVIEWING_OFFICE__REVIEWING_OFFICE_UNSPECIFIED;
+	default:
+		return CCS__MTP__V1__REVIEWING_OFFICE__REVIEWING_OFFICE_UNSPECIFIED;
+	}
+}
+
+typedef struct decide_in {
+	const case_row *c;
+	const ccs_elig_result *r;
+	Ccs__Mtp__V1__DecisionTrigger trigger;
+	const char *kind;       /* decision kind */
+	const char *timer_kind; /* due-work kind, or NULL */
+	const char *decided_at; /* from the input */
+} decide_in;
+
+/* Build the EligibilityDecision for a result: every reason with its citation, every line. */
+static void build_decision(ccs_arena *a, const decide_in *in, const char *id, const char *input_id,
+			   Ccs__Mtp__V1__EligibilityDecision *d)
+{
+	const ccs_elig_result *r = in->r;
+	Ccs__Mtp__V1__NoticeOfAction *noa = ccs_arena_alloc(a, sizeof(*noa));
+	Ccs__Mtp__V1__AppealRouting *ar = ccs_arena_alloc(a, sizeof(*ar));
+
+	ccs__mtp__v1__eligibility_decision__init(d);
+	d->decision_id = ccs_arena_strdup(a, id);
+	d->case_id = (char *)(uintptr_t)in->c->case_id;
+	d->county = (char *)(uintptr_t)in->c->fc.county;
+	d->reviewing_office = in->c->office;
+	d->decided_at = (char *)(uintptr_t)in->decided_at;
+	d->as_of_date = date_str(a, r->as_of);
+	d->rule_set_version = (char *)(uintptr_t)r->ruleset_version;
+	d->trigger = in->trigger;
+	d->outcome = (Ccs__Mtp__V1__EligibilityOutcome)r->outcome;
+	d->county_model = in->c->model;
+	d->trigger_event_id = (char *)(uintptr_t)input_id;
+
+	d->n_reasons = r->nreasons;
+	d->reasons = ccs_arena_alloc(a, (r->nreasons + 1) * sizeof(*d->reasons));
+	for (unsigned i = 0; i < r->nreasons; i++)
+		d->reasons[i] = make_reason(a, r, r->reason_list[i].code);
+
+	d->service_lines = ccs_arena_alloc(a, CCS_ELIG_NLINES * sizeof(*d->service_lines));
+	for (int l = 0; l < CCS_ELIG_NLINES; l++) {
+		const ccs_elig_line_result *lr = &r->lines[l];
+		if (!lr->requested)
+			continue;
+		Ccs__Mtp__V1__ServiceLineDecision *sl = ccs_arena_alloc(a, sizeof(*sl));
+		ccs__mtp__v1__service_line_decision__init(sl);
+		sl->service_line = (Ccs__Mtp__V1__ServiceLine)lr->line;
+		sl->outcome = (Ccs__Mtp__V1__EligibilityOutcome)lr->outcome;
+		sl->reasons = ccs_arena_alloc(a, CCS_ELIG_R_COUNT * sizeof(*sl->reasons));
+		for (int code = 1; code < CCS_ELIG_R_COUNT; code++)
+			if (lr->reasons & CCS_ELIG_RBIT(code))
+				sl->reasons[sl->n_reasons++] = make_reason(a, r, (ccs_elig_reason)code);
+		d->service_lines[d->n_service_lines++] = sl;
+	}
+
+	ccs__mtp__v1__notice_of_action__init(noa);
+	noa->required = r->noa_required;
+	noa->due_date = date_str(a, ccs_elig_result_deadline(r, CCS_ELIG_DL_NOA_DUE));
+	d->notice = noa;
+
+	d->deadlines = ccs_arena_alloc(a, (r->ndeadlines + 1) * sizeof(*d->deadlines));
+	for (unsigned i = 0; i < r->ndeadlines; i++) {
+		Ccs__Mtp__V1__Deadline *dl = ccs_arena_alloc(a, sizeof(*dl));
+		ccs__mtp__v1__deadline__init(dl);
+		dl->kind = (char *)(uintptr_t)ccs_elig_deadline_str(r->deadlines[i].kind);
+		dl->due_date = date_str(a, r->deadlines[i].due);
+		d->deadlines[d->n_deadlines++] = dl;
+	}
+
+	ccs__mtp__v1__appeal_routing__init(ar);
+	ar->routed_to = appeal_office(in->c, r->appeal_to);
+	ar->county = ar->routed_to == CCS__MTP__V1__REVIEWING_OFFICE__REVIEWING_OFFICE_COUNTY
+			     ? (char *)(uintptr_t)in->c->fc.county
+			     : (char *)"";
+	d->appeal = ar;
+	d->services_continue_during_appeal = r->services_continue_during_appeal;
+	d->at_risk_reassess_due = date_str(a, ccs_elig_result_deadline(r, CCS_ELIG_DL_AT_RISK_REASSESS_DUE));
+	d->age_out_date = date_str(a, ccs_elig_result_deadline(r, CCS_ELIG_DL_AGE_OUT));
+}
+
+/* An engine call failed with rc (it logged the database error): say what, keep the class. */
+static int failed(ccs_svc_err *err, int rc, const char *what)
+{
+	snprintf(err->cls, sizeof(err->cls), "data");
+	snprintf(err->msg, sizeof(err->msg), "%s", what);
+	return rc;
+}
+
+/* Emit the decision, record it, and schedule the case's next deadlines. */
+static int decide(ccs_tx *tx, const decide_in *in, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	const ccs_elig_result *r = in->r;
+	Ccs__Mtp__V1__EligibilityDecision d;
+	ccs_elig_deadline next[CCS_ELIG_DL_COUNT];
+	char id[CCS_UUID_STRLEN], sig[256];
+	int rc, n;
+
+	ccs_tx_decision_id(tx, in->kind, id);
+	build_decision(a, in, id, ccs_tx_input_id(tx), &d);
+	rc = ccs_tx_emit(tx, CCS_ELIGIBILITY_TOPIC_OUT, in->c->case_id, in->kind, &d.base);
+	if (rc)
+		return failed(err, rc, "outbox insert failed");
+
+	ccs_elig_fold_signature(r, sig, sizeof(sig));
+	const char *noa_due = d.notice->due_date;
+	const char *p[15] = {id, in->c->case_id, in->kind, trigger_name(in->trigger), ccs_tx_input_id(tx),
+			     in->timer_kind, ccs_elig_outcome_str(r->outcome), reasons_array(a, r),
+			     lines_text(a, r), r->noa_required ? "true" : "false", *noa_due ? noa_due : NULL,
+			     r->ruleset_version, d.as_of_date, in->decided_at, sig};
+	PGresult *res = ccs_tx_query(tx,
+				     "INSERT INTO decisions(decision_id, case_id, kind, trigger, trigger_event_id,"
+				     " timer_kind, outcome, reasons, lines, noa_required, noa_due, rule_set_version,"
+				     " as_of, decided_at, signature)"
+				     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+				     15, p, &rc, err);
+	if (!res)
+		return rc;
+	PQclear(res);
+
+	n = ccs_elig_next_timers(r, next, NELEMS(next));
+	for (int i = 0; i < n; i++) {
+		rc = ccs_tx_schedule(tx, ccs_elig_deadline_str(next[i].kind), in->c->case_id, next[i].due, NULL);
+		if (rc)
+			return failed(err, rc, "scheduling a deadline failed");
+	}
+	ccs_tx_count_decision(tx, "eligibility", ccs_elig_outcome_str(r->outcome));
+	CCS_LOG_DBG("eligibility decided", "decision_id", CCS_LOG_S(id), "case_id", CCS_LOG_S(in->c->case_id),
+		    "trigger", CCS_LOG_S(trigger_name(in->trigger)), "outcome", CCS_LOG_S(ccs_elig_outcome_str(r->outcome)),
+		    "reasons", CCS_LOG_I(r->nreasons), "timers", CCS_LOG_I(n));
+	return 0;
+}
+
+/* Fold the whole case as it stands and decide. */
+static int decide_now(ccs_tx *tx, const ccs_eligibility *e, const case_row *c, Ccs__Mtp__V1__DecisionTrigger trigger,
+		      const char *kind, const char *decided_at, ccs_svc_err *err)
+{
+	ccs_elig_fold_step *steps = NULL;
+	size_t n = 0;
+	char eb[160];
+	int rc = load_steps(tx, c->case_id, &steps, &n, err);
+	if (rc)
+		return rc;
+	ccs_elig_fold_out *fo = ccs_arena_alloc(ccs_tx_arena(tx), sizeof(*fo));
+	if (ccs_elig_fold(&c->fc, steps, n, e->rs, CCS_DATE_INVALID, CCS_DATE_INVALID, fo, eb, sizeof(eb)) != 0)
+		return ccs_svc_poison(err, "validation", "case cannot be evaluated: %s", eb);
+	decide_in in = {c, &fo->result, trigger, kind, NULL, decided_at};
+	return decide(tx, &in, err);
+}
+
+/* ---------------------------------------------------------------- referral decisions */
+
+static int record_referral(ccs_tx *tx, const ccs_msg *m, const Ccs__Mtp__V1__ReferralDecision *rd,
+			   const char *outcome, const char *case_id, bool opened, ccs_svc_err *err)
+{
+	int rc;
+	const char *p[6] = {m->ce_id, rd->decision_id, rd->referral_id, outcome, case_id, opened ? "true" : "false"};
+	PGresult *r = ccs_tx_query(tx,
+				   "INSERT INTO referral_decisions(event_id, referral_decision_id, referral_id, outcome,"
+				   " case_id, opened_case) VALUES ($1, $2, $3, $4, $5, $6)",
+				   6, p, &rc, err);
+	PQclear(r);
+	return rc;
+}
+
+static void count_referral(ccs_svc *svc, const char *outcome, const char *effect)
+{
+	char labels[96];
+	snprintf(labels, sizeof(labels), "outcome=\"%s\",effect=\"%s\"", outcome, effect);
+	ccs_metrics_inc(ccs_svc_metrics(svc), "referral_decisions_total", labels, 1);
+}
+
+/* The date an input is judged on: its own instant, else the envelope's, else Kafka's. */
+static ccs_date input_date(const char *instant, const ccs_msg *m)
+{
+	ccs_date d = ccs_elig_fold_instant_date(instant);
+	if (d == CCS_DATE_INVALID && m->ce_time)
+		d = ccs_elig_fold_instant_date(m->ce_time);
+	if (d == CCS_DATE_INVALID && m->timestamp_ms > 0)
+		d = (ccs_date)(m->timestamp_ms / 86400000);
+	return d;
+}
+
+static int accepted(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const ccs_msg *m,
+		    const Ccs__Mtp__V1__ReferralDecision *rd, ccs_svc_err *err)
+{
+	const Ccs__Mtp__V1__ReferralAccepted *acc = rd->accepted;
+	ccs_arena *a = ccs_tx_arena(tx);
+	case_row c;
+	ccs_uuid u;
+	char bd[11], rdt[11], od[11];
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	if (ccs_uuid_parse(rd->case_id, &u) != 0)
+		return ccs_svc_poison(err, "validation", "accepted referral without a case_id UUID");
+	snprintf(c.case_id, sizeof(c.case_id), "%s", rd->case_id);
+	c.fc.birth_date = ccs_date_parse(acc->birth_date);
+	c.fc.referral_date = ccs_date_parse(acc->referral_date);
+	c.fc.opened_on = input_date(rd->decided_at, m);
+	const char *county = *acc->county ? acc->county : rd->county;
+	if (c.fc.birth_date == CCS_DATE_INVALID || c.fc.referral_date == CCS_DATE_INVALID ||
+	    c.fc.opened_on == CCS_DATE_INVALID || c.fc.birth_date > c.fc.referral_date)
+		return ccs_svc_poison(err, "validation", "accepted referral needs birth_date <= referral_date and a date");
+	if (!*county || strlen(county) >= sizeof(c.fc.county))
+		return ccs_svc_poison(err, "validation", "accepted referral without a county");
+	if (c.fc.opened_on < c.fc.referral_date)
+		c.fc.opened_on = c.fc.referral_date;
+	snprintf(c.fc.county, sizeof(c.fc.county), "%s", county);
+	c.model = rd->county_model;
+	c.office = rd->reviewing_office;
+	c.fc.county_model = (unsigned)c.model <= CCS_ELIG_COUNTY_DEPENDENT ? (ccs_elig_county_model)c.model
+									   : CCS_ELIG_COUNTY_UNKNOWN;
+	for (size_t i = 0; i < acc->n_requested_services; i++) {
+		int line = (int)acc->requested_services[i];
+		if (line >= CCS_ELIG_LINE_MTP_THERAPY && line <= CCS_ELIG_LINE_DIAGNOSTIC)
+			c.fc.lines |= CCS_ELIG_LINE_BIT(line);
+	}
+	if (!c.fc.lines)
+		c.fc.lines = ccs_elig_fold_program_lines(acc->requested_program);
+
+	if ((rc = lock_case(tx, c.case_id, err)) != 0)
+		return rc;
+	/* referred codes as a text[] literal; codes were normalised by referrald, quoted anyway */
+	size_t cap = 3;
+	for (size_t i = 0; i < acc->n_diagnosis_codes; i++)
+		cap += strlen(acc->diagnosis_codes[i]) * 2 + 4;
+	char *codes = ccs_arena_alloc(a, cap);
+	size_t pos = 0;
+	codes[pos++] = '{';
+	for (size_t i = 0; i < acc->n_diagnosis_codes; i++) {
+		if (i)
+			codes[pos++] = ',';
+		codes[pos++] = '"';
+		for (const char *s = acc->diagnosis_codes[i]; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				codes[pos++] = '\\';
+			codes[pos++] = *s;
+		}
+		codes[pos++] = '"';
+	}
+	codes[pos++] = '}';
+	codes[pos] = '\0';
+	ccs_date_format(c.fc.birth_date, bd);
+	ccs_date_format(c.fc.referral_date, rdt);
+	ccs_date_format(c.fc.opened_on, od);
+	char lines[16];
+	snprintf(lines, sizeof(lines), "%u", c.fc.lines);
+	const char *p[13] = {c.case_id,
+			     rd->case_number,
+			     c.fc.county,
+			     enum_name(&ccs__mtp__v1__county_model__descriptor, c.model, "COUNTY_MODEL_UNSPECIFIED"),
+			     enum_name(&ccs__mtp__v1__reviewing_office__descriptor, c.office, "REVIEWING_OFFICE_UNSPECIFIED"),
+			     bd,
+			     rdt,
+			     od,
+			     enum_name(&ccs__mtp__v1__requested_program__descriptor, acc->requested_program,
+				       "REQUESTED_PROGRAM_UNSPECIFIED"),
+			     lines,
+			     codes,
+			     enum_name(&ccs__mtp__v1__coverage__descriptor, acc->coverage, "COVERAGE_UNSPECIFIED"),
+			     m->ce_id};
+	PGresult *r = ccs_tx_query(tx,
+				   "INSERT INTO cases(case_id, case_number, county, county_model, reviewing_office,"
+				   " birth_date, referral_date, opened_on, requested_program, requested_lines,"
+				   " referred_codes, coverage, opened_by_event)"
+				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+				   " ON CONFLICT (case_id) DO NOTHING RETURNING 1",
+				   13, p, &rc, err);
+	if (!r)
+		return rc;
+	bool opened = PQntuples(r) == 1;
+	PQclear(r);
+	if ((rc = record_referral(tx, m, rd, "accepted", c.case_id, opened, err)) != 0)
+		return rc;
+	if (!opened) {
+		/* the case was opened by another event (a re-announcement): its decision is out */
+		count_referral(svc, "accepted", "case_exists");
+		CCS_LOG_INFO("case already open, no decision", "event_id", CCS_LOG_S(m->ce_id), "case_id",
+			     CCS_LOG_S(c.case_id));
+		return 0;
+	}
+	count_referral(svc, "accepted", "case_opened");
+	return decide_now(tx, e, &c, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REFERRAL, KIND_REFERRAL,
+			  *rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), err);
+}
+
+static int handle_referral(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const ccs_msg *m, ccs_svc_err *err)
+{
+	ProtobufCAllocator alloc = {arena_alloc, arena_free, ccs_tx_arena(tx)};
+	ccs_uuid u;
+	Ccs__Mtp__V1__ReferralDecision *rd = ccs__mtp__v1__referral_decision__unpack(&alloc, m->len, m->value);
+	if (!rd)
+		return ccs_svc_poison(err, "decode", "value is not a valid ccs.mtp.v1.ReferralDecision");
+	switch (rd->outcome_case) {
+	case CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_ACCEPTED:
+		return accepted(svc, e, tx, m, rd, err);
+	case CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_LINKED: {
+		const char *cid = *rd->linked->existing_case_id ? rd->linked->existing_case_id : rd->case_id;
+		if (ccs_uuid_parse(cid, &u) != 0)
+			return ccs_svc_poison(err, "validation", "linked referral without a case id UUID");
+		int rc = record_referral(tx, m, rd, "linked", cid, false, err);
+		if (rc == 0)
+			count_referral(svc, "linked", "recorded");
+		return rc;
+	}
+	case CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_REJECTED: {
+		int rc = record_referral(tx, m, rd, "rejected", NULL, false, err);
+		if (rc == 0)
+			count_referral(svc, "rejected", "recorded");
+		return rc;
+	}
+	default:
+		return ccs_svc_poison(err, "validation", "referral decision carries no outcome");
+	}
+}
+
+/* ---------------------------------------------------------------- evidence */
+
+static const char *evidence_kind(const Ccs__Mtp__V1__EligibilityEvidence *ev)
+{
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field(&ccs__mtp__v1__eligibility_evidence__descriptor, ev->kind_case);
+	return f ? f->name : "none";
+}
+
+static void count_evidence(ccs_svc *svc, const char *kind, const char *state)
+{
+	char labels[128];
+	snprintf(labels, sizeof(labels), "kind=\"%s\",state=\"%s\"", kind, state);
+	ccs_metrics_inc(ccs_svc_metrics(svc), "evidence_total", labels, 1);
+}
+
+/* Keep the appeals table current (its dates mirror the rule set's deadlines). */
+static int record_appeal(ccs_tx *tx, const ccs_eligibility *e, const ccs_msg *m,
+			 const Ccs__Mtp__V1__EligibilityEvidence *ev, ccs_date on, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	PGresult *r = NULL;
+	int rc = 0;
+
+	if (ev->kind_case == CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_APPEAL_FILED) {
+		const Ccs__Mtp__V1__AppealFiled *f = ev->appeal_filed;
+		ccs_date filed = *f->filed_date ? ccs_date_parse(f->filed_date) : on;
+		const char *p[7] = {f->appeal_id, ev->case_id, *f->appealed_decision_id ? f->appealed_decision_id : NULL,
+				    date_str(a, filed), *f->postmarked_date ? f->postmarked_date : NULL,
+				    date_str(a, filed + e->rs->appeal_response_days), m->ce_id};
+		r = ccs_tx_query(tx,
+				 "INSERT INTO appeals(appeal_id, case_id, appealed_decision_id, filed_date, postmarked_date,"
+				 " response_due, filed_event_id) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+				 " ON CONFLICT (appeal_id) DO UPDATE SET appealed_decision_id = EXCLUDED.appealed_decision_id,"
+				 " filed_date = EXCLUDED.filed_date, postmarked_date = EXCLUDED.postmarked_date,"
+				 " response_due = EXCLUDED.response_due, filed_event_id = EXCLUDED.filed_event_id"
+				 " WHERE appeals.case_id = EXCLUDED.case_id",
+				 7, p, &rc, err);
+	} else if (ev->kind_case == CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_APPEAL_DECIDED) {
+		const Ccs__Mtp__V1__AppealDecided *dd = ev->appeal_decided;
+		ccs_date decided = *dd->decided_date ? ccs_date_parse(dd->decided_date) : on;
+		bool upheld = dd->result == CCS__MTP__V1__APPEAL_RESULT__APPEAL_RESULT_UPHELD;
+		const char *p[6] = {dd->appeal_id, ev->case_id, date_str(a, decided), upheld ? "UPHELD" : "OVERTURNED",
+				    upheld ? date_str(a, decided + e->rs->fair_hearing_days) : NULL, m->ce_id};
+		r = ccs_tx_query(tx,
+				 "INSERT INTO appeals(appeal_id, case_id, decided_date, result, fair_hearing_closes,"
+				 " decided_event_id) VALUES ($1, $2, $3, $4, $5, $6)"
+				 " ON CONFLICT (appeal_id) DO UPDATE SET decided_date = EXCLUDED.decided_date,"
+				 " result = EXCLUDED.result, fair_hearing_closes = EXCLUDED.fair_hearing_closes,"
+				 " decided_event_id = EXCLUDED.decided_event_id WHERE appeals.case_id = EXCLUDED.case_id",
+				 6, p, &rc, err);
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int handle_evidence(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const ccs_msg *m, ccs_svc_err *err)
+{
+	ProtobufCAllocator alloc = {arena_alloc, arena_free, ccs_tx_arena(tx)};
+	char eb[160], on_s[11];
+	case_row c;
+	int found = 0, rc;
+
+	Ccs__Mtp__V1__EligibilityEvidence *ev = ccs__mtp__v1__eligibility_evidence__unpack(&alloc, m->len, m->value);
+	if (!ev)
+		return ccs_svc_poison(err, "decode", "value is not a valid ccs.mtp.v1.EligibilityEvidence");
+	if (ccs_elig_fold_check_evidence(ev, eb, sizeof(eb)) != 0)
+		return ccs_svc_poison(err, "validation", "%s", eb);
+	ccs_date on = input_date(ev->received_at, m);
+	if (on == CCS_DATE_INVALID)
+		return ccs_svc_poison(err, "validation", "evidence has no received date");
+	const char *kind = evidence_kind(ev);
+
+	if ((rc = lock_case(tx, ev->case_id, err)) != 0)
+		return rc;
+	if ((rc = load_case(tx, ev->case_id, &c, &found, err)) != 0)
+		return rc;
+
+	ccs_date_format(on, on_s);
+	const char *p[8] = {m->ce_id, ev->evidence_id, ev->case_id, kind, on_s,
+			    *ev->received_at ? ev->received_at : ccs_tx_input_time(tx), (const char *)m->value,
+			    found ? "true" : "false"};
+	int lens[8] = {0, 0, 0, 0, 0, 0, (int)m->len, 0};
+	int fmts[8] = {0, 0, 0, 0, 0, 0, 1, 0};
+	if (!m->value)
+		p[6] = "";
+	PGresult *r = PQexecParams(ccs_tx_conn(tx),
+				   "INSERT INTO evidence(event_id, evidence_id, case_id, kind, received_on, received_at,"
+				   " body, case_known) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+				   " ON CONFLICT (evidence_id) DO NOTHING",
+				   8, NULL, p, lens, fmts, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		rc = ccs_svc_pg_error(ccs_tx_conn(tx), r, err);
+		PQclear(r);
+		return rc;
+	}
+	bool dup = strcmp(PQcmdTuples(r), "0") == 0;
+	PQclear(r);
+	if (dup) {
+		/* the same evidence resubmitted under a new event id: it is in the log already */
+		count_evidence(svc, kind, "resubmitted");
+		CCS_LOG_INFO("evidence already recorded, no effect", "event_id", CCS_LOG_S(m->ce_id));
+		return 0;
+	}
+	if ((rc = record_appeal(tx, e, m, ev, on, err)) != 0)
+		return rc;
+	if (!found) {
+		/*
+		 * The referral decision that opens this case travels on another topic (keyed the
+		 * same, but topics are consumed independently), so it may not have been processed
+		 * yet. Rejecting the evidence would lose it; it stays in the log and the case's
+		 * first decision folds it in when the accepted referral arrives.
+		 */
+		count_evidence(svc, kind, "held");
+		CCS_LOG_INFO("evidence for a case not known yet, held", "event_id", CCS_LOG_S(m->ce_id), "case_id",
+			     CCS_LOG_S(ev->case_id));
+		return 0;
+	}
+	count_evidence(svc, kind, "applied");
+	bool appeal = ev->kind_case == CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_APPEAL_FILED ||
+		      ev->kind_case == CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_APPEAL_DECIDED;
+	return decide_now(tx, e, &c,
+			  appeal ? CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_APPEAL
+				 : CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_EVIDENCE,
+			  KIND_EVIDENCE, *ev->received_at ? ev->received_at : ccs_tx_input_time(tx), err);
+}
+
+int ccs_eligibility_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ccs_svc_err *err)
+{
+	const ccs_eligibility *e = ctx;
+	size_t tl = strlen(m->topic), el = strlen(CCS_ELIGIBILITY_TOPIC_EVIDENCE);
+	/* topic names carry the deployment's prefix: match on the suffix */
+	if (tl >= el && strcmp(m->topic + tl - el, CCS_ELIGIBILITY_TOPIC_EVIDENCE) == 0)
+		return handle_evidence(svc, e, tx, m, err);
+	return handle_referral(svc, e, tx, m, err);
+}
+
+/* ---------------------------------------------------------------- time-driven work */
+
+static ccs_elig_deadline_kind deadline_from_str(const char *s)
+{
+	for (int k = 1; k < CCS_ELIG_DL_COUNT; k++)
+		if (strcmp(ccs_elig_deadline_str((ccs_elig_deadline_kind)k), s) == 0)
+			return (ccs_elig_deadline_kind)k;
+	return CCS_ELIG_DL_NONE;
+}
+
+static void count_timer(ccs_svc *svc, const char *kind, const char *result)
+{
+	char labels[128];
+	snprintf(labels, sizeof(labels), "kind=\"%s\",result=\"%s\"", kind, result);
+	ccs_metrics_inc(ccs_svc_metrics(svc), "timers_total", labels, 1);
+}
+
+/*
+ * A deadline came due: re-evaluate the case as of the due date, with the evidence received by
+ * then, and compare with the same facts a day earlier. Both come from stored rows and the due
+ * date alone, so firing again (after a crash) gives the same decision and the same id.
+ */
+int ccs_eligibility_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, ccs_svc_err *err)
+{
+	const ccs_eligibility *e = ctx;
+	ccs_elig_fold_step *steps = NULL;
+	size_t n = 0, pi;
+	case_row c;
+	int found = 0, rc;
+	char eb[160], s0[256], s1[256];
+
+	ccs_elig_deadline_kind k = deadline_from_str(d->kind);
+	for (pi = 0; pi < NELEMS(timer_policy); pi++)
+		if (timer_policy[pi].kind == k)
+			break;
+	if (k == CCS_ELIG_DL_NONE || pi == NELEMS(timer_policy))
+		return ccs_svc_poison(err, "validation", "unknown due work kind %.64s", d->kind);
+	if ((rc = lock_case(tx, d->subject, err)) != 0)
+		return rc;
+	if ((rc = load_case(tx, d->subject, &c, &found, err)) != 0)
+		return rc;
+	if (!found) {
+		count_timer(svc, d->kind, "no_case");
+		return 0;
+	}
+	if ((rc = load_steps(tx, c.case_id, &steps, &n, err)) != 0)
+		return rc;
+	ccs_elig_fold_out *before = ccs_arena_alloc(ccs_tx_arena(tx), sizeof(*before));
+	ccs_elig_fold_out *now = ccs_arena_alloc(ccs_tx_arena(tx), sizeof(*now));
+	if (ccs_elig_fold(&c.fc, steps, n, e->rs, d->due_date, d->due_date - 1, before, eb, sizeof(eb)) != 0 ||
+	    ccs_elig_fold(&c.fc, steps, n, e->rs, d->due_date, d->due_date, now, eb, sizeof(eb)) != 0)
+		return ccs_svc_poison(err, "validation", "case cannot be evaluated: %s", eb);
+
+	ccs_elig_fold_signature(&before->result, s0, sizeof(s0));
+	ccs_elig_fold_signature(&now->result, s1, sizeof(s1));
+	bool changed = strcmp(s0, s1) != 0;
+	/* still live: the facts as they stood the day before still carried this deadline */
+	bool live = ccs_elig_result_deadline(&before->result, k) == d->due_date;
+	if (!changed && !(timer_policy[pi].decision && live)) {
+		count_timer(svc, d->kind, live ? "unchanged" : "stale");
+		return 0;
+	}
+	count_timer(svc, d->kind, "decided");
+	decide_in in = {&c, &now->result, timer_policy[pi].trigger, KIND_TIMER, d->kind, ccs_tx_input_time(tx)};
+	return decide(tx, &in, err);
+}
+
+/* ---------------------------------------------------------------- start */
+
+int ccs_eligibility_start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen)
+{
+	ccs_eligibility *e = ctx;
+	const char *v = ccs_cfg_str(ccs_svc_cfg(svc), "rules.version");
+	ccs_metrics *mx = ccs_svc_metrics(svc);
+
+	e->rs = *v ? ccs_elig_ruleset_find(v) : ccs_elig_ruleset_default();
+	if (!e->rs) {
+		int pos = snprintf(errbuf, errlen, "unknown rules.version \"%.40s\" (known:", v);
+		for (size_t i = 0; i < ccs_elig_ruleset_count() && pos > 0 && (size_t)pos < errlen; i++)
+			pos += snprintf(errbuf + pos, errlen - (size_t)pos, " %s", ccs_elig_ruleset_at(i)->version);
+		if (pos > 0 && (size_t)pos < errlen)
+			snprintf(errbuf + pos, errlen - (size_t)pos, ")");
+		return -1;
+	}
+	if (ccs_elig_ruleset_validate(e->rs, errbuf, errlen) != 0)
+		return -1;
+	ccs_metrics_family(mx, "referral_decisions_total", CCS_METRIC_COUNTER,
+			   "referral decisions consumed, by outcome and effect", NULL, 0);
+	ccs_metrics_family(mx, "evidence_total", CCS_METRIC_COUNTER,
+			   "evidence events by kind and state (applied, held for an unknown case, resubmitted)", NULL, 0);
+	ccs_metrics_family(mx, "timers_total", CCS_METRIC_COUNTER,
+			   "due timers by kind and result (decided, unchanged, stale, no_case)", NULL, 0);
+	CCS_LOG_INFO("rule set in force", "version", CCS_LOG_S(e->rs->version));
+	return 0;
+}
+
+/* ---------------------------------------------------------------- what-if */
+
+static int whatif_usage(const char *msg)
+{
+	fprintf(stderr, "ccs-eligibilityd: %s\nusage: ccs-eligibilityd [options] what-if --rule-set VERSION [--json]\n",
+		msg);
+	return 2;
+}
+
+/*
+ * Load every case and its evidence (two ordered scans, merged by case id) and compare the rule
+ * set in force with the candidate as of today (clock.today when set). Read-only: one
+ * REPEATABLE READ transaction so the report is of one consistent snapshot.
+ */
+static int whatif_run(ccs_svc *svc, const ccs_eligibility *e, const ccs_elig_ruleset *cand, bool json)
+{
+	PGconn *pg = ccs_svc_conn(svc);
+	PGresult *cr = NULL, *er = NULL;
+	ccs_elig_whatif *w = NULL;
+	ccs_arena a;
+	ccs_svc_err err = {{0}, {0}};
+	char sql[256];
+	int rc = 1, ei = 0;
+
+	ccs_arena_init(&a, 64 * 1024);
+	PQclear(PQexec(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+	snprintf(sql, sizeof(sql), "SELECT %s FROM cases ORDER BY case_id", CASE_COLUMNS);
+	cr = PQexec(pg, sql);
+	er = PQexec(pg, "SELECT event_id, received_on, body, case_id FROM evidence ORDER BY case_id, received_on, event_id");
+	if (PQresultStatus(cr) != PGRES_TUPLES_OK || PQresultStatus(er) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "ccs-eligibilityd: what-if: reading cases failed: %s", PQerrorMessage(pg));
+		goto out;
+	}
+	w = ccs_elig_whatif_new(e->rs, cand, ccs_svc_today(svc));
+	for (int i = 0; i < PQntuples(cr); i++) {
+		case_row c;
+		ccs_elig_fold_step *steps = NULL;
+		case_from_row(cr, i, &c);
+		/* evidence held for cases never opened sorts between cases: skip it */
+		while (ei < PQntuples(er) && strcmp(PQgetvalue(er, ei, 3), c.case_id) < 0)
+			ei++;
+		int first = ei;
+		while (ei < PQntuples(er) && strcmp(PQgetvalue(er, ei, 3), c.case_id) == 0)
+			ei++;
+		if (steps_from_rows(&a, er, first, ei - first, &steps, &err) != 0) {
+			fprintf(stderr, "ccs-eligibilityd: what-if: %s\n", err.msg);
+			goto out;
+		}
+		ccs_elig_whatif_add(w, c.case_id, &c.fc, steps, (size_t)(ei - first));
+		ccs_arena_reset(&a);
+	}
+	ccs_elig_whatif_print(w, json, stdout);
+	fflush(stdout);
+	rc = 0;
+out:
+	PQclear(cr);
+	PQclear(er);
+	PQclear(PQexec(pg, "ROLLBACK"));
+	ccs_elig_whatif_free(w);
+	ccs_arena_destroy(&a);
+	return rc;
+}
+
+int ccs_eligibility_command(ccs_svc *svc, void *ctx, int argc, char **argv)
+{
+	const ccs_eligibility *e = ctx;
+	const char *version = NULL;
+	bool json = false;
+
+	if (argc < 1 || strcmp(argv[0], "what-if") != 0)
+		return -1;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--rule-set") == 0 && i + 1 < argc)
+			version = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else
+			return whatif_usage("unknown what-if argument");
+	}
+	if (!version)
+		return whatif_usage("what-if needs --rule-set VERSION");
+	const ccs_elig_ruleset *cand = ccs_elig_ruleset_find(version);
+	if (!cand)
+		return whatif_usage("unknown rule set version");
+	char eb[160];
+	if (ccs_elig_ruleset_validate(cand, eb, sizeof(eb)) != 0) {
+		fprintf(stderr, "ccs-eligibilityd: candidate rule set invalid: %s\n", eb);
+		return 1;
+	}
+	return whatif_run(svc, e, cand, json);
+}

@@ -1,0 +1,33 @@
+/*
+ * eligibilityd's handlers: referral decisions and evidence in, eligibility decisions out,
+ * inside the engine's transaction (ccs/svc.h); time-driven re-evaluations from due_work; and
+ * the what-if command. The rules are the pure engine in rules.h; the facts come from the
+ * fold in eligibility_fold.h; this module adds the database, the decision message and timers.
+ */
+#ifndef CCS_ELIGIBILITY_H
+#define CCS_ELIGIBILITY_H
+
+#include <stdio.h>
+
+#include "ccs/svc.h"
+#include "rules.h"
+
+#define CCS_ELIGIBILITY_TOPIC_REFERRALS "ccs.referral.decided.v1"
+#define CCS_ELIGIBILITY_TOPIC_EVIDENCE "ccs.eligibility.evidence.v1"
+#define CCS_ELIGIBILITY_TOPIC_OUT "ccs.eligibility.decided.v1"
+
+/* Daemon state: the rule set in force (from the rules.version setting, checked at start). */
+typedef struct ccs_eligibility {
+	const ccs_elig_ruleset *rs;
+} ccs_eligibility;
+
+/* The daemon's settings (rules.version). */
+extern const ccs_cfg_def ccs_eligibility_cfg[];
+
+int ccs_eligibility_start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen);
+int ccs_eligibility_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ccs_svc_err *err);
+int ccs_eligibility_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, ccs_svc_err *err);
+/* `what-if --rule-set VERSION [--json]`: exit code, or -1 when argv[0] is not ours. */
+int ccs_eligibility_command(ccs_svc *svc, void *ctx, int argc, char **argv);
+
+#endif
