@@ -1,6 +1,6 @@
 /*
  * Micro-benchmark harness (see bench.h). Output, one line per benchmark:
- *   bench <name> <ns/op> ns/op <ops/s> ops/s <iterations> iters <seconds> s
+ *   bench <name> <best ns/op> ns/op <ops/s> ops/s  (median <ns> ns/op; 3 x <iters> iters, <s> s)
  * so a script can grep and compare runs. CCS_BENCH_LIST prints the names instead of running;
  * CCS_BENCH_ONLY=<name> runs that benchmark alone (bench_callgrind.sh uses both).
  */
@@ -61,13 +61,29 @@ void ccs_bench_fail(const char *what)
 	exit(1);
 }
 
+/* Time one run of iters iterations, in seconds. */
+static double timed(ccs_bench_fn fn, void *ctx, uint64_t iters)
+{
+	double t0 = now_s();
+
+	fn(ctx, iters);
+	return now_s() - t0;
+}
+
+/*
+ * Calibrate to target/REPEATS per run, then run REPEATS times: the fastest run is the figure
+ * (other load on the machine only ever slows a run down), the median shows the spread.
+ */
+#define REPEATS 3
+
 double ccs_bench_run(const char *name, ccs_bench_fn fn, void *ctx)
 {
 	double target = env_num("CCS_BENCH_TIME", 1.0);
 	double fixed = env_num("CCS_BENCH_ITERS", 0);
 	const char *only = getenv("CCS_BENCH_ONLY");
+	double runs[REPEATS], dt, best, median, total = 0;
 	uint64_t iters = 1;
-	double t0, dt;
+	int i, j;
 
 	if (getenv("CCS_BENCH_LIST")) {
 		printf("%s\n", name);
@@ -76,34 +92,41 @@ double ccs_bench_run(const char *name, ccs_bench_fn fn, void *ctx)
 	if (only && *only && strcmp(only, name) != 0)
 		return 0;
 	if (fixed > 0) {
+		/* Exactly that many iterations, once, no warm-up: for instruction counts. */
 		iters = (uint64_t)fixed;
-	} else {
-		fn(ctx, 1); /* warm caches and lazy initialisation outside the measurement */
-		for (;;) {
-			t0 = now_s();
-			fn(ctx, iters);
-			dt = now_s() - t0;
-			if (dt >= target / 10 || iters >= (UINT64_C(1) << 40))
-				break;
-			iters *= 2;
-		}
-		/* Scale to the target from the last calibration run. */
-		iters = (uint64_t)((double)iters * target / (dt > 0 ? dt : 1e-9));
-		if (iters < 1)
-			iters = 1;
+		dt = timed(fn, ctx, iters);
+		printf("bench %-40s %10.1f ns/op (fixed %llu iterations)\n", name,
+		       dt * 1e9 / (double)iters, (unsigned long long)iters);
+		fflush(stdout);
+		return dt * 1e9 / (double)iters;
 	}
-	/* A calibration run slowed by other load undershoots: run again, scaled, up to twice. */
-	for (int attempt = 0;; attempt++) {
-		t0 = now_s();
-		fn(ctx, iters);
-		dt = now_s() - t0;
-		if (fixed > 0 || dt >= target / 2 || attempt == 2)
+	fn(ctx, 1); /* warm caches and lazy initialisation outside the measurement */
+	for (;;) {
+		dt = timed(fn, ctx, iters);
+		if (dt >= target / REPEATS / 10 || iters >= (UINT64_C(1) << 40))
 			break;
-		iters = (uint64_t)((double)iters * target / (dt > 0 ? dt : 1e-9));
+		iters *= 2;
 	}
-	double ns = dt * 1e9 / (double)iters;
-	printf("bench %-40s %10.1f ns/op %12.0f ops/s %10llu iters %6.2f s\n", name, ns,
-	       ns > 0 ? 1e9 / ns : 0.0, (unsigned long long)iters, dt);
+	iters = (uint64_t)((double)iters * (target / REPEATS) / (dt > 0 ? dt : 1e-9));
+	if (iters < 1)
+		iters = 1;
+	for (i = 0; i < REPEATS; i++) {
+		runs[i] = timed(fn, ctx, iters);
+		total += runs[i];
+	}
+	/* Insertion sort of three. */
+	for (i = 1; i < REPEATS; i++)
+		for (j = i; j > 0 && runs[j] < runs[j - 1]; j--) {
+			double t = runs[j];
+
+			runs[j] = runs[j - 1];
+			runs[j - 1] = t;
+		}
+	best = runs[0] * 1e9 / (double)iters;
+	median = runs[REPEATS / 2] * 1e9 / (double)iters;
+	printf("bench %-40s %9.1f ns/op %11.0f ops/s  (median %.1f ns/op; %d x %llu iters, %.2f s)\n",
+	       name, best, best > 0 ? 1e9 / best : 0.0, median, REPEATS, (unsigned long long)iters,
+	       total);
 	fflush(stdout);
-	return ns;
+	return best;
 }

@@ -1,9 +1,10 @@
 /*
  * A tiny micro-benchmark harness: figures, never timed assertions.
  *
- * ccs_bench_run() calibrates the iteration count by doubling until one run takes 1/10 of the
- * target time, then runs enough iterations for the target (CCS_BENCH_TIME seconds, default 1)
- * and prints ns/op and ops/s, measured with CLOCK_MONOTONIC. With CCS_BENCH_ITERS=N it skips
+ * ccs_bench_run() calibrates the iteration count by doubling, then runs three times a third of
+ * the target time (CCS_BENCH_TIME seconds, default 1) and prints the fastest run's ns/op and
+ * ops/s and the median ns/op, measured with CLOCK_MONOTONIC. The fastest run is the figure
+ * because other load on the machine only ever slows a run down. With CCS_BENCH_ITERS=N it skips
  * calibration and runs exactly N iterations: that is how bench_callgrind.sh gets instruction
  * counts per operation (the difference between two counts divided by the difference in N).
  *
