@@ -1,0 +1,37 @@
+/*
+ * schedulingd's handler: turns eligibility decisions and scheduling requests into bookings,
+ * waitlist entries and IEP coordination notices inside the engine's transaction (ccs/svc.h).
+ *
+ * Where and when is decided by the pure booking engine (engine.h) over a snapshot loaded from
+ * PostgreSQL in the same transaction; the database's EXCLUDE constraints are the last word on
+ * double booking (see migrations/0001_scheduling.sql). The MTU directory file is loaded into
+ * the database at start (ccs_scheduling_start); MtuCalendar requests replace an MTU's capacity.
+ *
+ * Every input has exactly one row in `inputs` (its outcome and the decision ids it produced);
+ * decision ids are UUIDv5(input event id, kind) with the kinds listed in scheduling.c.
+ */
+#ifndef CCS_SCHEDULING_H
+#define CCS_SCHEDULING_H
+
+#include "ccs/cfg.h"
+#include "ccs/svc.h"
+
+#define CCS_SCHEDULING_TOPIC_ELIGIBILITY "ccs.eligibility.decided.v1"
+#define CCS_SCHEDULING_TOPIC_REQUESTS "ccs.scheduling.requests.v1"
+#define CCS_SCHEDULING_TOPIC_OUT "ccs.scheduling.decided.v1"
+
+/* The daemon's settings (rules as data): mtu.directory, service.target_days, ... */
+extern const ccs_cfg_def ccs_scheduling_cfg[];
+
+/* Opaque per-process state: the rules built from the settings. */
+typedef struct ccs_scheduling ccs_scheduling;
+
+ccs_scheduling *ccs_scheduling_new(void);
+void ccs_scheduling_free(ccs_scheduling *s);
+
+/* Build the rules from the settings and load the MTU directory file into the database. */
+int ccs_scheduling_start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen)
+	__attribute__((warn_unused_result));
+int ccs_scheduling_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ccs_svc_err *err);
+
+#endif
