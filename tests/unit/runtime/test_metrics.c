@@ -145,7 +145,7 @@ CCS_TEST(histogram_buckets_are_cumulative)
 	size_t len;
 	ccs_metrics_family(m, "transaction_seconds", CCS_METRIC_HISTOGRAM, "batch transaction time", b, 3);
 	ccs_metric *h = ccs_metrics_series(m, "transaction_seconds", "");
-	ccs_metric_observe(h, 0.005); /* first bucket */
+	ccs_metric_observe(h, 0.005); /* first bucket; bounds render as written, not 0.10000000000000001 */
 	ccs_metric_observe(h, 0.01);  /* exactly on a bound: le is inclusive */
 	ccs_metric_observe(h, 0.5);   /* third */
 	ccs_metric_observe(h, 2);     /* above every bound: only +Inf */
@@ -156,7 +156,14 @@ CCS_TEST(histogram_buckets_are_cumulative)
 	CCS_HAS_LINE(out, "ccs_eligibility_transaction_seconds_bucket{le=\"0.1\"} 2");
 	CCS_HAS_LINE(out, "ccs_eligibility_transaction_seconds_bucket{le=\"1\"} 3");
 	CCS_HAS_LINE(out, "ccs_eligibility_transaction_seconds_bucket{le=\"+Inf\"} 5");
-	CCS_HAS_LINE(out, "ccs_eligibility_transaction_seconds_sum 6.515");
+	/* The sum reads back as exactly the double the observations add up to. */
+	double want = 0.005;
+	want += 0.01;
+	want += 0.5;
+	want += 2;
+	want += 4;
+	const char *sum = strstr(out, "\nccs_eligibility_transaction_seconds_sum ");
+	CCS_TRUE(sum && strtod(sum + strlen("\nccs_eligibility_transaction_seconds_sum "), NULL) == want);
 	CCS_HAS_LINE(out, "ccs_eligibility_transaction_seconds_count 5");
 	/* Buckets appear in increasing order of le. */
 	const char *p1 = strstr(out, "le=\"0.01\""), *p2 = strstr(out, "le=\"1\""), *p3 = strstr(out, "le=\"+Inf\"");
