@@ -1,0 +1,280 @@
+"""eligibilityd end to end on real PostgreSQL and Kafka.
+
+Accepted referral decisions open cases and get an eligibility decision; evidence (in order, out of
+order, twice, before its case) gives one decision per new evidence event with the facts folded
+from the log; CP with findings, a code alone, an at-risk infant, financial lines, an appeal filed
+and decided; linked/rejected referrals are recorded without a decision; garbage is dead-lettered.
+Then the what-if command, and timers: restart with CCS_CLOCK_TODAY past the due dates and check
+the TIMER decisions and their deterministic ids.
+"""
+import json
+import os
+import random
+import subprocess
+
+from ccs_it import (BUILD, SERVICES, Env, check, check_eq, decision_id, end_offsets, finish, log, psql, scalar,
+                    wait_until)
+from ccs_elig_samples import (DECIDED, EVIDENCE, REFERRALS, accepted, appeal_decided, appeal_filed, application,
+                              complete_file, evidence, financial, linked, medical, new_id, rejected)
+
+CP = medical(["G80.1"], cp=["rigidityOrSpasticity"])
+TODAY1 = "2026-11-01"  # before every due date: no timer fires in phase 1
+TODAY2 = "2029-01-01"  # after most due dates
+
+env = Env("elig")
+try:
+    rng = random.Random(11)
+    db = env.db("eligibility")
+    d = env.daemon("eligibility", extra={"CCS_CLOCK_TODAY": TODAY1}).start()
+    d.wait_ready()
+
+    # ---- cases -------------------------------------------------------------------------------
+    A_ref, A = accepted(rng, "2020-05-10")                       # CP with findings
+    B_ref, B = accepted(rng, "2019-03-03")                       # code alone
+    C_ref, C = accepted(rng, "2025-09-01", codes=())             # at-risk infant (two findings)
+    J_ref, J = accepted(rng, "2025-10-01", county="Imperial", codes=())  # one finding only
+    D_ref, D = accepted(rng, "2018-01-20", lines=("SERVICE_LINE_MTP_THERAPY", "SERVICE_LINE_MTP_EQUIPMENT",
+                                                  "SERVICE_LINE_CCS_TREATMENT"))
+    E_ref, E = accepted(rng, "2017-06-30", lines=("SERVICE_LINE_MTP_THERAPY", "SERVICE_LINE_MTP_EQUIPMENT"))
+    F_ref, F = accepted(rng, "2020-05-10")                       # A again, evidence out of order
+    H_ref, H = accepted(rng, "2006-01-15")                       # ages out 2027-01-15
+    I_ref, I = accepted(rng, "2016-02-02", lines=("SERVICE_LINE_CCS_TREATMENT",),
+                        program="REQUESTED_PROGRAM_CCS_TREATMENT")  # AGI exactly $40,000
+    G_ref, G = accepted(rng, "2015-08-08")                       # evidence before the case
+    refs = [A_ref, B_ref, C_ref, J_ref, D_ref, E_ref, F_ref, H_ref, I_ref]
+
+    ev = {}
+    ev[A] = complete_file(rng, A, CP)
+    ev[B] = complete_file(rng, B, medical(["G80.1"]))
+    ev[C] = complete_file(rng, C, medical([], at_risk=["persistentPrimitiveReflexes", "dtr3Plus"]))
+    ev[J] = complete_file(rng, J, medical([], at_risk=["abnormalPosturing"]), county="Imperial")
+    ev[D] = complete_file(rng, D, CP) + [evidence(rng, D, financial(3500000), "2026-11-08T10:00:00Z")]
+    ev[E] = complete_file(rng, E, CP) + [evidence(rng, E, financial(9000000, oop_cents=100000),
+                                                  "2026-11-08T10:00:00Z")]
+    ev[H] = complete_file(rng, H, CP)
+    ev[I] = complete_file(rng, I, CP) + [evidence(rng, I, financial(4000000), "2026-11-08T10:00:00Z")]
+    ev[G] = complete_file(rng, G, CP)
+    # F: A's file, delivered newest first; one event delivered twice (same ce_id), and one
+    # resubmitted under a new event id with the same evidence id (no effect either way).
+    f_file = complete_file(rng, F, CP)
+    f_dup = dict(f_file[1])
+    f_resub = dict(f_file[0], id=new_id(rng))
+    ev[F] = list(reversed(f_file))
+
+    # G's evidence first; wait until it is held, then the referrals.
+    env.submit(EVIDENCE, ev[G])
+    check(wait_until(lambda: scalar(db, "SELECT count(*) FROM evidence WHERE case_id = '%s' AND NOT case_known" % G)
+                     == "3", 60), "evidence for an unknown case is stored and held")
+    env.submit(REFERRALS, refs + [linked(rng, A), rejected(rng)])
+    check(wait_until(lambda: scalar(db, "SELECT count(*) FROM cases") == str(len(refs)), 60), "cases opened")
+    env.submit(EVIDENCE, [e for c in (A, B, C, J, D, E, H, I, F) for e in ev[c]])
+    env.submit(EVIDENCE, [f_dup, f_resub])
+    env.submit(REFERRALS, [G_ref])
+    # Garbage: undecodable bytes and semantically invalid evidence; an undecodable referral decision.
+    env.produce_raw(EVIDENCE, [("g1", {"ce_id": "33333333-3333-4333-8333-333333333333",
+                                       "ce_type": "ccs.mtp.v1.EligibilityEvidence"}, b"\xff\xff\xff\x0fjunk")])
+    env.submit(EVIDENCE, [evidence(rng, "not-a-uuid", CP, "2026-11-07T10:00:00Z"),
+                          evidence(rng, A, medical(["XYZ!"]), "2026-11-09T10:00:00Z")])
+    env.produce_raw(REFERRALS, [("g2", {"ce_id": "44444444-4444-4444-8444-444444444444",
+                                        "ce_type": "ccs.mtp.v1.ReferralDecision"}, b"\x0a\xff\xff")])
+
+    applied_events = [e["id"] for c in (A, B, C, J, D, E, H, I, F) for e in ev[c]]
+    want = len(refs) + 1 + len(applied_events)  # one decision per case opened (G too) and per evidence
+    check(wait_until(lambda: int(scalar(db, "SELECT count(*) FROM decisions")) >= want, 90), "decisions issued")
+
+    # Appeal of E's financial denial, after E's last decision is known.
+    e_last = scalar(db, "SELECT decision_id FROM decisions WHERE case_id = '%s' ORDER BY as_of DESC, created_at DESC"
+                        " LIMIT 1" % E)
+    appeal_id = "AP-%s" % E[:8]
+    e_filed = evidence(rng, E, appeal_filed(appeal_id, e_last, "2026-11-20", "2026-11-19"), "2026-11-20T09:00:00Z")
+    env.submit(EVIDENCE, [e_filed])
+    check(wait_until(lambda: scalar(db, "SELECT count(*) FROM decisions WHERE trigger_event_id = '%s'" % e_filed["id"])
+                     == "1", 60), "appeal filed: one decision")
+    e_decided = evidence(rng, E, appeal_decided(appeal_id, "APPEAL_RESULT_UPHELD", "2026-12-01"), "2026-12-01T09:00:00Z")
+    env.submit(EVIDENCE, [e_decided])
+    applied_events += [e_filed["id"], e_decided["id"]]
+    want += 2
+
+    in_ends = {}
+    for t, n in ((REFERRALS, len(refs) + 4), (EVIDENCE, sum(len(v) for v in ev.values()) + 2 + 3 + 2)):
+        in_ends[t] = wait_until(lambda: (lambda e: e if sum(e.values()) == n else None)(end_offsets(env, t)), 30)
+        check(in_ends[t] is not None, "input topic %s holds %d records" % (t, n))
+
+    def caught_up():
+        got = {(t, int(p)): int(o) for t, p, o in psql(db, "SELECT topic, partition, next_offset FROM consumer_offsets")}
+        return all(got.get((env.topic(t), p), -1) == o for t in in_ends for p, o in (in_ends[t] or {}).items())
+    check(wait_until(caught_up, 60), "stored offsets reach the end of both input topics")
+    check(wait_until(lambda: scalar(db, "SELECT count(*) FROM outbox") == "0", 30), "outbox drained")
+    check_eq(int(scalar(db, "SELECT count(*) FROM decisions")), want, "one decision per opened case and per new evidence")
+
+    # ---- exactly one effect per input ----------------------------------------------------------
+    per_event = dict(psql(db, "SELECT trigger_event_id, count(*) FROM decisions GROUP BY 1"))
+    check(all(per_event.get(e) == "1" for e in applied_events), "each evidence event for a known case: one decision")
+    check(all(per_event.get(e["id"]) is None for e in ev[G]), "held evidence has no decision of its own")
+    check_eq(per_event.get(f_resub["id"]), None, "resubmitted evidence id: no decision")
+    check_eq(scalar(db, "SELECT count(*) FROM evidence WHERE case_id = '%s'" % F), "3", "F: evidence stored once each")
+    check_eq(sorted(r[0] for r in psql(db, "SELECT outcome FROM referral_decisions")),
+             sorted(["accepted"] * (len(refs) + 1) + ["linked", "rejected"]), "every referral decision recorded")
+    check_eq(d.metric("referral_decisions_total", 'outcome="linked",effect="recorded"'), 1.0, "linked referral counted")
+    check_eq(d.metric("referral_decisions_total", 'outcome="rejected",effect="recorded"'), 1.0, "rejected referral counted")
+    check_eq(scalar(db, "SELECT count(*) FROM decisions d JOIN referral_decisions r ON r.case_id = d.case_id"
+                        " AND r.outcome <> 'accepted' AND d.trigger_event_id = r.event_id"), "0",
+             "linked/rejected: no eligibility decision")
+
+    # ---- decisions on the wire ----------------------------------------------------------------
+    msgs = env.tail(DECIDED, expect=want, timeout=60)
+    ids = {r[0]: r for r in psql(db, "SELECT decision_id, trigger_event_id, kind FROM decisions")}
+    wire = {m["headers"]["ce_id"] for m in msgs}
+    check_eq(wire, set(ids), "decision ids on the wire equal the decisions table")
+    check(all(did == decision_id(t, k) for did, t, k in ids.values()), "decision ids are UUIDv5(input, kind)")
+    last = {}
+    check(all(m["key"] == m["value"]["caseId"] for m in msgs), "decisions keyed by case id")
+    for m in sorted(msgs, key=lambda m: (m["partition"], int(m["offset"]))):
+        last[m["value"]["caseId"]] = m["value"]
+    codes = lambda v: [r["code"] for r in v.get("reasons", [])]
+    lines = lambda v: {l["serviceLine"]: l.get("outcome") for l in v.get("serviceLines", [])}
+    dls = lambda v: {x["kind"]: x["dueDate"] for x in v.get("deadlines", [])}
+
+    a = last[A]
+    check_eq(a["outcome"], "ELIGIBILITY_OUTCOME_ELIGIBLE", "A: CP with findings eligible")
+    check("ELIGIBLE_MTP_CP" in codes(a) and "FIN_EXEMPT_MTP_ONLY" in codes(a), "A: ELIGIBLE_MTP_CP and MTP-only exemption")
+    check(all(r.get("regulation") for r in a["reasons"]), "A: every reason cites a regulation")
+    check_eq(a["ruleSetVersion"], "2026.1", "A: rule set version")
+    check_eq(a["asOfDate"], "2026-11-07", "A: as of the last evidence's date")
+    check_eq(a["decidedAt"], "2026-11-07T10:00:00Z", "A: decided_at from the evidence")
+    check_eq(a["ageOutDate"], "2041-05-10", "A: age-out date")
+    check_eq((a["county"], a["reviewingOffice"]), ("Los Angeles", "REVIEWING_OFFICE_COUNTY"), "A: county and office tags")
+
+    f = last[F]
+    same = lambda v: (v["outcome"], codes(v), v.get("serviceLines"), v.get("deadlines"), v["asOfDate"])
+    check_eq(same(f), same(a), "F (evidence reversed, duplicated, resubmitted) decides exactly like A")
+
+    b = last[B]
+    check_eq(b["outcome"], "ELIGIBILITY_OUTCOME_REQUIRES_PHYSICIAN_REVIEW", "B: a code alone needs a physician")
+    check("REQUIRES_PHYSICIAN_REVIEW" in codes(b) and "ELIGIBLE_MTP_CP" not in codes(b), "B: reason physician review")
+
+    c = last[C]
+    check_eq(c["outcome"], "ELIGIBILITY_OUTCOME_AT_RISK_ELIGIBLE", "C: at-risk infant")
+    check("AT_RISK_UNDER_3" in codes(c), "C: AT_RISK_UNDER_3")
+    check(c.get("atRiskReassessDue", "") != "" and c["atRiskReassessDue"] < "2028-09-01", "C: reassess due before age 3")
+    check_eq(dls(c).get("AT_RISK_AGE_LIMIT"), "2028-09-01", "C: at-risk age limit deadline")
+
+    j = last[J]
+    check_eq(j["outcome"], "ELIGIBILITY_OUTCOME_NOT_ELIGIBLE", "J: one at-risk finding is not enough")
+    check("NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS" in codes(j), "J: insufficient findings reason")
+    check_eq(j.get("notice", {}).get("required"), True, "J: NOA required")
+    check_eq(j["notice"].get("dueDate"), "2026-11-14", "J: NOA due decision + 7 days")
+    check_eq(j["appeal"].get("routedTo"), "REVIEWING_OFFICE_SOUTHERN_CALIFORNIA", "J: dependent county appeals to region")
+    check_eq(dls(j).get("APPEAL_WINDOW_CLOSES"), "2026-12-14", "J: appeal window NOA + 30 days")
+
+    dd = last[D]
+    check_eq(lines(dd), {"SERVICE_LINE_MTP_THERAPY": "ELIGIBILITY_OUTCOME_ELIGIBLE",
+                         "SERVICE_LINE_MTP_EQUIPMENT": "ELIGIBILITY_OUTCOME_ELIGIBLE",
+                         "SERVICE_LINE_CCS_TREATMENT": "ELIGIBILITY_OUTCOME_ELIGIBLE"}, "D: every line eligible")
+    check("FIN_ELIGIBLE_AGI_UNDER_40K" in codes(dd), "D: AGI under $40,000")
+    check_eq(dls(dd).get("ANNUAL_REDETERMINATION_DUE"), "2027-11-08", "D: annual redetermination a year on")
+    check_eq(dls(dd).get("ANNUAL_REDETERMINATION_NOTICE_DUE"), "2027-10-09", "D: notice 30 days ahead")
+
+    i_ = last[I]
+    check_eq(i_["outcome"], "ELIGIBILITY_OUTCOME_NOT_ELIGIBLE", "I: AGI exactly $40,000 fails the default rule set")
+    check("NOT_ELIGIBLE_FINANCIAL" in codes(i_), "I: NOT_ELIGIBLE_FINANCIAL")
+
+    g = last[G]
+    check_eq((g["trigger"], g["outcome"]), ("DECISION_TRIGGER_REFERRAL", "ELIGIBILITY_OUTCOME_ELIGIBLE"),
+             "G: evidence held before the case is folded into the referral's decision")
+    check_eq(g["asOfDate"], "2026-11-07", "G: as of the newest held evidence")
+
+    # E: financial denial of equipment, then an appeal filed and decided.
+    e_hist = [m["value"] for m in sorted(msgs, key=lambda m: int(m["offset"])) if m["value"]["caseId"] == E]
+    e_fin = [v for v in e_hist if v["triggerEventId"] == ev[E][3]["id"]][0]
+    check_eq(lines(e_fin), {"SERVICE_LINE_MTP_THERAPY": "ELIGIBILITY_OUTCOME_ELIGIBLE",
+                            "SERVICE_LINE_MTP_EQUIPMENT": "ELIGIBILITY_OUTCOME_NOT_ELIGIBLE"},
+             "E: equipment denied on income, therapy never needs the financial test")
+    check("NOT_ELIGIBLE_FINANCIAL" in codes(e_fin) and e_fin["notice"].get("dueDate") == "2026-11-15",
+          "E: NOT_ELIGIBLE_FINANCIAL with NOA due in 7 days")
+    e_app = [v for v in e_hist if v["triggerEventId"] == e_filed["id"]][0]
+    check_eq(e_app["trigger"], "DECISION_TRIGGER_APPEAL", "E: appeal filed -> trigger APPEAL")
+    check_eq(dls(e_app).get("APPEAL_RESPONSE_DUE"), "2026-12-11", "E: appeal response due in 21 days")
+    check_eq(e_app.get("servicesContinueDuringAppeal"), True, "E: authorized services continue during the appeal")
+    e_dec = [v for v in e_hist if v["triggerEventId"] == e_decided["id"]][0]
+    check_eq(dls(e_dec).get("FAIR_HEARING_WINDOW_CLOSES"), "2026-12-15", "E: fair hearing window 14 days")
+    check(not e_dec.get("servicesContinueDuringAppeal"), "E: continuation ends once the appeal is decided")
+    check_eq(psql(db, "SELECT response_due, decided_date, result, fair_hearing_closes FROM appeals"),
+             [["2026-12-11", "2026-12-01", "UPHELD", "2026-12-15"]], "E: appeals row")
+
+    # ---- dead letters -------------------------------------------------------------------------
+    dl_ev = env.tail(EVIDENCE + ".dlq", expect=3, timeout=30)
+    check_eq(sorted(m["headers"].get("dlq_error_class") for m in dl_ev), ["decode", "validation", "validation"],
+             "evidence garbage dead-lettered (decode, invalid case id, invalid code)")
+    dl_ref = env.tail(REFERRALS + ".dlq", expect=1, timeout=30)
+    check_eq([m["headers"].get("dlq_error_class") for m in dl_ref], ["decode"], "referral garbage dead-lettered")
+
+    # ---- what-if ------------------------------------------------------------------------------
+    n_out = len(msgs)
+    n_dec = scalar(db, "SELECT count(*) FROM decisions")
+    wenv = dict(os.environ, **d.vars)
+    wenv["CCS_CLOCK_TODAY"] = "2026-11-30"
+    out = subprocess.run([os.path.join(BUILD, SERVICES["eligibility"]), "what-if", "--rule-set", "2026.1-inclusive",
+                          "--json"], env=wenv, capture_output=True, text=True, timeout=60)
+    check_eq(out.returncode, 0, "what-if exits 0")
+    rep = json.loads(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else {}
+    log("what-if: " + out.stdout.strip()[:2000])
+    check_eq((rep.get("current"), rep.get("candidate"), rep.get("as_of")), ("2026.1", "2026.1-inclusive", "2026-11-30"),
+             "what-if: versions and date")
+    check_eq(rep.get("cases"), len(refs) + 1, "what-if: every stored case evaluated")
+    changed = {c["case_id"] for c in rep.get("changes", [])}
+    check_eq(changed, {I, C}, "what-if: I (AGI at the threshold) and C (at-risk limit) change, nothing else")
+    check_eq(rep.get("changed"), 2, "what-if: count of changed decisions")
+    tr = {t["transition"]: t for t in rep.get("transitions", [])}
+    check_eq(tr.get("NOT_ELIGIBLE -> ELIGIBLE", {}).get("case_ids"), [I], "what-if: I goes NOT_ELIGIBLE -> ELIGIBLE")
+    added = {r["reason"]: r["case_ids"] for r in rep.get("reasons_added", [])}
+    removed = {r["reason"]: r["case_ids"] for r in rep.get("reasons_removed", [])}
+    check_eq(added.get("FIN_ELIGIBLE_AGI_UNDER_40K"), [I], "what-if: reason added")
+    check_eq(removed.get("NOT_ELIGIBLE_FINANCIAL"), [I], "what-if: reason removed")
+    txt = subprocess.run([os.path.join(BUILD, SERVICES["eligibility"]), "what-if", "--rule-set", "2026.1-inclusive"],
+                         env=wenv, capture_output=True, text=True, timeout=60)
+    check(txt.returncode == 0 and "would change 2" in txt.stdout and I in txt.stdout, "what-if text report")
+    bad = subprocess.run([os.path.join(BUILD, SERVICES["eligibility"]), "what-if", "--rule-set", "1999.9"],
+                         env=wenv, capture_output=True, text=True, timeout=60)
+    check_eq(bad.returncode, 2, "what-if with an unknown rule set is a usage error")
+    check_eq(scalar(db, "SELECT count(*) FROM decisions"), n_dec, "what-if stores nothing")
+    check_eq(len(env.tail(DECIDED, idle=2)), n_out, "what-if publishes nothing")
+
+    # ---- timers -------------------------------------------------------------------------------
+    check_eq(d.stop(), 0, "drained on SIGTERM")
+    d.vars["CCS_CLOCK_TODAY"] = TODAY2
+    d.start()
+    d.wait_ready()
+    check(wait_until(lambda: scalar(db, "SELECT count(*) FROM due_work WHERE due_date <= '%s'" % TODAY2) == "0", 90),
+          "every due timer fired")
+    check(wait_until(lambda: scalar(db, "SELECT count(*) FROM outbox") == "0", 30), "outbox drained after timers")
+    timers = psql(db, "SELECT decision_id, case_id, timer_kind, trigger, trigger_event_id, kind, as_of, outcome,"
+                      " array_to_string(reasons, ','), lines FROM decisions WHERE timer_kind IS NOT NULL")
+    log("timer decisions: %d" % len(timers))
+    check(all(r[4] == "due:%s:%s:%s" % (r[2], r[1], r[6]) and r[0] == decision_id(r[4], r[5]) for r in timers),
+          "timer decision ids are UUIDv5(due:<kind>:<case>:<date>, kind): the same on any replay")
+    by = {(r[1], r[2]): r for r in timers}
+    h = by.get((H, "AGE_OUT"))
+    check(h is not None and h[6] == "2027-01-15" and h[7] == "NOT_ELIGIBLE" and "NOT_ELIGIBLE_AGE" in h[8],
+          "H: age-out at 21 -> NOT_ELIGIBLE_AGE (TIMER)")
+    check(h is not None and h[0] == decision_id("due:AGE_OUT:%s:2027-01-15" % H, "eligibility.timer"),
+          "H: age-out decision id computed from the due date")
+    cl = by.get((C, "AT_RISK_AGE_LIMIT"))
+    check(cl is not None and cl[6] == "2028-09-01" and cl[7] == "NOT_ELIGIBLE" and "NOT_ELIGIBLE_AT_RISK_AGE" in cl[8],
+          "C: at-risk window ends at 36 months -> NOT_ELIGIBLE_AT_RISK_AGE")
+    cr = by.get((C, "AT_RISK_REASSESS_DUE"))
+    check(cr is not None and cr[7] == "AT_RISK_ELIGIBLE", "C: re-determination before the third birthday issued")
+    dr = by.get((D, "ANNUAL_REDETERMINATION_DUE"))
+    check(dr is not None and dr[3] == "REDETERMINATION" and "MTP_EQUIPMENT=PENDING" in dr[9]
+          and "PENDING_FINANCIAL_DOCS" in dr[8] and "MTP_THERAPY=ELIGIBLE" in dr[9],
+          "D: annual redetermination lapses the financial test for equipment and treatment, not therapy")
+    ef = by.get((E, "FAIR_HEARING_WINDOW_CLOSES"))
+    check(ef is not None and ef[6] == "2026-12-15", "E: fair hearing window closing is a TIMER decision")
+    check(by.get((A, "APPLICATION_SEND_DUE")) is None, "A: a stale reminder (application already back) decides nothing")
+    check((d.metric("timers_total", 'kind="APPLICATION_SEND_DUE",result="stale"') or 0) >= 1, "stale timers counted")
+    wire2 = {m["headers"]["ce_id"] for m in env.tail(DECIDED, idle=3)}
+    check_eq(wire2, {r[0] for r in psql(db, "SELECT decision_id FROM decisions")},
+             "after timers: decision ids on the wire equal the decisions table")
+finally:
+    env.cleanup()
+finish()
