@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "ccs/log.h"
+#include "ccs/metrics.h"
 #include "ccs/mtp/v1/eligibility.pb-c.h"
 #include "ccs/mtp/v1/scheduling.pb-c.h"
 #include "engine.h"
@@ -84,6 +85,7 @@ struct ccs_scheduling {
 	int school_end;
 	int retries;
 	int reoffer_max;
+	ccs_metric *m_conflicts; /* bookings refused by an EXCLUDE constraint, then searched again */
 };
 
 /* Everything about the input being handled. */
@@ -473,6 +475,7 @@ static int book_eval_at(req *q, const ccs_sched_rules *rules, const char *case_i
 		if (rc)
 			return rc;
 		if (conflict) {
+			ccs_metric_add(q->s->m_conflicts, 1);
 			CCS_LOG_INFO("booking conflict, searching again", "event_id", CCS_LOG_S(q->event_id),
 				     "mtu_id", CCS_LOG_S(mtu_id), "attempt", CCS_LOG_I(attempt + 1));
 			if ((rc = sp(q, "ROLLBACK TO SAVEPOINT book")) != 0 ||
@@ -560,6 +563,7 @@ static int book_series_at(req *q, const series_req *sr, const char *appt_kind, b
 				return rc;
 		}
 		if (conflict) {
+			ccs_metric_add(q->s->m_conflicts, 1);
 			if ((rc = sp(q, "ROLLBACK TO SAVEPOINT book")) != 0 ||
 			    (rc = sp(q, "RELEASE SAVEPOINT book")) != 0)
 				return rc;
@@ -1137,6 +1141,7 @@ static int reoffer_freed(req *q, const char *mtu_id, int discipline, const char 
 		if ((rc = ccs_sched_store_insert_appt(q->tx, a, q->event_id, &conflict, q->err)) != 0)
 			return rc;
 		if (conflict) {
+			ccs_metric_add(q->s->m_conflicts, 1);
 			if ((rc = sp(q, "ROLLBACK TO SAVEPOINT book")) != 0 ||
 			    (rc = sp(q, "RELEASE SAVEPOINT book")) != 0)
 				return rc;
@@ -1477,6 +1482,7 @@ static int on_conference(req *q, const char *case_id, const Ccs__Mtp__V1__Confer
 			PQclear(ir);
 		}
 		if (conflict) {
+			ccs_metric_add(q->s->m_conflicts, 1);
 			if ((rc = sp(q, "ROLLBACK TO SAVEPOINT book")) != 0 ||
 			    (rc = sp(q, "RELEASE SAVEPOINT book")) != 0)
 				return rc;
@@ -1652,6 +1658,10 @@ int ccs_scheduling_start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen)
 	s->retries = (int)ccs_cfg_int(c, "booking.retries");
 	s->reoffer_max = (int)ccs_cfg_int(c, "reoffer.max");
 	s->eval_discipline = discipline_from_name(ccs_cfg_str(c, "evaluation.discipline"));
+	ccs_metrics_family(ccs_svc_metrics(svc), "booking_conflicts_total", CCS_METRIC_COUNTER,
+			   "bookings refused by an exclusion constraint (concurrent booking), then searched again",
+			   NULL, 0);
+	s->m_conflicts = ccs_metrics_series(ccs_svc_metrics(svc), "booking_conflicts_total", "");
 	if (!s->eval_discipline) {
 		snprintf(errbuf, errlen, "evaluation.discipline must be PT or OT");
 		goto out;
