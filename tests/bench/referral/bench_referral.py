@@ -230,6 +230,12 @@ try:
     events = make_events(rng, N, seen)
     ids = {e["id"] for e in events}
 
+    # The context the figures depend on: PostgreSQL's durability settings and the machine's load.
+    pg = psql(db, "SELECT current_setting('server_version'), current_setting('synchronous_commit'),"
+                  " current_setting('fsync')")[0]
+    log("machine: %d cpus, load average %.2f %.2f %.2f; PostgreSQL %s (synchronous_commit=%s, fsync=%s); "
+        "Kafka %s" % ((os.cpu_count() or 0,) + os.getloadavg() + tuple(pg) + (KAFKA,)))
+
     # ---- run 1: backlog ------------------------------------------------------------------
     out = subprocess.run([ccsctl(), "-b", KAFKA, "topics", "create", "--partitions", str(PARTITIONS),
                           env.topic(IN)], capture_output=True, text=True)
@@ -355,6 +361,7 @@ try:
         "mean_batch=%.1f peak_rss_mib=%.1f outbox_peak=%d"
         % (N, N / span if span else 0, l1s[0], l1s[2], RATE, l2[0], l2[1], l2[2], l2[3],
            bsum / bcnt if bcnt else 0, (hwm2 or 0) / 1024.0, sampler.outbox_peak))
+    log("load average at the end: %.2f %.2f %.2f" % os.getloadavg())
     check_eq(d.stop(), 0, "daemon drains and exits 0 on SIGTERM")
 finally:
     env.cleanup()
