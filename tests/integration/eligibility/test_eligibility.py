@@ -15,7 +15,8 @@ import subprocess
 from ccs_it import (BUILD, SERVICES, Env, check, check_eq, decision_id, end_offsets, finish, log, psql, scalar,
                     wait_until)
 from ccs_elig_samples import (DECIDED, EVIDENCE, REFERRALS, accepted, appeal_decided, appeal_filed, application,
-                              complete_file, evidence, financial, linked, medical, new_id, rejected)
+                              complete_file, evidence, financial, linked, medical, mtu, new_id, rejected)
+from ccs_samples import envelope, referral
 
 CP = medical(["G80.1"], cp=["rigidityOrSpasticity"])
 TODAY1 = "2026-11-01"  # before every due date: no timer fires in phase 1
@@ -41,7 +42,9 @@ try:
     I_ref, I = accepted(rng, "2016-02-02", lines=("SERVICE_LINE_CCS_TREATMENT",),
                         program="REQUESTED_PROGRAM_CCS_TREATMENT")  # AGI exactly $40,000
     G_ref, G = accepted(rng, "2015-08-08")                       # evidence before the case
-    refs = [A_ref, B_ref, C_ref, J_ref, D_ref, E_ref, F_ref, H_ref, I_ref]
+    K_ref, K = accepted(rng, "2014-04-04")                       # MTU: not medically necessary
+    L_ref, L = accepted(rng, "2013-03-13")                       # MTU: therapy plan change
+    refs = [A_ref, B_ref, C_ref, J_ref, D_ref, E_ref, F_ref, H_ref, I_ref, K_ref, L_ref]
 
     ev = {}
     ev[A] = complete_file(rng, A, CP)
@@ -54,6 +57,9 @@ try:
     ev[H] = complete_file(rng, H, CP)
     ev[I] = complete_file(rng, I, CP) + [evidence(rng, I, financial(4000000), "2026-11-08T10:00:00Z")]
     ev[G] = complete_file(rng, G, CP)
+    ev[K] = complete_file(rng, K, CP) + [evidence(rng, K, mtu(False), "2026-12-01T10:00:00Z")]
+    ev[L] = complete_file(rng, L, CP) + [evidence(rng, L, mtu(True, plan_change=True, effective="2026-12-20"),
+                                                  "2026-12-01T10:00:00Z")]
     # F: A's file, delivered newest first; one event delivered twice (same ce_id), and one
     # resubmitted under a new event id with the same evidence id (no effect either way).
     f_file = complete_file(rng, F, CP)
@@ -67,7 +73,7 @@ try:
                      == "3", 60), "evidence for an unknown case is stored and held")
     env.submit(REFERRALS, refs + [linked(rng, A), rejected(rng)])
     check(wait_until(lambda: scalar(db, "SELECT count(*) FROM cases") == str(len(refs)), 60), "cases opened")
-    env.submit(EVIDENCE, [e for c in (A, B, C, J, D, E, H, I, F) for e in ev[c]])
+    env.submit(EVIDENCE, [e for c in (A, B, C, J, D, E, H, I, K, L, F) for e in ev[c]])
     env.submit(EVIDENCE, [f_dup, f_resub])
     env.submit(REFERRALS, [G_ref])
     # Garbage: undecodable bytes and semantically invalid evidence; an undecodable referral decision.
@@ -78,7 +84,7 @@ try:
     env.produce_raw(REFERRALS, [("g2", {"ce_id": "44444444-4444-4444-8444-444444444444",
                                         "ce_type": "ccs.mtp.v1.ReferralDecision"}, b"\x0a\xff\xff")])
 
-    applied_events = [e["id"] for c in (A, B, C, J, D, E, H, I, F) for e in ev[c]]
+    applied_events = [e["id"] for c in (A, B, C, J, D, E, H, I, K, L, F) for e in ev[c]]
     want = len(refs) + 1 + len(applied_events)  # one decision per case opened (G too) and per evidence
     check(wait_until(lambda: int(scalar(db, "SELECT count(*) FROM decisions")) >= want, 90), "decisions issued")
 
@@ -184,6 +190,17 @@ try:
              "G: evidence held before the case is folded into the referral's decision")
     check_eq(g["asOfDate"], "2026-11-07", "G: as of the newest held evidence")
 
+    k = last[K]
+    check_eq((k["outcome"], lines(k)), ("ELIGIBILITY_OUTCOME_NOT_ELIGIBLE",
+                                        {"SERVICE_LINE_MTP_THERAPY": "ELIGIBILITY_OUTCOME_NOT_ELIGIBLE"}),
+             "K: MTU finds therapy not medically necessary")
+    check("NOT_MEDICALLY_NECESSARY" in codes(k) and "REFER_LEA_EDUCATIONAL" in codes(k) and k["notice"].get("required"),
+          "K: NOT_MEDICALLY_NECESSARY, referred to the school district (LEA), with an NOA")
+    l_ = last[L]
+    check_eq(l_["outcome"], "ELIGIBILITY_OUTCOME_ELIGIBLE", "L: still eligible after a plan change")
+    check("THERAPY_PLAN_CHANGE" in codes(l_) and dls(l_).get("THERAPY_PLAN_NOTICE_DUE") == "2026-12-15",
+          "L: THERAPY_PLAN_CHANGE with written notice due 5 days before it takes effect")
+
     # E: financial denial of equipment, then an appeal filed and decided.
     e_hist = [m["value"] for m in sorted(msgs, key=lambda m: int(m["offset"])) if m["value"]["caseId"] == E]
     e_fin = [v for v in e_hist if v["triggerEventId"] == ev[E][3]["id"]][0]
@@ -275,6 +292,22 @@ try:
     wire2 = {m["headers"]["ce_id"] for m in env.tail(DECIDED, idle=3)}
     check_eq(wire2, {r[0] for r in psql(db, "SELECT decision_id FROM decisions")},
              "after timers: decision ids on the wire equal the decisions table")
+
+    # ---- the real referral daemon upstream ------------------------------------------------------
+    rd = env.daemon("referral").start()
+    rd.wait_ready()
+    subs = [envelope(referral(rng)) for _ in range(3)] + [envelope(referral(rng, birthDate="2030-01-01"))]
+    env.submit("ccs.referral.submitted.v1", subs)
+    sub_ids = {e["data"]["referralId"] for e in subs}
+    rdec = [m for m in env.tail(REFERRALS, expect=len(refs) + 4 + len(subs), timeout=60)
+            if m.get("value", {}).get("referralId") in sub_ids]
+    acc = [m["value"]["caseId"] for m in rdec if "accepted" in m["value"]]
+    check_eq(len(acc), 3, "referrald accepted the three valid referrals")
+    q = "SELECT case_id FROM decisions WHERE trigger = 'REFERRAL' AND case_id IN (%s)" % ",".join("'%s'" % c for c in acc)
+    got = wait_until(lambda: (lambda r: r if len(r) == len(acc) else None)(psql(db, q)), 60) or []
+    check_eq(sorted(r[0] for r in got), sorted(acc), "referrald's accepted referrals get an eligibility decision")
+    check(wait_until(lambda: scalar(db, "SELECT count(*) FROM referral_decisions WHERE outcome = 'rejected'") == "2", 30),
+          "referrald's rejection recorded without a decision")
 finally:
     env.cleanup()
 finish()
