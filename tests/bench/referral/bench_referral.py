@@ -10,9 +10,9 @@ Two runs against one daemon:
    stamped by the producers on this machine, ms resolution), transactions and mean batch size
    from /metrics, the daemon's peak RSS (VmHWM) and CPU time, the outbox backlog peak
    (sampled from PostgreSQL every CCS_BENCH_SAMPLE_MS, default 250).
-2. Steady state: CCS_BENCH_RATE inputs/s (default 500) for CCS_BENCH_SECONDS (default 10)
-   against the running, idle daemon, paced through one `ccsctl submit` process; latency
-   percentiles of those inputs only.
+2. Steady state: for each rate in CCS_BENCH_RATE (inputs/s, comma-separated, default
+   "100,500"), CCS_BENCH_SECONDS (default 10) of inputs at that rate against the running, idle
+   daemon, paced through one `ccsctl submit` process; latency percentiles of those inputs only.
 
 In the backlog run, latency is mostly time spent waiting in the topic (everything was produced
 before the daemon started), so it is also shown from the moment the daemon process started:
@@ -37,7 +37,7 @@ from ccs_samples import envelope, referral
 
 IN, OUT = "ccs.referral.submitted.v1", "ccs.referral.decided.v1"
 N = int(os.environ.get("CCS_BENCH_N", "20000"))
-RATE = int(os.environ.get("CCS_BENCH_RATE", "500"))
+RATES = [int(r) for r in os.environ.get("CCS_BENCH_RATE", "100,500").split(",") if r.strip()]
 SECONDS = float(os.environ.get("CCS_BENCH_SECONDS", "10"))
 SAMPLE = int(os.environ.get("CCS_BENCH_SAMPLE_MS", "250")) / 1000.0
 PARTITIONS = 3
@@ -222,6 +222,60 @@ def check_decisions(ids, decs, what):
     return caus
 
 
+def steady(env, d, db, rng, seen, rate, produced_before):
+    """One steady-state run at `rate` inputs/s; prints its table, returns (p50, p90, p99, max) ms."""
+    total = int(rate * SECONDS)
+    events = make_events(rng, total, seen)
+    ids = {e["id"] for e in events}
+    lines = [json.dumps(e, separators=(",", ":")) + "\n" for e in events]
+    d.wait_ready(60)
+    m_before = metrics(d)
+    cpu_before = proc_status(d.proc.pid)[2]
+    sampler = Sampler(db, d)
+    sampler.start()
+    sub = subprocess.Popen([ccsctl(), "-b", KAFKA, "submit", "-t", env.topic(IN), "-f", "-"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    sent = 0
+    while sent < total:  # every 10 ms, write what is due by then
+        due = min(total, int((time.time() - t0) * rate) + 1)
+        if due > sent:
+            sub.stdin.write("".join(lines[sent:due]))
+            sub.stdin.flush()
+            sent = due
+        time.sleep(0.01)
+    offered = time.time() - t0
+    sub.stdin.close()
+    sub_err = sub.stderr.read()
+    check_eq(sub.wait(), 0, "steady %d/s: ccsctl submit exit status (%s)" % (rate, sub_err.strip()))
+    check(wait_until(lambda: caught_up(db, produced_before + total), 300, 0.2), "steady %d/s: daemon caught up" % rate)
+    sampler.stop()
+    m_after = metrics(d)
+    hwm, _, cpu_after = proc_status(d.proc.pid)
+    in_ts = input_times(env, produced_before + total)
+    first = check_decisions(ids, decisions(env, produced_before + total), "steady %d/s" % rate)
+    lat = latency_row([first[i] - in_ts[i] for i in first if i in in_ts])
+    tx = mdelta(m_after, m_before, 'ccs_referral_transactions_total{result="commit"}')
+    bs = mdelta(m_after, m_before, "ccs_referral_batch_size_sum")
+    bc = mdelta(m_after, m_before, "ccs_referral_batch_size_count")
+    ts = mdelta(m_after, m_before, "ccs_referral_transaction_seconds_sum")
+    table("steady run: %d referrals/s for %.0fs (%d inputs, offered over %.1fs) against the running daemon"
+          % (rate, SECONDS, total, offered), [
+        ("e2e latency p50/p90/p99/max", " / ".join(fmt(x, "ms") for x in lat)),
+        ("transactions (commits)", "%d" % tx),
+        ("mean batch size", "%s inputs/transaction" % fmt(bs / bc if bc else None)),
+        ("mean transaction time", "%s ms" % fmt(1000 * ts / bc if bc else None)),
+        ("transaction time p99 bucket", "<= %g s" % (hist_quantile(m_after, m_before,
+                                                                      "ccs_referral_transaction_seconds", 0.99) or 0)),
+        ("daemon CPU", "%s s over the run (%s%% of one core)" % (
+            fmt(cpu_after - cpu_before), fmt(100.0 * (cpu_after - cpu_before) / offered))),
+        ("daemon peak RSS (VmHWM, whole life)", "%s MiB" % fmt(hwm / 1024.0 if hwm else None)),
+        ("outbox backlog peak", "%d rows" % sampler.outbox_peak),
+        ("longest /livez silence", "%.1f s" % sampler.livez_gap),
+    ])
+    return lat, total, hwm
+
+
 env = Env("bench")
 try:
     rng = random.Random(4488)
@@ -290,9 +344,9 @@ try:
         ("latency from start p50/p90/p99/max", " / ".join(fmt(x, "ms") for x in l1s)),
         ("transactions (commits)", "%d" % tx),
         ("mean batch size", "%s inputs/transaction" % fmt(bsum / bcnt if bcnt else None)),
-        ("mean transaction time", "%s ms (p99 bucket <= %s s)" % (
+        ("mean transaction time", "%s ms (p99 bucket <= %g s)" % (
             fmt(1000 * tsum / tcnt if tcnt else None),
-            fmt(hist_quantile(m1, {}, "ccs_referral_transaction_seconds", 0.99)))),
+            hist_quantile(m1, {}, "ccs_referral_transaction_seconds", 0.99) or 0)),
         ("daemon peak RSS (VmHWM)", "%s MiB (RSS now %s MiB)" % (fmt(hwm1 / 1024.0 if hwm1 else None),
                                                                 fmt(rss1 / 1024.0 if rss1 else None))),
         ("daemon CPU time (since start)", "%s s (%s us per input)" % (fmt(cpu1), fmt(1e6 * cpu1 / N if cpu1 else None))),
@@ -303,64 +357,18 @@ try:
         ("decisions by outcome", ", ".join("%s %d" % kv for kv in sorted(outcomes.items()))),
     ])
 
-    # ---- run 2: steady state ---------------------------------------------------------------
-    total2 = int(RATE * SECONDS)
-    events2 = make_events(rng, total2, seen)
-    ids2 = {e["id"] for e in events2}
-    lines = [json.dumps(e, separators=(",", ":")) + "\n" for e in events2]
-    m2 = metrics(d)
-    cpu2a = proc_status(d.proc.pid)[2]
-    d.wait_ready(60)
-    sampler2 = Sampler(db, d)
-    sampler2.start()
-    sub = subprocess.Popen([ccsctl(), "-b", KAFKA, "submit", "-t", env.topic(IN), "-f", "-"],
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    tick = 0.01  # write every 10 ms what is due by then
-    t0 = time.time()
-    sent = 0
-    while sent < total2:
-        due = min(total2, int((time.time() - t0) * RATE) + 1)
-        if due > sent:
-            sub.stdin.write("".join(lines[sent:due]))
-            sub.stdin.flush()
-            sent = due
-        time.sleep(tick)
-    produce2 = time.time() - t0
-    sub.stdin.close()
-    sub_err = sub.stderr.read()
-    check_eq(sub.wait(), 0, "steady: ccsctl submit exit status (%s)" % sub_err.strip())
-    check(wait_until(lambda: caught_up(db, N + total2), 300, 0.2), "steady: daemon caught up")
-    sampler2.stop()
-    m3 = metrics(d)
-    hwm2, rss2, cpu2b = proc_status(d.proc.pid)
-    in_ts = input_times(env, N + total2)
-    decs = decisions(env, N + total2)
-    first2 = check_decisions(ids2, decs, "steady")
-    lat2 = [first2[i] - in_ts[i] for i in first2 if i in in_ts]
-    l2 = latency_row(lat2)
-    tx2 = mdelta(m3, m2, 'ccs_referral_transactions_total{result="commit"}')
-    b2 = mdelta(m3, m2, "ccs_referral_batch_size_sum")
-    c2 = mdelta(m3, m2, "ccs_referral_batch_size_count")
-    ts2 = mdelta(m3, m2, "ccs_referral_transaction_seconds_sum")
-    table("steady run: %d referrals/s for %.0fs (%d inputs, offered over %.1fs) against the running daemon"
-          % (RATE, SECONDS, total2, produce2), [
-        ("e2e latency p50/p90/p99/max", " / ".join(fmt(x, "ms") for x in l2)),
-        ("transactions (commits)", "%d" % tx2),
-        ("mean batch size", "%s inputs/transaction" % fmt(b2 / c2 if c2 else None)),
-        ("mean transaction time", "%s ms" % fmt(1000 * ts2 / c2 if c2 else None)),
-        ("transaction time p99 bucket", "<= %s s" % fmt(hist_quantile(m3, m2, "ccs_referral_transaction_seconds", 0.99))),
-        ("daemon CPU", "%s s over the run (%s%% of one core)" % (
-            fmt(cpu2b - cpu2a), fmt(100.0 * (cpu2b - cpu2a) / produce2))),
-        ("daemon peak RSS (VmHWM, whole life)", "%s MiB" % fmt(hwm2 / 1024.0 if hwm2 else None)),
-        ("outbox backlog peak", "%d rows" % sampler2.outbox_peak),
-        ("longest /livez silence", "%.1f s" % sampler2.livez_gap),
-    ])
+    # ---- run 2: steady state, one run per rate -------------------------------------------
+    produced = N
+    summary = []
+    hwm2 = hwm1
+    for rate in RATES:
+        lat, total, hwm2 = steady(env, d, db, rng, seen, rate, produced)
+        produced += total
+        summary.append("steady_%d_p50_ms=%s p90=%s p99=%s max=%s" % ((rate,) + tuple(lat)))
     log("")
-    log("BENCH referral n=%d backlog_inputs_per_s=%.0f backlog_latency_from_start_p50_ms=%s p99_ms=%s "
-        "steady_rate=%d steady_p50_ms=%s steady_p90_ms=%s steady_p99_ms=%s steady_max_ms=%s "
-        "mean_batch=%.1f peak_rss_mib=%.1f outbox_peak=%d"
-        % (N, N / span if span else 0, l1s[0], l1s[2], RATE, l2[0], l2[1], l2[2], l2[3],
-           bsum / bcnt if bcnt else 0, (hwm2 or 0) / 1024.0, sampler.outbox_peak))
+    log("BENCH referral n=%d backlog_inputs_per_s=%.0f mean_batch=%.1f peak_rss_mib=%.1f outbox_peak=%d %s"
+        % (N, N / span if span else 0, bsum / bcnt if bcnt else 0, (hwm2 or 0) / 1024.0,
+           sampler.outbox_peak, " ".join(summary)))
     log("load average at the end: %.2f %.2f %.2f" % os.getloadavg())
     check_eq(d.stop(), 0, "daemon drains and exits 0 on SIGTERM")
 finally:
