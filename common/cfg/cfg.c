@@ -205,8 +205,14 @@ int ccs_cfg_load(ccs_cfg *c, int reload, char *errbuf, size_t errlen)
 {
 	int rc = 0;
 	char name[256];
+	char **saved = NULL;
 
-	if (!reload) {
+	if (reload) {
+		/* A failed reload must leave every value as it was (SIGHUP keeps the old settings). */
+		saved = ccs_xcalloc(c->ndefs + 1, sizeof(char *));
+		for (size_t i = 0; i < c->ndefs; i++)
+			saved[i] = c->values[i] ? ccs_xstrdup(c->values[i]) : NULL;
+	} else {
 		for (size_t i = 0; i < c->ndefs; i++) {
 			free(c->values[i]);
 			c->values[i] = ccs_xstrdup(c->defs[i].def ? c->defs[i].def : "");
@@ -231,6 +237,15 @@ int ccs_cfg_load(ccs_cfg *c, int reload, char *errbuf, size_t errlen)
 			goto out;
 	}
 out:
+	for (size_t i = 0; saved && i < c->ndefs; i++) {
+		if (rc) {
+			free(c->values[i]);
+			c->values[i] = saved[i];
+		} else {
+			free(saved[i]);
+		}
+	}
+	free(saved);
 	return rc;
 }
 
@@ -258,17 +273,38 @@ int ccs_cfg_bool(const ccs_cfg *c, const char *key)
 	return b;
 }
 
-/* A URL's password (scheme://user:PASSWORD@host) is masked even when the key is not secret. */
+/*
+ * Passwords inside connection strings are masked even when the key is not secret: a URL's
+ * scheme://user:PASSWORD@host, and every password=PASSWORD parameter (URL query or libpq
+ * key=value conninfo, where the value may be single-quoted).
+ */
 static void print_masked_url(FILE *out, const char *v)
 {
 	const char *scheme = strstr(v, "://");
 	const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
 	const char *colon = scheme && at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
-	if (!colon) {
-		fputs(v, out);
-		return;
+	const char *p = v, *k;
+
+	if (colon) {
+		fprintf(out, "%.*s:********", (int)(colon - v), v);
+		p = at;
 	}
-	fprintf(out, "%.*s:********%s", (int)(colon - v), v, at);
+	while ((k = strcasestr(p, "password=")) != NULL) {
+		k += strlen("password=");
+		fwrite(p, 1, (size_t)(k - p), out);
+		fputs("********", out);
+		if (*k == '\'') {
+			for (k++; *k && *k != '\''; k++)
+				if (*k == '\\' && k[1])
+					k++;
+			if (*k)
+				k++;
+		} else {
+			k += strcspn(k, "& \t");
+		}
+		p = k;
+	}
+	fputs(p, out);
 }
 
 static int kafka_key_secret(const char *k)

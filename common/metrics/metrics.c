@@ -177,8 +177,15 @@ static void fmt_num(char *out, size_t len, double v)
 		snprintf(out, len, "%s", v > 0 ? "+Inf" : "-Inf");
 	else if (v == floor(v) && fabs(v) < 1e15)
 		snprintf(out, len, "%.0f", v);
-	else
-		snprintf(out, len, "%.17g", v); /* round-trips exactly: sums of seconds grow large */
+	else {
+		/* The shortest text that reads back as the same double: le="0.1" stays readable and
+		 * large sums stay exact. */
+		for (int prec = 15; prec <= 17; prec++) {
+			snprintf(out, len, "%.*g", prec, v);
+			if (strtod(out, NULL) == v)
+				break;
+		}
+	}
 }
 
 char *ccs_metrics_render(const ccs_metrics *m, size_t *len)

@@ -989,7 +989,7 @@ static void relay_run(ccs_svc *s)
 		int has_key = !PQgetisnull(r, i, 2);
 		rd_kafka_resp_err_t err = rd_kafka_producev(
 			s->producer, RD_KAFKA_V_TOPIC(topic),
-			RD_KAFKA_V_KEY(has_key ? PQgetvalue(r, i, 2) : NULL,
+			RD_KAFKA_V_KEY((has_key ? PQgetvalue(r, i, 2) : NULL),
 				       has_key ? (size_t)PQgetlength(r, i, 2) : 0),
 			RD_KAFKA_V_VALUE(PQgetvalue(r, i, 3), (size_t)PQgetlength(r, i, 3)),
 			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
