@@ -47,6 +47,11 @@ for db in ccs_referral ccs_eligibility ccs_scheduling; do
 	fi
 done
 
+# The topics (the daemons create their own too; the demo may write before a daemon starts).
+"$BUILD/tools/ccsctl/ccsctl" topics create --partitions 3 \
+	ccs.referral.submitted.v1 ccs.referral.decided.v1 ccs.eligibility.evidence.v1 \
+	ccs.eligibility.decided.v1 ccs.scheduling.requests.v1 ccs.scheduling.decided.v1 >/dev/null
+
 mkdir -p "$ROOT/.run/logs"
 pids=()
 ports=()
