@@ -82,10 +82,14 @@ eval "$("$DEV/servers.sh" env)"
 echo "test.sh: CCS_PG_URL=$CCS_PG_URL CCS_KAFKA_BOOTSTRAP=$CCS_KAFKA_BOOTSTRAP" >&2
 phase "servers up"
 
+# A failing ctest does not stop the run: the asan pass still runs, so one CI run reports
+# every failure; the exit status is non-zero if any pass failed.
+failed=()
 cmake --preset dev >/dev/null
 cmake --build --preset dev
 phase "build dev"
-ctest --preset dev -L 'unit|fuzz|integration|chaos' --output-on-failure "${jobs[@]}"
+ctest --preset dev -L 'unit|fuzz|integration|chaos' --output-on-failure "${jobs[@]}" ||
+	failed+=("ctest dev")
 phase "ctest dev (unit|fuzz|integration|chaos)"
 
 if [ "$asan" = 1 ]; then
@@ -94,7 +98,12 @@ if [ "$asan" = 1 ]; then
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan
 	phase "build asan"
-	ctest --preset asan -L 'unit|fuzz|integration' --output-on-failure "${jobs[@]}"
+	ctest --preset asan -L 'unit|fuzz|integration' --output-on-failure "${jobs[@]}" ||
+		failed+=("ctest asan")
 	phase "ctest asan (unit|fuzz|integration)"
+fi
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "test.sh: FAILED: ${failed[*]} ($(($(date +%s) - T0)) s)" >&2
+	exit 1
 fi
 echo "test.sh: all passed in $(($(date +%s) - T0)) s" >&2
