@@ -57,7 +57,7 @@ probe_bin() {
 	if [ ! -x "$out" ] || [ "$src" -nt "$out" ]; then
 		mkdir -p "$RUNROOT/bin"
 		# shellcheck disable=SC2046
-		cc -std=c11 -O2 -D_GNU_SOURCE -Wall -o "$out.tmp" "$src" \
+		cc -std=c11 -O2 -D_GNU_SOURCE -Wall -o "$out.tmp.$$" "$src" \
 			$(pkg-config --cflags --libs rdkafka) 2>"$RUNROOT/bin/build.log" ||
 			{
 				for b in "$ROOT"/build/*/tools/mockbroker/ccs-mockbroker; do
@@ -65,7 +65,7 @@ probe_bin() {
 				done
 				return 1
 			}
-		mv -f "$out.tmp" "$out"
+		mv -f "$out.tmp.$$" "$out"
 	fi
 	echo "$out"
 }

@@ -37,6 +37,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Fallible functions: a status that is dropped is a bug. */
+#define MB_MUST_CHECK __attribute__((warn_unused_result))
+
 #define MB_MAX_TOPICS 32
 #define MB_MAX_ERRSPECS 16
 #define MB_MAX_ERRS 64
@@ -158,7 +161,7 @@ static double parse_secs(const char *s)
 }
 
 /* Parse an int in [lo, hi] into *out; 0 on success, -1 otherwise. */
-static int parse_int(const char *s, long lo, long hi, int *out)
+MB_MUST_CHECK static int parse_int(const char *s, long lo, long hi, int *out)
 {
 	char *end;
 	long v;
@@ -171,7 +174,7 @@ static int parse_int(const char *s, long lo, long hi, int *out)
 	return 0;
 }
 
-static int parse_api(const char *s, size_t len, int16_t *out)
+MB_MUST_CHECK static int parse_api(const char *s, size_t len, int16_t *out)
 {
 	char buf[64];
 	int v;
@@ -193,7 +196,7 @@ static int parse_api(const char *s, size_t len, int16_t *out)
 }
 
 /* An error by librdkafka name (with or without the RD_KAFKA_RESP_ERR_ prefix) or number. */
-static int parse_err(const char *s, size_t len, rd_kafka_resp_err_t *out)
+MB_MUST_CHECK static int parse_err(const char *s, size_t len, rd_kafka_resp_err_t *out)
 {
 	static const char prefix[] = "RD_KAFKA_RESP_ERR_";
 	const struct rd_kafka_err_desc *descs;
@@ -223,7 +226,7 @@ static int parse_err(const char *s, size_t len, rd_kafka_resp_err_t *out)
 }
 
 /* "API:ERR[,ERR...]" into one err_spec. */
-static int parse_errspec(const char *s, struct err_spec *es)
+MB_MUST_CHECK static int parse_errspec(const char *s, struct err_spec *es)
 {
 	const char *colon = strchr(s, ':');
 	const char *p;
@@ -246,7 +249,7 @@ static int parse_errspec(const char *s, struct err_spec *es)
 	return 0;
 }
 
-static int parse_topic(char *s, struct topic_spec *ts)
+MB_MUST_CHECK static int parse_topic(char *s, struct topic_spec *ts)
 {
 	char *colon = strchr(s, ':');
 
@@ -273,7 +276,7 @@ enum {
 };
 
 /* Fill *o from argv; 0 to go on, 1 to exit 0 (help), -1 on a usage error. */
-static int parse_args(int argc, char **argv, struct opts *o)
+MB_MUST_CHECK static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option lopts[] = {
 		{"brokers", required_argument, 0, 'b'},
@@ -383,7 +386,7 @@ static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const ch
 	(void)buf;
 }
 
-static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v)
+MB_MUST_CHECK static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v)
 {
 	char errstr[256];
 
@@ -400,14 +403,15 @@ static rd_kafka_conf_t *base_conf(const struct opts *o)
 
 	if (!o->verbose)
 		rd_kafka_conf_set_log_cb(conf, quiet_log);
-	else
-		conf_set(conf, "debug", o->probe ? "broker,topic,metadata,admin,msg" : "mock,broker");
+	else if (conf_set(conf, "debug", o->probe ? "broker,topic,metadata,admin,msg"
+						  : "mock,broker") < 0)
+		fprintf(stderr, "ccs-mockbroker: going on without librdkafka debug output\n");
 	return conf;
 }
 
 /* Write the bootstrap list to path via a temporary file and rename, so a reader polling
  * for the file never sees half a line. */
-static int write_bootstrap_file(const char *path, const char *bootstraps)
+MB_MUST_CHECK static int write_bootstrap_file(const char *path, const char *bootstraps)
 {
 	char tmp[4096];
 	FILE *f;
@@ -456,7 +460,7 @@ static void set_broker(rd_kafka_mock_cluster_t *mc, int id, int up, int verbose)
 }
 
 /* Serve until SIGTERM/SIGINT, firing the timed and signalled faults from a 50 ms tick. */
-static int serve(const struct opts *o)
+MB_MUST_CHECK static int serve(const struct opts *o)
 {
 	char errstr[256];
 	rd_kafka_conf_t *conf;
@@ -544,7 +548,7 @@ static int remaining_ms(double deadline)
 
 /* Wait for a metadata answer listing at least one broker, retrying until the deadline
  * (the first attempts fail with transport errors while a broker is still starting). */
-static int probe_metadata(rd_kafka_t *rk, double deadline, int verbose)
+MB_MUST_CHECK static int probe_metadata(rd_kafka_t *rk, double deadline, int verbose)
 {
 	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
 
@@ -574,7 +578,7 @@ static int probe_metadata(rd_kafka_t *rk, double deadline, int verbose)
 
 /* Does the topic exist with at least one partition? A metadata request naming the topic
  * also auto-creates it where the broker allows that (the mock cluster does). */
-static int topic_exists(rd_kafka_t *rk, const char *topic, double deadline)
+MB_MUST_CHECK static int topic_exists(rd_kafka_t *rk, const char *topic, double deadline)
 {
 	const struct rd_kafka_metadata *md = NULL;
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
@@ -600,7 +604,7 @@ static int topic_exists(rd_kafka_t *rk, const char *topic, double deadline)
 
 /* Create the topic with the Admin API unless it exists (the mock cluster has no
  * CreateTopics handler, but auto-creates on the metadata request). */
-static int ensure_topic(rd_kafka_t *rk, const char *topic, double deadline)
+MB_MUST_CHECK static int ensure_topic(rd_kafka_t *rk, const char *topic, double deadline)
 {
 	char errstr[256];
 	rd_kafka_NewTopic_t *nt;
@@ -668,7 +672,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 
 /* Produce one unique record and read it back from the partition and offset the delivery
  * report named. The topic is created first because brokers may refuse auto-creation. */
-static int roundtrip(const struct opts *o, double deadline)
+MB_MUST_CHECK static int roundtrip(const struct opts *o, double deadline)
 {
 	char errstr[256], payload[128];
 	rd_kafka_conf_t *conf;
@@ -772,7 +776,7 @@ out:
 	return rc;
 }
 
-static int probe(const struct opts *o)
+MB_MUST_CHECK static int probe(const struct opts *o)
 {
 	char errstr[256];
 	rd_kafka_conf_t *conf;
