@@ -152,8 +152,8 @@ try:
     dlq = env.tail(EVIDENCE + ".dlq", idle=3, expect=len(poison))
     check_eq(len({m["headers"].get("dlq_original_offset") + "/" + m["headers"].get("dlq_original_partition")
                   for m in dlq}), len(poison), "every poison record dead-lettered (by original offset)")
-    log("figures: inputs=%d kills=%d seconds=%.1f cases=%d decisions=%d held=%d wire=%d wire_dups=%d dead_letters=%d"
-        % (total, kills, elapsed, len(cases), len(expected), len(held), len(wire), len(wire) - len(set(wire)), len(dlq)))
+    log("figures: inputs=%d kills=%d seconds=%.1f cases=%d decisions=%d held=%d wire=%d wire_dups=%d dlq_messages=%d (poison %d)"
+        % (total, kills, elapsed, len(cases), len(expected), len(held), len(wire), len(wire) - len(set(wire)), len(dlq), len(poison)))
 finally:
     env.cleanup()
 finish()
