@@ -34,8 +34,11 @@ endfunction()
 
 # The `servers` fixture: deploy/dev/servers.sh up starts or reuses PostgreSQL and Kafka (or
 # takes CCS_PG_URL / CCS_KAFKA_BOOTSTRAP from the environment).
+# Registered once for the whole tree (a global property: if(TEST) sees one directory only).
 function(ccs_servers_fixture)
-  if(NOT TEST servers_up)
+  get_property(done GLOBAL PROPERTY CCS_SERVERS_FIXTURE)
+  if(NOT done)
+    set_property(GLOBAL PROPERTY CCS_SERVERS_FIXTURE ON)
     add_test(NAME servers_up COMMAND ${PROJECT_SOURCE_DIR}/deploy/dev/servers.sh up)
     set_tests_properties(servers_up PROPERTIES FIXTURES_SETUP servers TIMEOUT 900
       LABELS "integration;chaos;bench")
