@@ -223,7 +223,10 @@ def check_decisions(ids, decs, what):
 
 
 def steady(env, d, db, rng, seen, rate, produced_before):
-    """One steady-state run at `rate` inputs/s; prints its table, returns (p50, p90, p99, max) ms."""
+    """One steady-state run at `rate` inputs/s; prints its table.
+
+    Returns ([p50, p90, p99, max] latency in ms, inputs produced, daemon VmHWM in KiB).
+    """
     total = int(rate * SECONDS)
     events = make_events(rng, total, seen)
     ids = {e["id"] for e in events}
