@@ -202,6 +202,12 @@ static int exec_simple(ccs_svc *s, const char *sql)
 int ccs_tx_emit(ccs_tx *tx, const char *topic, const char *key, const char *kind,
 		const ProtobufCMessage *msg)
 {
+	return ccs_tx_emit_tagged(tx, topic, key, kind, msg, NULL);
+}
+
+int ccs_tx_emit_tagged(ccs_tx *tx, const char *topic, const char *key, const char *kind,
+		       const ProtobufCMessage *msg, const char *const *tags)
+{
 	ccs_svc *s = tx->svc;
 	char id[CCS_UUID_STRLEN];
 	ccs_hdrs h;
@@ -222,6 +228,8 @@ int ccs_tx_emit(ccs_tx *tx, const char *topic, const char *key, const char *kind
 	ccs_hdrs_add_str(&h, "ccs_correlation_id", tx->correlation_id ? tx->correlation_id : tx->input_id);
 	ccs_hdrs_add_str(&h, "ccs_causation_id", tx->input_id);
 	ccs_hdrs_add_str(&h, "ccs_decision_kind", kind);
+	for (size_t i = 0; tags && tags[i] && tags[i + 1]; i += 2)
+		ccs_hdrs_add_str(&h, tags[i], tags[i + 1]);
 
 	const char *full = *s->prefix ? ccs_arena_printf(tx->arena, "%s%s", s->prefix, topic) : topic;
 	const char *params[4] = {full, key, (const char *)payload, (const char *)h.buf};

@@ -396,7 +396,12 @@ static int decide(ccs_tx *tx, const decide_in *in, ccs_svc_err *err)
 
 	ccs_tx_decision_id(tx, in->kind, id);
 	build_decision(a, in, id, ccs_tx_input_id(tx), &d);
-	rc = ccs_tx_emit(tx, CCS_ELIGIBILITY_TOPIC_OUT, in->c->case_id, in->kind, &d.base);
+	/* Regional offices subscribe to their counties: they route on these headers undecoded. */
+	const ProtobufCEnumValue *office = protobuf_c_enum_descriptor_get_value(
+		&ccs__mtp__v1__reviewing_office__descriptor, (int)d.reviewing_office);
+	const char *tags[] = {"ccs_county", d.county, "ccs_reviewing_office",
+			      office ? office->name : "REVIEWING_OFFICE_UNSPECIFIED", NULL};
+	rc = ccs_tx_emit_tagged(tx, CCS_ELIGIBILITY_TOPIC_OUT, in->c->case_id, in->kind, &d.base, tags);
 	if (rc)
 		return failed(err, rc, "outbox insert failed");
 

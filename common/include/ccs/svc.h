@@ -114,12 +114,21 @@ void ccs_tx_decision_id(ccs_tx *tx, const char *kind, char out[CCS_UUID_STRLEN])
 const char *ccs_tx_input_id(ccs_tx *tx);
 const char *ccs_tx_input_time(ccs_tx *tx);
 /*
- * Publish `msg` on `topic` with key `key` once the transaction commits. ce_id is the decision id
+ * Publish `msg` on `topic` (without topics.prefix: the engine adds it) with key `key` once the
+ * transaction commits. ce_id is the decision id
  * of `kind`; ce_type the message's full name; ce_time the input's time; causation the input id;
  * correlation carried over from the input.
  */
 int ccs_tx_emit(ccs_tx *tx, const char *topic, const char *key, const char *kind,
 		const ProtobufCMessage *msg) __attribute__((warn_unused_result));
+/*
+ * As ccs_tx_emit, plus routing headers for consumers that filter without decoding (a regional
+ * office subscribing to its counties): `tags` holds name, value pairs, NULL-terminated. Tags
+ * carry ids and codes only, never personal data.
+ */
+int ccs_tx_emit_tagged(ccs_tx *tx, const char *topic, const char *key, const char *kind,
+		       const ProtobufCMessage *msg, const char *const *tags)
+	__attribute__((warn_unused_result));
 /* Schedule time-driven work; (kind, subject, due_date) is unique, a second insert is a no-op. */
 int ccs_tx_schedule(ccs_tx *tx, const char *kind, const char *subject, ccs_date due,
 		    const char *payload) __attribute__((warn_unused_result));

@@ -135,6 +135,9 @@ try:
     check(all(did == decision_id(t, k) for did, t, k in ids.values()), "decision ids are UUIDv5(input, kind)")
     last = {}
     check(all(m["key"] == m["value"]["caseId"] for m in msgs), "decisions keyed by case id")
+    check(all(m["headers"].get("ccs_reviewing_office") == m["value"].get("reviewingOffice")
+              and m["headers"].get("ccs_county") == m["value"].get("county") for m in msgs),
+          "decisions tagged with county and reviewing office headers for regional routing")
     for m in sorted(msgs, key=lambda m: (m["partition"], int(m["offset"]))):
         last[m["value"]["caseId"]] = m["value"]
     codes = lambda v: [r["code"] for r in v.get("reasons", [])]
