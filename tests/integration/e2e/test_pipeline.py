@@ -1,23 +1,25 @@
 """The whole pipeline: referrald -> eligibilityd -> schedulingd on real PostgreSQL and Kafka.
 
-A few hundred referrals, then for each accepted case the application, residency and a medical
+A few thousand referrals, then for each accepted case the application, residency and a medical
 review (most with cerebral palsy findings, some with a code alone, which needs a physician's
 review). Every child whose latest eligibility decision makes them MTP eligible gets exactly one
 evaluation (booked, or waitlisted when the county has no MTU or no capacity), nobody else gets
 one, and nobody is double-booked. Skipped (77) when a daemon binary is missing.
 
-CCS_E2E_REFERRALS (default 300) scales it.
+CCS_E2E_REFERRALS (default 2000) scales it.
 """
 import os
 import random
+import subprocess
 import sys
 import time
 
-from ccs_it import (BUILD, SERVICES, Env, check, check_eq, end_offsets, finish, log, psql, scalar, wait_until)
+from ccs_it import (BUILD, KAFKA, SERVICES, Env, ccsctl, check, check_eq, end_offsets, finish, log, psql, scalar,
+                    wait_until)
 from ccs_elig_samples import complete_file, medical
 from ccs_samples import envelope, referral
 
-N = int(os.environ.get("CCS_E2E_REFERRALS", "300"))
+N = int(os.environ.get("CCS_E2E_REFERRALS", "2000"))
 REF_IN, REF_OUT = "ccs.referral.submitted.v1", "ccs.referral.decided.v1"
 EVIDENCE, DECIDED, SCHED_OUT = "ccs.eligibility.evidence.v1", "ccs.eligibility.decided.v1", "ccs.scheduling.decided.v1"
 
@@ -30,6 +32,11 @@ env = Env("e2e")
 try:
     rng = random.Random(31)
     sdb = env.db("scheduling")
+    # Every topic exists before any daemon subscribes: a daemon subscribed to a topic that does
+    # not exist yet only sees it at librdkafka's next metadata refresh (5 minutes by default).
+    topics = [env.topic(t) for t in (REF_IN, REF_OUT, EVIDENCE, DECIDED, SCHED_OUT, "ccs.scheduling.requests.v1")]
+    subprocess.run([ccsctl(), "-b", KAFKA, "topics", "create", "--partitions", "3"] + topics, check=True,
+                   capture_output=True)
     daemons = [env.daemon("referral"), env.daemon("eligibility", extra={"CCS_CLOCK_TODAY": "2026-11-01"}),
                env.daemon("scheduling")]
     for d in daemons:
