@@ -141,6 +141,23 @@ ccs_date ccs_svc_today(const ccs_svc *svc)
 	return svc->today_override != CCS_DATE_INVALID ? svc->today_override : ccs_date_today();
 }
 
+static void *pb_arena_alloc(void *data, size_t size)
+{
+	return ccs_arena_alloc(data, size);
+}
+
+static void pb_arena_free(void *data, void *p)
+{
+	(void)data;
+	(void)p; /* released with the arena */
+}
+
+ProtobufCAllocator ccs_svc_arena_allocator(ccs_arena *a)
+{
+	ProtobufCAllocator alloc = {pb_arena_alloc, pb_arena_free, a};
+	return alloc;
+}
+
 PGconn *ccs_tx_conn(ccs_tx *tx)
 {
 	return tx->pg;

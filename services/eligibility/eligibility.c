@@ -73,17 +73,6 @@ static const struct {
 	{CCS_ELIG_DL_HYPOTONIA_AGE_LIMIT, false, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
 };
 
-static void *arena_alloc(void *data, size_t size)
-{
-	return ccs_arena_alloc(data, size);
-}
-
-static void arena_free(void *data, void *p)
-{
-	(void)data;
-	(void)p; /* released with the batch arena */
-}
-
 static const char *enum_name(const ProtobufCEnumDescriptor *d, int v, const char *def)
 {
 	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
@@ -171,7 +160,7 @@ static int load_case(ccs_tx *tx, const char *case_id, case_row *c, int *found, c
 /* Decode one stored evidence body (text-format bytea) into the arena. NULL if corrupt. */
 static Ccs__Mtp__V1__EligibilityEvidence *decode_stored(ccs_arena *a, const char *hex)
 {
-	ProtobufCAllocator alloc = {arena_alloc, arena_free, a};
+	ProtobufCAllocator alloc = ccs_svc_arena_allocator(a);
 	size_t len = 0;
 	unsigned char *raw = PQunescapeBytea((const unsigned char *)hex, &len);
 	Ccs__Mtp__V1__EligibilityEvidence *ev = NULL;
@@ -590,7 +579,7 @@ static int accepted(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const cc
 
 static int handle_referral(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const ccs_msg *m, ccs_svc_err *err)
 {
-	ProtobufCAllocator alloc = {arena_alloc, arena_free, ccs_tx_arena(tx)};
+	ProtobufCAllocator alloc = ccs_svc_arena_allocator(ccs_tx_arena(tx));
 	ccs_uuid u;
 	Ccs__Mtp__V1__ReferralDecision *rd = ccs__mtp__v1__referral_decision__unpack(&alloc, m->len, m->value);
 	if (!rd)
@@ -676,7 +665,7 @@ static int record_appeal(ccs_tx *tx, const ccs_eligibility *e, const ccs_msg *m,
 
 static int handle_evidence(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const ccs_msg *m, ccs_svc_err *err)
 {
-	ProtobufCAllocator alloc = {arena_alloc, arena_free, ccs_tx_arena(tx)};
+	ProtobufCAllocator alloc = ccs_svc_arena_allocator(ccs_tx_arena(tx));
 	char eb[160], on_s[11];
 	case_row c;
 	int found = 0, rc;

@@ -27,17 +27,6 @@
 
 #define TYPE_DECISION "ccs.mtp.v1.ReferralDecision"
 
-static void *arena_alloc(void *data, size_t size)
-{
-	return ccs_arena_alloc(data, size);
-}
-
-static void arena_free(void *data, void *p)
-{
-	(void)data;
-	(void)p; /* released with the batch arena */
-}
-
 static const char *office_name(Ccs__Mtp__V1__ReviewingOffice o)
 {
 	const ProtobufCEnumValue *v =
@@ -235,7 +224,7 @@ static int reject(ccs_tx *tx, const ccs_msg *msg, const Ccs__Mtp__V1__ReferralSu
 int ccs_referral_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *msg, ccs_svc_err *err)
 {
 	ccs_arena *a = ccs_tx_arena(tx);
-	ProtobufCAllocator alloc = {arena_alloc, arena_free, a};
+	ProtobufCAllocator alloc = ccs_svc_arena_allocator(a);
 	ccs_ref_reasons *rs = ccs_arena_alloc(a, sizeof(*rs));
 	Ccs__Mtp__V1__ReferralDecision d = CCS__MTP__V1__REFERRAL_DECISION__INIT;
 	Ccs__Mtp__V1__ReferralAccepted acc = CCS__MTP__V1__REFERRAL_ACCEPTED__INIT;

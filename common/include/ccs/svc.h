@@ -105,6 +105,12 @@ PGconn *ccs_svc_conn(ccs_svc *svc);
 /* Today as the rules see it: the `clock.today` setting when set (tests), else the UTC date. */
 ccs_date ccs_svc_today(const ccs_svc *svc);
 
+/*
+ * A protobuf-c allocator over `a`: unpacked messages live until the arena is reset (after the
+ * batch), so handlers never free them and the hot path does no malloc per message.
+ */
+ProtobufCAllocator ccs_svc_arena_allocator(ccs_arena *a);
+
 /* Inside a transaction. */
 PGconn *ccs_tx_conn(ccs_tx *tx);
 ccs_arena *ccs_tx_arena(ccs_tx *tx);
