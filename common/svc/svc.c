@@ -1230,6 +1230,9 @@ static rd_kafka_conf_t *kafka_conf(ccs_svc *s, int consumer, char *errbuf, size_
 		{"session.timeout.ms", "10000"},
 		{"statistics.interval.ms", stats},
 		{"enable.partition.eof", "false"},
+		/* A subscribed topic created after start is noticed within this, not librdkafka's
+		 * default five minutes. */
+		{"topic.metadata.refresh.interval.ms", "10000"},
 	};
 	const struct kv prod[] = {
 		{"enable.idempotence", "true"},

@@ -118,17 +118,6 @@ void ccs_scheduling_free(ccs_scheduling *s)
 	free(s);
 }
 
-static void *arena_alloc(void *data, size_t size)
-{
-	return ccs_arena_alloc(data, size);
-}
-
-static void arena_free(void *data, void *p)
-{
-	(void)data;
-	(void)p; /* released with the batch arena */
-}
-
 /* ---------------------------------------------------------------- small helpers */
 
 static int two_digits(const char *p)
@@ -743,7 +732,7 @@ static const char *outcome_name(Ccs__Mtp__V1__EligibilityOutcome o)
  */
 static int on_eligibility(req *q, const ccs_msg *m)
 {
-	ProtobufCAllocator alloc = {arena_alloc, arena_free, q->a};
+	ProtobufCAllocator alloc = ccs_svc_arena_allocator(q->a);
 	const char *outcome = NULL;
 	int rc;
 
@@ -1562,7 +1551,7 @@ static int on_release(req *q, const char *case_id, const Ccs__Mtp__V1__ReleaseOf
 
 static int on_request(req *q, const ccs_msg *m)
 {
-	ProtobufCAllocator alloc = {arena_alloc, arena_free, q->a};
+	ProtobufCAllocator alloc = ccs_svc_arena_allocator(q->a);
 	const char *outcome = "?", *kind;
 	int rc;
 
