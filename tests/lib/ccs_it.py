@@ -45,8 +45,22 @@ def check(cond, what):
     return cond
 
 
+def short(v, limit=200):
+    """repr() cut to `limit` characters, with the size of large collections."""
+    r = repr(v)
+    if len(r) <= limit:
+        return r
+    n = " (%d items)" % len(v) if hasattr(v, "__len__") else ""
+    return r[:limit] + "..." + n
+
+
 def check_eq(got, want, what):
-    return check(got == want, "%s: got %r, want %r" % (what, got, want))
+    if got == want:
+        return check(True, "%s: %s" % (what, short(got, 80)))
+    extra = ""
+    if isinstance(got, (set, frozenset)) and isinstance(want, (set, frozenset)):
+        extra = "; missing %s; unexpected %s" % (short(want - got), short(got - want))
+    return check(False, "%s: got %s, want %s%s" % (what, short(got), short(want), extra))
 
 
 def finish():
