@@ -144,6 +144,14 @@ def mdelta(after, before, name):
     return after.get(name, 0.0) - before.get(name, 0.0)
 
 
+def transient(after, before):
+    """The daemon's transient failures in a run: non-zero means the figures include recoveries."""
+    pg = mdelta(after, before, 'ccs_referral_transient_errors_total{source="postgresql"}')
+    kafka = mdelta(after, before, 'ccs_referral_transient_errors_total{source="kafka"}')
+    note = "" if pg == 0 and kafka == 0 else "  (recoveries included: figures not representative)"
+    return "%d, %d%s" % (pg, kafka, note)
+
+
 def hist_quantile(after, before, base, q):
     """Upper bound of the histogram bucket holding quantile q of the observations in between."""
     buckets = []
@@ -250,7 +258,10 @@ def steady(env, d, db, rng, seen, rate, produced_before):
     offered = time.time() - t0
     sub.stdin.close()
     sub_err = sub.stderr.read()
-    check_eq(sub.wait(), 0, "steady %d/s: ccsctl submit exit status (%s)" % (rate, sub_err.strip()))
+    check_eq(sub.wait(), 0, "steady %d/s: ccsctl submit exit status (%s)"
+             % (rate, (sub_err.strip().splitlines() or [""])[-1]))
+    if "BROKERS_DOWN" in sub_err or "Connection refused" in sub_err:
+        log("note: the broker was unreachable during the %d/s run: its figures are not representative" % rate)
     check(wait_until(lambda: caught_up(db, produced_before + total), 300, 0.2), "steady %d/s: daemon caught up" % rate)
     sampler.stop()
     m_after = metrics(d)
@@ -275,6 +286,7 @@ def steady(env, d, db, rng, seen, rate, produced_before):
         ("daemon peak RSS (VmHWM, whole life)", "%s MiB" % fmt(hwm / 1024.0 if hwm else None)),
         ("outbox backlog peak", "%d rows" % sampler.outbox_peak),
         ("longest /livez silence", "%.1f s" % sampler.livez_gap),
+        ("transient errors (pg, kafka)", transient(m_after, m_before)),
     ])
     return lat, total, hwm
 
@@ -357,6 +369,7 @@ try:
                                                                      SAMPLE * 1000)),
         ("/readyz first 200 after start", "%s s" % fmt(ready_s)),
         ("longest /livez silence", "%.1f s" % sampler.livez_gap),
+        ("transient errors (pg, kafka)", transient(m1, {})),
         ("decisions by outcome", ", ".join("%s %d" % kv for kv in sorted(outcomes.items()))),
     ])
 
