@@ -294,3 +294,43 @@ def end_offsets(env, topic):
         p = int(m["partition"])
         ends[p] = max(ends.get(p, 0), int(m["offset"]) + 1)
     return ends
+
+
+class Killer:
+    """kill -9 a daemon at random moments and restart it at once: once after each produced
+    chunk (while work is in flight), then after short random runs until `kills` is reached."""
+
+    def __init__(self, daemon, kills, rng):
+        self.d, self.kills, self.rng, self.done = daemon, kills, rng, 0
+
+    def _kill(self, lo, hi):
+        time.sleep(self.rng.uniform(lo, hi))
+        self.d.kill9()
+        self.done += 1
+        self.d.start()
+
+    def after_chunk(self):
+        if self.done < self.kills:
+            self._kill(0.2, 1.0)
+
+    def finish(self):
+        while self.done < self.kills:
+            self.d.wait_ready(120)
+            self._kill(0.3, 1.5)
+        self.d.wait_ready(120)
+        return self.done
+
+
+def wait_end_offsets(env, topic, total, timeout=60):
+    """End offsets of `topic` once it holds `total` records (or what it holds at the timeout)."""
+    return wait_until(lambda: (lambda e: e if sum(e.values()) == total else None)(end_offsets(env, topic)),
+                      timeout) or end_offsets(env, topic)
+
+
+def wait_caught_up(env, db, topic, ends, timeout=300):
+    """True once the daemon's stored offsets for `topic` equal `ends` (partition -> offset)."""
+    def caught_up():
+        got = {int(p): int(o) for p, o in psql(db, "SELECT partition, next_offset FROM consumer_offsets"
+                                                    " WHERE topic = '%s'" % env.topic(topic))}
+        return all(got.get(p, -1) == o for p, o in ends.items())
+    return wait_until(caught_up, timeout)

@@ -14,7 +14,8 @@ import os
 import random
 import time
 
-from ccs_it import (Env, check, check_eq, decision_id, end_offsets, finish, log, psql, scalar, wait_until)
+from ccs_it import (Env, Killer, check, check_eq, decision_id, finish, log, psql, scalar, wait_caught_up,
+                    wait_end_offsets, wait_until)
 from ccs_elig_samples import (DECIDED, EVIDENCE, REFERRALS, accepted, application, evidence, financial, linked,
                               lines_requested, medical, rejected, residency)
 
@@ -69,7 +70,7 @@ try:
     d.wait_ready()
     t0 = time.time()
     chunks = [inputs[i:i + 500] for i in range(0, len(inputs), 500)]
-    kills = 0
+    killer = Killer(d, KILLS, rng)
     for i, chunk in enumerate(chunks):
         for topic in (REFERRALS, EVIDENCE):
             part = [e for t, e in chunk if t == topic]
@@ -79,31 +80,17 @@ try:
             for topic in (REFERRALS, EVIDENCE):
                 env.submit(topic, [e for t, e in dups if t == topic])
             env.produce_raw(EVIDENCE, poison)
-        if kills < KILLS:
-            time.sleep(rng.uniform(0.2, 1.0))
-            d.kill9()
-            kills += 1
-            d.start()
-    while kills < KILLS:
-        d.wait_ready(120)
-        time.sleep(rng.uniform(0.3, 1.5))
-        d.kill9()
-        kills += 1
-        d.start()
-    d.wait_ready(120)
+        killer.after_chunk()
+    kills = killer.finish()
 
     counts = {REFERRALS: 0, EVIDENCE: len(poison)}
     for t, _ in inputs + dups:
         counts[t] += 1
     ends = {}
     for t, n in counts.items():
-        ends[t] = wait_until(lambda: (lambda e: e if sum(e.values()) == n else None)(end_offsets(env, t)), 60) or {}
+        ends[t] = wait_end_offsets(env, t, n)
         check_eq(sum(ends[t].values()), n, "input topic %s holds every record" % t)
-
-    def caught_up():
-        got = {(t, int(p)): int(o) for t, p, o in psql(db, "SELECT topic, partition, next_offset FROM consumer_offsets")}
-        return all(got.get((env.topic(t), p), -1) == o for t in ends for p, o in ends[t].items())
-    check(wait_until(caught_up, 300), "stored offsets equal end offsets")
+    check(all(wait_caught_up(env, db, t, ends[t], 300) for t in ends), "stored offsets equal end offsets")
     check(wait_until(lambda: scalar(db, "SELECT count(*) FROM outbox") == "0", 60), "outbox empty when idle")
     elapsed = time.time() - t0
     total = sum(counts.values())

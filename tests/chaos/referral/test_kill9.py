@@ -10,7 +10,8 @@ import os
 import random
 import time
 
-from ccs_it import (Env, check, check_eq, decision_id, end_offsets, finish, log, psql, scalar, wait_until)
+from ccs_it import (Env, Killer, check, check_eq, decision_id, finish, log, psql, scalar, wait_caught_up,
+                    wait_end_offsets, wait_until)
 from ccs_samples import envelope, referral
 
 IN, OUT = "ccs.referral.submitted.v1", "ccs.referral.decided.v1"
@@ -41,32 +42,18 @@ try:
     t0 = time.time()
     # Produce in chunks while the daemon is being killed.
     chunks = [events[i:i + 500] for i in range(0, len(events), 500)]
-    kills = 0
+    killer = Killer(d, KILLS, rng)
     for i, chunk in enumerate(chunks):
         env.submit(IN, chunk)
         if i == 1:
             env.submit(IN, dups)
             env.produce_raw(IN, poison)
-        if kills < KILLS:
-            time.sleep(rng.uniform(0.2, 1.0))
-            d.kill9()
-            kills += 1
-            d.start()
-    while kills < KILLS:
-        d.wait_ready(120)
-        time.sleep(rng.uniform(0.3, 1.5))
-        d.kill9()
-        kills += 1
-        d.start()
-    d.wait_ready(120)
+        killer.after_chunk()
+    kills = killer.finish()
     total = len(events) + len(dups) + len(poison)
-    ends = wait_until(lambda: (lambda e: e if sum(e.values()) == total else None)(end_offsets(env, IN)), 60)
+    ends = wait_end_offsets(env, IN, total)
     check_eq(sum(ends.values()), total, "input topic holds every record")
-
-    def caught_up():
-        got = {int(p): int(o) for p, o in psql(db, "SELECT partition, next_offset FROM consumer_offsets")}
-        return all(got.get(p, -1) == o for p, o in ends.items())
-    check(wait_until(caught_up, 300), "stored offsets equal end offsets")
+    check(wait_caught_up(env, db, IN, ends, 300), "stored offsets equal end offsets")
     check(wait_until(lambda: scalar(db, "SELECT count(*) FROM outbox") == "0", 60), "outbox empty when idle")
     elapsed = time.time() - t0
     log("processed %d inputs with %d kill -9 in %.1fs" % (total, kills, elapsed))
