@@ -315,7 +315,11 @@ try:
     produce_s = time.time() - t
     log("produced %d referrals in %.1fs (%.0f/s through ccsctl submit)" % (N, produce_s, N / produce_s))
 
-    d = env.daemon("referral", extra={"CCS_RELAY_INTERVAL_MS": "200", "CCS_STATS_INTERVAL_MS": "5000"})
+    # Production defaults, unless the environment sets them (other CCS_* settings pass through).
+    d = env.daemon("referral", extra={k: os.environ.get(k, v) for k, v in
+                                      (("CCS_RELAY_INTERVAL_MS", "200"), ("CCS_STATS_INTERVAL_MS", "5000"))})
+    log("daemon settings: relay.interval.ms=%s batch.max=%s" % (
+        d.vars["CCS_RELAY_INTERVAL_MS"], os.environ.get("CCS_BATCH_MAX", "500 (default)")))
     t_start = time.time()
     d.start()
     sampler = Sampler(db, d)
