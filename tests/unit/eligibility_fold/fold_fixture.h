@@ -42,30 +42,20 @@ typedef struct ev_box {
 /* Reset a box: every message at its INIT value, the fixed case id, an evidence id. */
 static inline void fx_reset(ev_box *b, const char *evidence_id)
 {
-	static const Ccs__Mtp__V1__EligibilityEvidence ev0 = CCS__MTP__V1__ELIGIBILITY_EVIDENCE__INIT;
-	static const Ccs__Mtp__V1__ApplicationReceived app0 = CCS__MTP__V1__APPLICATION_RECEIVED__INIT;
-	static const Ccs__Mtp__V1__MedicalReviewFindings med0 = CCS__MTP__V1__MEDICAL_REVIEW_FINDINGS__INIT;
-	static const Ccs__Mtp__V1__CerebralPalsyFindings cp0 = CCS__MTP__V1__CEREBRAL_PALSY_FINDINGS__INIT;
-	static const Ccs__Mtp__V1__AtRiskFindings ar0 = CCS__MTP__V1__AT_RISK_FINDINGS__INIT;
-	static const Ccs__Mtp__V1__FinancialInformation fin0 = CCS__MTP__V1__FINANCIAL_INFORMATION__INIT;
-	static const Ccs__Mtp__V1__ResidencyVerification res0 = CCS__MTP__V1__RESIDENCY_VERIFICATION__INIT;
-	static const Ccs__Mtp__V1__ServiceLinesRequested lines0 = CCS__MTP__V1__SERVICE_LINES_REQUESTED__INIT;
-	static const Ccs__Mtp__V1__AppealFiled af0 = CCS__MTP__V1__APPEAL_FILED__INIT;
-	static const Ccs__Mtp__V1__AppealDecided ad0 = CCS__MTP__V1__APPEAL_DECIDED__INIT;
-	static const Ccs__Mtp__V1__MtuEvaluationResult mtu0 = CCS__MTP__V1__MTU_EVALUATION_RESULT__INIT;
-
+	/* the generated init functions, not the INIT macros: those cast away const, which
+	 * clang's -Wcast-qual refuses in this file */
 	memset(b, 0, sizeof(*b));
-	b->ev = ev0;
-	b->app = app0;
-	b->med = med0;
-	b->cp = cp0;
-	b->ar = ar0;
-	b->fin = fin0;
-	b->res = res0;
-	b->lines = lines0;
-	b->af = af0;
-	b->ad = ad0;
-	b->mtu = mtu0;
+	ccs__mtp__v1__eligibility_evidence__init(&b->ev);
+	ccs__mtp__v1__application_received__init(&b->app);
+	ccs__mtp__v1__medical_review_findings__init(&b->med);
+	ccs__mtp__v1__cerebral_palsy_findings__init(&b->cp);
+	ccs__mtp__v1__at_risk_findings__init(&b->ar);
+	ccs__mtp__v1__financial_information__init(&b->fin);
+	ccs__mtp__v1__residency_verification__init(&b->res);
+	ccs__mtp__v1__service_lines_requested__init(&b->lines);
+	ccs__mtp__v1__appeal_filed__init(&b->af);
+	ccs__mtp__v1__appeal_decided__init(&b->ad);
+	ccs__mtp__v1__mtu_evaluation_result__init(&b->mtu);
 	b->ev.case_id = FX_STR(FX_CASE_ID);
 	b->ev.evidence_id = FX_STR(evidence_id);
 }
