@@ -5,7 +5,11 @@ add_library(ccs_runtime STATIC
   hdrs/hdrs.c
   metrics/metrics.c
   http/http.c
-  svc/svc.c)
+  svc/svc.c
+  svc/svc_consume.c
+  svc/svc_relay.c
+  svc/svc_due.c
+  svc/svc_kafka.c)
 ccs_embed_migrations(ccs_runtime ${CMAKE_CURRENT_SOURCE_DIR}/migrations ccs_runtime_migrations)
 target_include_directories(ccs_runtime PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
 target_link_libraries(ccs_runtime

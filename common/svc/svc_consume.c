@@ -1,0 +1,621 @@
+/*
+ * Consuming (see svc_internal.h): partitions claimed in PostgreSQL with an owner epoch, one
+ * transaction per partition batch with a savepoint per message, dead letters in the same
+ * transaction, and the pause-backoff-resync path after a transient failure.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "ccs/hdrs.h"
+#include "ccs/log.h"
+#include "svc_internal.h"
+
+/* ---------------------------------------------------------------- partitions */
+
+part *ccs__svc_part_find(ccs_svc *s, const char *topic, int32_t partition)
+{
+	for (size_t i = 0; i < s->nparts; i++)
+		if (s->parts[i].partition == partition && strcmp(s->parts[i].topic, topic) == 0)
+			return &s->parts[i];
+	return NULL;
+}
+
+void ccs__svc_parts_clear(ccs_svc *s)
+{
+	for (size_t i = 0; i < s->nparts; i++)
+		free(s->parts[i].topic);
+	free(s->parts);
+	s->parts = NULL;
+	s->nparts = 0;
+}
+
+size_t ccs__svc_parts_fenced(const ccs_svc *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->nparts; i++)
+		n += s->parts[i].state == PART_FENCED;
+	return n;
+}
+
+/* Ready: both servers reachable, partitions assigned, processing, and none of them fenced. */
+int ccs__svc_is_ready(const ccs_svc *s)
+{
+	return s->pg_ok && s->kafka_ok && s->assigned && !s->paused && !s->draining && ccs__svc_parts_fenced(s) == 0;
+}
+
+void ccs__svc_set_ready_metric(ccs_svc *s)
+{
+	ccs_metric_set(s->m_ready, ccs__svc_is_ready(s) ? 1 : 0);
+	ccs_metric_set(s->m_assigned, (double)s->nparts);
+}
+
+
+/*
+ * Take ownership of a partition in PostgreSQL: bump owner_epoch (fencing the previous owner)
+ * and read the next offset. Returns a CCS_PG_* code.
+ */
+static int part_claim(ccs_svc *s, part *p)
+{
+	char pbuf[16];
+	int rc = CCS_PG_OK;
+	snprintf(pbuf, sizeof(pbuf), "%d", p->partition);
+	const char *params[4] = {s->group_id, p->topic, pbuf, s->instance_id};
+	PGresult *r = PQexecParams(
+		s->pg,
+		"INSERT INTO consumer_offsets AS o (group_id, topic, partition, next_offset, owner_epoch, owner)"
+		" VALUES ($1, $2, $3, -2, 1, $4)"
+		" ON CONFLICT (group_id, topic, partition) DO UPDATE"
+		" SET owner_epoch = o.owner_epoch + 1, owner = EXCLUDED.owner, updated_at = now()"
+		" RETURNING next_offset, owner_epoch",
+		4, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		char err[512];
+		rc = ccs_pg_classify(s->pg, r);
+		ccs_pg_errmsg(s->pg, r, err, sizeof(err));
+		CCS_LOG_WARN("claiming partition failed", "topic", CCS_LOG_S(p->topic), "partition",
+			     CCS_LOG_I(p->partition), "error", CCS_LOG_S(err));
+		goto out;
+	}
+	p->next_offset = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	p->epoch = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	p->state = PART_READY;
+out:
+	PQclear(r);
+	return rc;
+}
+
+/* Re-read a partition's position after a failure, keeping our epoch; detects fencing. */
+static int part_resync(ccs_svc *s, part *p)
+{
+	char pbuf[16];
+	int rc = CCS_PG_OK;
+	snprintf(pbuf, sizeof(pbuf), "%d", p->partition);
+	const char *params[3] = {s->group_id, p->topic, pbuf};
+	PGresult *r = PQexecParams(s->pg,
+				   "SELECT next_offset, owner_epoch FROM consumer_offsets"
+				   " WHERE group_id = $1 AND topic = $2 AND partition = $3",
+				   3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		rc = ccs_pg_classify(s->pg, r);
+		goto out;
+	}
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return part_claim(s, p);
+	}
+	p->next_offset = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	if (p->epoch == 0) {
+		/* never claimed (the claim in the rebalance callback failed) */
+		PQclear(r);
+		return part_claim(s, p);
+	}
+	p->state = strtoll(PQgetvalue(r, 0, 1), NULL, 10) == p->epoch ? PART_READY : PART_FENCED;
+out:
+	PQclear(r);
+	return rc;
+}
+
+static rd_kafka_topic_partition_list_t *parts_list(ccs_svc *s, int state)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)s->nparts + 1);
+	for (size_t i = 0; i < s->nparts; i++)
+		if (state < 0 || s->parts[i].state == state)
+			rd_kafka_topic_partition_list_add(l, s->parts[i].topic, s->parts[i].partition);
+	return l;
+}
+
+/*
+ * Rebalance: on assignment, claim each partition in PostgreSQL and start it at the stored
+ * offset (PostgreSQL, not Kafka's committed offset, is the source of truth). A partition whose
+ * claim fails is assigned paused and re-synced by the backoff path.
+ */
+void ccs__svc_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			 rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	ccs_svc *s = opaque;
+	int failed = 0;
+
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		ccs__svc_parts_clear(s);
+		s->parts = ccs_xcalloc((size_t)parts->cnt + 1, sizeof(part));
+		for (int i = 0; i < parts->cnt; i++) {
+			part *p = &s->parts[s->nparts++];
+			p->topic = ccs_xstrdup(parts->elems[i].topic);
+			p->partition = parts->elems[i].partition;
+			p->state = PART_PENDING;
+			if (!failed && s->pg_ok && part_claim(s, p) != CCS_PG_OK)
+				failed = 1;
+			parts->elems[i].offset = p->state != PART_READY ? RD_KAFKA_OFFSET_INVALID
+					       : p->next_offset >= 0 ? p->next_offset
+								     : RD_KAFKA_OFFSET_BEGINNING;
+			CCS_LOG_INFO("partition assigned", "topic", CCS_LOG_S(p->topic), "partition",
+				     CCS_LOG_I(p->partition), "next_offset", CCS_LOG_I(p->next_offset),
+				     "epoch", CCS_LOG_I(p->epoch));
+		}
+		rd_kafka_assign(rk, parts);
+		s->assigned = 1;
+		s->kafka_ok = 1;
+		rd_kafka_topic_partition_list_t *pending = parts_list(s, PART_PENDING);
+		if (pending->cnt > 0) {
+			rd_kafka_pause_partitions(rk, pending);
+			if (!s->paused)
+				ccs__svc_start_backoff(s);
+		}
+		rd_kafka_topic_partition_list_destroy(pending);
+	} else {
+		CCS_LOG_INFO("partitions revoked", "count", CCS_LOG_I(parts->cnt));
+		rd_kafka_assign(rk, NULL);
+		ccs__svc_parts_clear(s);
+		s->assigned = 0;
+	}
+	ccs__svc_set_ready_metric(s);
+}
+
+/* ---------------------------------------------------------------- one message */
+
+/* Copy a header's last value as a NUL-terminated arena string, or NULL. */
+static const char *header_str(rd_kafka_headers_t *h, const char *name, ccs_arena *a)
+{
+	const void *v;
+	size_t len;
+	if (!h || rd_kafka_header_get_last(h, name, &v, &len) != RD_KAFKA_RESP_ERR_NO_ERROR || !v)
+		return NULL;
+	return ccs_arena_strndup(a, v, len);
+}
+
+static long topic_index(const ccs_svc *s, const char *topic)
+{
+	for (long i = 0; s->topics[i]; i++)
+		if (strcmp(s->topics[i], topic) == 0)
+			return i;
+	return -1;
+}
+
+/* Envelope checks the engine owns: a CloudEvents id and, when declared, the expected type. */
+static int check_envelope(ccs_svc *s, const ccs_msg *m, ccs_svc_err *err)
+{
+	ccs_uuid u;
+	if (!m->ce_id)
+		return ccs_svc_poison(err, "envelope", "missing ce_id header");
+	if (ccs_uuid_parse(m->ce_id, &u) != 0)
+		return ccs_svc_poison(err, "envelope", "ce_id header is not a UUID");
+	long ti = topic_index(s, m->topic);
+	if (ti >= 0 && s->def->expected_types && s->def->expected_types[ti]) {
+		if (!m->ce_type)
+			return ccs_svc_poison(err, "envelope", "missing ce_type header");
+		if (strcmp(m->ce_type, s->def->expected_types[ti]) != 0)
+			return ccs_svc_poison(err, "envelope", "ce_type %.100s is not %s on this topic",
+					      m->ce_type, s->def->expected_types[ti]);
+	}
+	if (m->ce_time && strlen(m->ce_time) > 64)
+		return ccs_svc_poison(err, "envelope", "ce_time header too long");
+	return 0;
+}
+
+/* Queue a dead letter: the original key, value and headers plus the context of the failure. */
+static int dead_letter(ccs_svc *s, ccs_tx *tx, rd_kafka_message_t *rkm, const ccs_svc_err *err)
+{
+	ccs_hdrs h;
+	rd_kafka_headers_t *orig = NULL;
+	char buf[64];
+	const char *name;
+	const void *val;
+	size_t vlen;
+	int rc = 0;
+	const char *topic = rd_kafka_topic_name(rkm->rkt);
+
+	ccs_hdrs_init(&h, tx->arena);
+	if (rd_kafka_message_headers(rkm, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR)
+		for (size_t i = 0; rd_kafka_header_get_all(orig, i, &name, &val, &vlen) == 0; i++)
+			ccs_hdrs_add(&h, name, strlen(name), val, val ? vlen : 0);
+	ccs_hdrs_add_str(&h, "dlq_original_topic", topic);
+	snprintf(buf, sizeof(buf), "%d", rkm->partition);
+	ccs_hdrs_add_str(&h, "dlq_original_partition", buf);
+	snprintf(buf, sizeof(buf), "%lld", (long long)rkm->offset);
+	ccs_hdrs_add_str(&h, "dlq_original_offset", buf);
+	snprintf(buf, sizeof(buf), "%lld", (long long)rd_kafka_message_timestamp(rkm, NULL));
+	ccs_hdrs_add_str(&h, "dlq_original_timestamp", buf);
+	ccs_hdrs_add_str(&h, "dlq_consumer_group", s->group_id);
+	ccs_hdrs_add_str(&h, "dlq_service", s->def->name);
+	ccs_hdrs_add_str(&h, "dlq_error_class", err->cls);
+	ccs_hdrs_add_str(&h, "dlq_error_message", err->msg);
+
+	char *dlq = ccs_arena_printf(tx->arena, "%s.dlq", topic);
+	const char *params[4] = {dlq, rkm->key, rkm->payload ? rkm->payload : "", (const char *)h.buf};
+	int lens[4] = {0, (int)rkm->key_len, (int)rkm->len, (int)h.len};
+	int fmts[4] = {0, 1, 1, 1};
+	PGresult *r = PQexecParams(tx->pg,
+				   "INSERT INTO outbox(topic, key, payload, headers) VALUES ($1, $2, $3, $4)",
+				   4, NULL, params, lens, fmts, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		ccs_svc_err e;
+		rc = ccs_svc_pg_error(tx->pg, r, &e);
+		/* A dead letter that cannot be stored must not be dropped: retry the batch. */
+		rc = CCS_SVC_TRANSIENT;
+		CCS_LOG_WARN("dead letter insert failed", "error", CCS_LOG_S(e.msg));
+	}
+	PQclear(r);
+	if (rc == 0) {
+		char labels[96];
+		snprintf(labels, sizeof(labels), "error_class=\"%s\"", err->cls);
+		ccs_metrics_inc(s->metrics, "dead_letters_total", labels, 1);
+		ccs_metric_add(s->m_dead, 1);
+		CCS_LOG_MSG(CCS_LOG_WARN_L, "dead letter", topic, rkm->partition, rkm->offset, "error_class",
+			    CCS_LOG_S(err->cls), "error", CCS_LOG_S(err->msg));
+	}
+	return rc;
+}
+
+/*
+ * A ccs__svc_savepoint per message lets one poison message roll back alone. Savepoint commands fail
+ * only when the connection or the transaction is broken, so a failure is always transient.
+ */
+int ccs__svc_savepoint(ccs_svc *s, const char *sql, ccs_svc_err *err)
+{
+	PGresult *r = PQexec(s->pg, sql);
+	int rc = 0;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		(void)ccs_svc_pg_error(s->pg, r, err);
+		rc = CCS_SVC_TRANSIENT;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/*
+ * Apply one message inside the batch transaction. Returns 0 (applied, skipped as duplicate, or
+ * dead-lettered) or CCS_SVC_TRANSIENT.
+ */
+static int apply_one(ccs_svc *s, rd_kafka_message_t *rkm)
+{
+	ccs_svc_err err = {{0}, {0}};
+	rd_kafka_headers_t *h = NULL;
+	ccs_msg m;
+	ccs_tx tx = {s, s->pg, &s->arena, NULL, NULL, NULL};
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	m.topic = rd_kafka_topic_name(rkm->rkt);
+	m.partition = rkm->partition;
+	m.offset = rkm->offset;
+	m.timestamp_ms = rd_kafka_message_timestamp(rkm, NULL);
+	m.key = rkm->key;
+	m.key_len = rkm->key_len;
+	m.value = rkm->payload;
+	m.len = rkm->len;
+	if (rd_kafka_message_headers(rkm, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		m.ce_id = header_str(h, "ce_id", &s->arena);
+		m.ce_type = header_str(h, "ce_type", &s->arena);
+		m.ce_time = header_str(h, "ce_time", &s->arena);
+		m.correlation_id = header_str(h, "ccs_correlation_id", &s->arena);
+	}
+	if (!m.correlation_id)
+		m.correlation_id = m.ce_id;
+	if (m.timestamp_ms > 0) {
+		double age = (double)time(NULL) - (double)m.timestamp_ms / 1000.0;
+		ccs_metric_observe(s->m_age, age > 0 ? age : 0);
+	}
+
+	rc = ccs__svc_savepoint(s, "SAVEPOINT msg", &err);
+	if (rc)
+		return rc;
+	rc = check_envelope(s, &m, &err);
+	if (rc == 0) {
+		char pbuf[16], obuf[24];
+		snprintf(pbuf, sizeof(pbuf), "%d", m.partition);
+		snprintf(obuf, sizeof(obuf), "%lld", (long long)m.offset);
+		const char *p[4] = {m.ce_id, m.topic, pbuf, obuf};
+		PGresult *r = ccs_tx_query(&tx,
+					   "INSERT INTO inbox(event_id, topic, partition, \"offset\")"
+					   " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1",
+					   4, p, &rc, &err);
+		if (r) {
+			int dup = PQntuples(r) == 0;
+			PQclear(r);
+			if (dup) {
+				ccs_metric_add(s->m_duplicate, 1);
+				CCS_LOG_MSG(CCS_LOG_INFO_L, "duplicate event skipped", m.topic, m.partition,
+					    m.offset, "event_id", CCS_LOG_S(m.ce_id));
+				return ccs__svc_savepoint(s, "RELEASE SAVEPOINT msg", &err);
+			}
+		}
+	}
+	if (rc == 0) {
+		tx.input_id = m.ce_id;
+		tx.input_time = m.ce_time ? m.ce_time : "1970-01-01T00:00:00Z";
+		tx.correlation_id = m.correlation_id;
+		rc = s->def->handle(s, s->def->ctx, &tx, &m, &err);
+	}
+	if (rc == CCS_SVC_TRANSIENT) {
+		CCS_LOG_MSG(CCS_LOG_WARN_L, "transient failure", m.topic, m.partition, m.offset, "error",
+			    CCS_LOG_S(err.msg));
+		return rc;
+	}
+	if (rc != 0) {
+		if (!err.cls[0])
+			snprintf(err.cls, sizeof(err.cls), "handler");
+		rc = ccs__svc_savepoint(s, "ROLLBACK TO SAVEPOINT msg", &err);
+		if (rc == 0)
+			rc = dead_letter(s, &tx, rkm, &err);
+		if (rc)
+			return rc;
+	} else {
+		ccs_metric_add(s->m_processed, 1);
+	}
+	return ccs__svc_savepoint(s, "RELEASE SAVEPOINT msg", &err);
+}
+
+/* ---------------------------------------------------------------- batches */
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+
+/*
+ * One transaction for the messages of one partition. Returns 0, or CCS_SVC_TRANSIENT after
+ * rolling back (the caller pauses and backs off).
+ */
+static int process_partition(ccs_svc *s, part *p, rd_kafka_message_t **msgs, size_t n)
+{
+	ccs_svc_err err = {{0}, {0}};
+	int64_t last = -1;
+	int rc = 0, in_tx = 0;
+	double t0 = now_seconds();
+	size_t applied = 0;
+
+	if (ccs__svc_exec_simple(s, "BEGIN") != CCS_PG_OK) {
+		rc = CCS_SVC_TRANSIENT;
+		goto out;
+	}
+	in_tx = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (msgs[i]->offset < p->next_offset) {
+			ccs_metric_add(s->m_stale, 1);
+			continue;
+		}
+		rc = apply_one(s, msgs[i]);
+		if (rc)
+			goto out;
+		last = msgs[i]->offset;
+		applied++;
+	}
+	if (last < 0)
+		goto out; /* nothing new: the empty transaction is rolled back below */
+	char obuf[24], pbuf[16], ebuf[24];
+	snprintf(obuf, sizeof(obuf), "%lld", (long long)(last + 1));
+	snprintf(pbuf, sizeof(pbuf), "%d", p->partition);
+	snprintf(ebuf, sizeof(ebuf), "%lld", (long long)p->epoch);
+	const char *params[5] = {obuf, s->group_id, p->topic, pbuf, ebuf};
+	PGresult *r = PQexecParams(s->pg,
+				   "UPDATE consumer_offsets SET next_offset = $1, updated_at = now()"
+				   " WHERE group_id = $2 AND topic = $3 AND partition = $4 AND owner_epoch = $5",
+				   5, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		(void)ccs_svc_pg_error(s->pg, r, &err);
+		rc = CCS_SVC_TRANSIENT;
+		PQclear(r);
+		goto out;
+	}
+	long updated = strtol(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	if (updated != 1) {
+		/* Another instance claimed the partition since we did: write nothing. */
+		CCS_LOG_WARN("fenced: partition owned by another instance", "topic", CCS_LOG_S(p->topic),
+			     "partition", CCS_LOG_I(p->partition), "epoch", CCS_LOG_I(p->epoch));
+		ccs_metric_add(s->m_fenced, 1);
+		p->state = PART_FENCED;
+		rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+		rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+		rd_kafka_pause_partitions(s->consumer, l);
+		rd_kafka_topic_partition_list_destroy(l);
+		last = -1;
+		goto out;
+	}
+	if (ccs__svc_exec_simple(s, "COMMIT") != CCS_PG_OK) {
+		/* Unknown outcome: the position in PostgreSQL tells after reconnecting. */
+		rc = CCS_SVC_TRANSIENT;
+		in_tx = 0;
+		goto out;
+	}
+	in_tx = 0;
+	p->next_offset = last + 1;
+	ccs_metric_add(s->m_commit, 1);
+	ccs_metric_observe(s->m_batch, (double)applied);
+	ccs_metric_observe(s->m_txtime, now_seconds() - t0);
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = last + 1;
+	rd_kafka_offsets_store(s->consumer, l);
+	rd_kafka_topic_partition_list_destroy(l);
+out:
+	if (in_tx) {
+		if (ccs__svc_exec_simple(s, "ROLLBACK") != CCS_PG_OK)
+			rc = CCS_SVC_TRANSIENT;
+		if (last >= 0 || rc)
+			ccs_metric_add(s->m_rollback, 1);
+	}
+	return rc;
+}
+
+void ccs__svc_go_transient(ccs_svc *s, const char *why)
+{
+	CCS_LOG_WARN("pausing after a transient failure", "reason", CCS_LOG_S(why));
+	if (PQstatus(s->pg) != CONNECTION_OK)
+		s->pg_ok = 0;
+	ccs_metric_add(s->m_transient_pg, 1);
+	for (size_t i = 0; i < s->nparts; i++)
+		if (s->parts[i].state == PART_READY)
+			s->parts[i].state = PART_PENDING;
+	rd_kafka_topic_partition_list_t *l = parts_list(s, -1);
+	if (l->cnt)
+		rd_kafka_pause_partitions(s->consumer, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	if (!s->paused)
+		ccs__svc_start_backoff(s);
+}
+
+/*
+ * Poll what the consumer has ready (without blocking), up to batch.max messages, and process
+ * them partition by partition. Runs from the io-event bridge and the safety poll timer.
+ */
+void ccs__svc_consume(ccs_svc *s)
+{
+	size_t max = (size_t)ccs_cfg_int(&s->cfg, "batch.max"), n = 0;
+	int again = 0;
+
+	if (s->draining || !s->consumer)
+		return;
+	while (n < max) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(s->consumer, 0);
+		if (!m)
+			break;
+		if (m->err) {
+			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+				CCS_LOG_WARN("consumer error", "error", CCS_LOG_S(rd_kafka_message_errstr(m)));
+			rd_kafka_message_destroy(m);
+			continue;
+		}
+		s->kafka_ok = 1;
+		s->batch[n++] = m;
+	}
+	again = n == max;
+	/* Group by partition, keeping each partition's order. */
+	for (size_t i = 0; i < n && !s->paused; i++) {
+		if (!s->batch[i])
+			continue;
+		const char *topic = rd_kafka_topic_name(s->batch[i]->rkt);
+		int32_t partition = s->batch[i]->partition;
+		part *p = ccs__svc_part_find(s, topic, partition);
+		size_t k = 0;
+		rd_kafka_message_t **group = ccs_arena_alloc(&s->arena, (n - i) * sizeof(*group));
+		for (size_t j = i; j < n; j++) {
+			if (s->batch[j] && s->batch[j]->partition == partition &&
+			    strcmp(rd_kafka_topic_name(s->batch[j]->rkt), topic) == 0) {
+				group[k++] = s->batch[j];
+				s->batch[j] = NULL;
+			}
+		}
+		if (p && p->state == PART_READY && process_partition(s, p, group, k) != 0)
+			ccs__svc_go_transient(s, "batch rolled back");
+		for (size_t j = 0; j < k; j++)
+			rd_kafka_message_destroy(group[j]);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (s->batch[i])
+			rd_kafka_message_destroy(s->batch[i]);
+	ccs_arena_reset(&s->arena);
+	ccs__svc_set_ready_metric(s);
+	ccs__svc_relay_kick(s);
+	if (again && !s->paused)
+		ccs__svc_poll_soon(s);
+}
+
+/* ---------------------------------------------------------------- recovery */
+
+static void backoff_cb(uv_timer_t *t);
+
+void ccs__svc_start_backoff(ccs_svc *s)
+{
+	long min = ccs_cfg_int(&s->cfg, "backoff.min.ms"), max = ccs_cfg_int(&s->cfg, "backoff.max.ms");
+	s->paused = 1;
+	s->backoff_ms = s->backoff_ms <= 0 ? min : s->backoff_ms * 2;
+	if (s->backoff_ms > max)
+		s->backoff_ms = max;
+	/* Full jitter in [backoff/2, backoff]: instances that failed together retry apart. */
+	long delay = s->backoff_ms / 2 + (long)((unsigned long)rand() % (unsigned long)(s->backoff_ms / 2 + 1));
+	uv_timer_start(&s->backoff_timer, backoff_cb, (uint64_t)delay, 0);
+	ccs__svc_set_ready_metric(s);
+}
+
+/* Reconnect if needed, re-read positions from PostgreSQL, seek, resume. */
+static void backoff_cb(uv_timer_t *t)
+{
+	ccs_svc *s = t->data;
+	char err[512];
+
+	if (s->draining)
+		return;
+	if (PQstatus(s->pg) != CONNECTION_OK || ccs_pg_exec(s->pg, "SELECT 1", err, sizeof(err)) != 0) {
+		PQreset(s->pg);
+		s->relay_leader = 0; /* the session's advisory lock went with the old connection */
+		if (PQstatus(s->pg) != CONNECTION_OK) {
+			s->pg_ok = 0;
+			CCS_LOG_WARN("postgresql unreachable, retrying", "backoff_ms", CCS_LOG_I(s->backoff_ms));
+			ccs__svc_start_backoff(s);
+			return;
+		}
+		if (ccs_pg_exec(s->pg, "SET TIME ZONE 'UTC'; SET client_min_messages = warning", err, sizeof(err)) != CCS_PG_OK) {
+			ccs__svc_start_backoff(s);
+			return;
+		}
+	}
+	s->pg_ok = 1;
+	rd_kafka_topic_partition_list_t *seek = rd_kafka_topic_partition_list_new((int)s->nparts + 1);
+	for (size_t i = 0; i < s->nparts; i++) {
+		part *p = &s->parts[i];
+		if (p->state != PART_PENDING)
+			continue;
+		if (part_resync(s, p) != CCS_PG_OK) {
+			rd_kafka_topic_partition_list_destroy(seek);
+			ccs__svc_start_backoff(s);
+			return;
+		}
+		if (p->state == PART_READY)
+			rd_kafka_topic_partition_list_add(seek, p->topic, p->partition)->offset =
+				p->next_offset >= 0 ? p->next_offset : RD_KAFKA_OFFSET_BEGINNING;
+	}
+	if (seek->cnt) {
+		rd_kafka_error_t *e = rd_kafka_seek_partitions(s->consumer, seek, 5000);
+		if (e) {
+			CCS_LOG_WARN("seek failed, retrying", "error", CCS_LOG_S(rd_kafka_error_string(e)));
+			rd_kafka_error_destroy(e);
+			for (int i = 0; i < seek->cnt; i++) {
+				part *p = ccs__svc_part_find(s, seek->elems[i].topic, seek->elems[i].partition);
+				if (p)
+					p->state = PART_PENDING;
+			}
+			rd_kafka_topic_partition_list_destroy(seek);
+			ccs_metric_add(s->m_transient_kafka, 1);
+			ccs__svc_start_backoff(s);
+			return;
+		}
+		rd_kafka_resume_partitions(s->consumer, seek);
+	}
+	rd_kafka_topic_partition_list_destroy(seek);
+	s->paused = 0;
+	s->backoff_ms = 0;
+	CCS_LOG_INFO("resumed after transient failure", "partitions", CCS_LOG_I(s->nparts));
+	ccs__svc_set_ready_metric(s);
+	ccs__svc_poll_soon(s);
+	ccs__svc_relay_kick(s);
+}

@@ -1,0 +1,109 @@
+/*
+ * Time-driven work (see svc_internal.h): due_work rows fired through the same
+ * transaction-plus-outbox path as messages.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "ccs/hdrs.h"
+#include "ccs/log.h"
+#include "svc_internal.h"
+
+/* ---------------------------------------------------------------- time-driven work */
+
+/*
+ * Fire due work whose date has come, in one transaction per tick: lock the rows (SKIP LOCKED,
+ * so several instances share the work), call the daemon, delete the rows, commit. The input id
+ * is derived from (kind, subject, due date), so the decision ids are the same on a replay.
+ */
+void ccs__svc_due_timer_cb(uv_timer_t *t)
+{
+	ccs_svc *s = t->data;
+	char today[11], lim[16];
+	PGresult *r = NULL;
+	int rc = 0, in_tx = 0;
+	ccs_svc_err err = {{0}, {0}};
+
+	if (s->draining || s->paused || !s->pg_ok || !s->def->due)
+		return;
+	ccs_date_format(ccs_svc_today(s), today);
+	snprintf(lim, sizeof(lim), "%ld", ccs_cfg_int(&s->cfg, "due.batch"));
+	if (ccs__svc_exec_simple(s, "BEGIN") != CCS_PG_OK) {
+		rc = CCS_SVC_TRANSIENT;
+		goto out;
+	}
+	in_tx = 1;
+	const char *params[2] = {today, lim};
+	r = PQexecParams(s->pg,
+			 "SELECT id, kind, subject, due_date, payload, correlation_id FROM due_work"
+			 " WHERE due_date <= $1 ORDER BY due_date, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+			 2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		rc = ccs_svc_pg_error(s->pg, r, &err);
+		goto out;
+	}
+	int rows = PQntuples(r);
+	if (rows == 0)
+		goto out;
+	for (int i = 0; i < rows; i++) {
+		ccs_due d;
+		d.id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		d.kind = PQgetvalue(r, i, 1);
+		d.subject = PQgetvalue(r, i, 2);
+		d.due_date = ccs_date_parse(PQgetvalue(r, i, 3));
+		d.payload = PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4);
+		d.correlation_id = PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5);
+		char *input = ccs_arena_printf(&s->arena, "due:%s:%s:%s", d.kind, d.subject, PQgetvalue(r, i, 3));
+		char *when = ccs_arena_printf(&s->arena, "%sT00:00:00Z", PQgetvalue(r, i, 3));
+		ccs_tx tx = {s, s->pg, &s->arena, input, when, d.correlation_id};
+		rc = ccs__svc_savepoint(s, "SAVEPOINT due", &err);
+		if (rc)
+			goto out;
+		rc = s->def->due(s, s->def->ctx, &tx, &d, &err);
+		if (rc == CCS_SVC_TRANSIENT)
+			goto out;
+		if (rc) {
+			/* Work that can never succeed is logged and dropped, never retried forever. */
+			CCS_LOG_ERROR("due work failed", "kind", CCS_LOG_S(d.kind), "subject", CCS_LOG_S(d.subject),
+				      "error_class", CCS_LOG_S(err.cls), "error", CCS_LOG_S(err.msg));
+			ccs_metrics_inc(s->metrics, "due_work_failed_total", "", 1);
+			rc = ccs__svc_savepoint(s, "ROLLBACK TO SAVEPOINT due", &err);
+			if (rc)
+				goto out;
+		}
+		rc = ccs__svc_savepoint(s, "RELEASE SAVEPOINT due", &err);
+		if (rc)
+			goto out;
+		const char *dp[1] = {PQgetvalue(r, i, 0)};
+		PGresult *dr = PQexecParams(s->pg, "DELETE FROM due_work WHERE id = $1", 1, NULL, dp, NULL, NULL, 0);
+		if (PQresultStatus(dr) != PGRES_COMMAND_OK) {
+			rc = CCS_SVC_TRANSIENT;
+			PQclear(dr);
+			goto out;
+		}
+		PQclear(dr);
+		char labels[96];
+		snprintf(labels, sizeof(labels), "kind=\"%s\"", d.kind);
+		ccs_metrics_inc(s->metrics, "due_work_fired_total", labels, 1);
+	}
+	if (ccs__svc_exec_simple(s, "COMMIT") != CCS_PG_OK)
+		rc = CCS_SVC_TRANSIENT;
+	in_tx = 0;
+	ccs__svc_relay_kick(s);
+	if (rows == (int)ccs_cfg_int(&s->cfg, "due.batch"))
+		uv_timer_start(&s->due_timer, ccs__svc_due_timer_cb, 0, (uint64_t)ccs_cfg_int(&s->cfg, "due.interval.ms"));
+out:
+	PQclear(r);
+	if (in_tx && ccs__svc_exec_simple(s, "ROLLBACK") != CCS_PG_OK)
+		rc = CCS_SVC_TRANSIENT;
+	ccs_arena_reset(&s->arena);
+	if (rc == CCS_SVC_TRANSIENT)
+		ccs__svc_go_transient(s, "due work rolled back");
+}

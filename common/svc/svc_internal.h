@@ -1,0 +1,111 @@
+/*
+ * Internal interface of the service engine, shared by its files (not for daemons: they use
+ * ccs/svc.h). Names with the ccs__svc_ prefix are engine-internal, in the libuv manner.
+ *
+ *   svc.c          the daemon's life: command line, configuration, metrics, HTTP, signals and
+ *                  drain, the transaction API handed to handlers (ccs_tx_*)
+ *   svc_consume.c  partitions and their fencing, one message, one batch, transient recovery
+ *   svc_relay.c    the outbox relay: publish in id order, delete what Kafka acknowledged
+ *   svc_due.c      time-driven work from the due_work table
+ *   svc_kafka.c    librdkafka configuration, callbacks, topic creation, the io-event bridge
+ */
+#ifndef CCS_SVC_INTERNAL_H
+#define CCS_SVC_INTERNAL_H
+
+#include <librdkafka/rdkafka.h>
+#include <uv.h>
+
+#include "ccs/http.h"
+#include "ccs/svc.h"
+
+/*
+ * Partition state: each assigned partition has the next offset and owner epoch read from
+ * PostgreSQL in the rebalance callback. A partition is READY (its messages are processed),
+ * PENDING (its position must be re-read from PostgreSQL after a failure: paused until then) or
+ * FENCED (another instance took it over: paused until the next rebalance).
+ */
+enum { PART_READY, PART_PENDING, PART_FENCED };
+
+typedef struct part {
+	char *topic;
+	int32_t partition;
+	int64_t next_offset; /* -2: nothing processed yet, start at the beginning */
+	int64_t epoch;
+	int state;
+} part;
+
+struct ccs_tx {
+	ccs_svc *svc;
+	PGconn *pg;
+	ccs_arena *arena;
+	const char *input_id;
+	const char *input_time;
+	const char *correlation_id;
+};
+
+struct ccs_svc {
+	const ccs_svc_def *def;
+	ccs_cfg cfg;
+	uv_loop_t *loop;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t poll_timer, relay_timer, dr_timer, due_timer, backoff_timer, stats_timer;
+	uv_poll_t kq_poll;
+	uv_idle_t more;      /* consume again after a full batch, once I/O was polled */
+	int kq_pipe[2];
+	ccs_http http;
+	rd_kafka_t *consumer, *producer;
+	rd_kafka_queue_t *cq;
+	PGconn *pg;
+	ccs_metrics *metrics;
+	ccs_arena arena;
+	part *parts;
+	size_t nparts;
+	rd_kafka_message_t **batch;
+	char group_id[256];
+	char instance_id[256];
+	char source[128];
+	const char *prefix;  /* topics.prefix, prepended to every topic name */
+	char **topics;       /* input topics with the prefix, NULL-terminated */
+	/* relay */
+	int relay_leader;
+	size_t inflight;
+	int64_t *delivered;
+	size_t ndelivered, delivered_cap;
+	size_t relay_failed;
+	int relay_full;
+	int relay_again;     /* kicked while a round was in flight: run again when it ends */
+	/* state */
+	int pg_ok, kafka_ok, assigned, paused, draining;
+	long backoff_ms;
+	ccs_date today_override;
+	/* metrics */
+	ccs_metric *m_processed, *m_duplicate, *m_stale, *m_dead, *m_commit, *m_rollback, *m_fenced;
+	ccs_metric *m_published, *m_pub_err, *m_backlog, *m_backlog_age, *m_batch, *m_txtime;
+	ccs_metric *m_age, *m_ready, *m_transient_pg, *m_transient_kafka, *m_assigned;
+};
+
+int ccs__svc_exec_simple(ccs_svc *s, const char *sql);
+int ccs__svc_savepoint(ccs_svc *s, const char *sql, ccs_svc_err *err);
+void ccs__svc_set_ready_metric(ccs_svc *s);
+void ccs__svc_parts_clear(ccs_svc *s);
+size_t ccs__svc_parts_fenced(const ccs_svc *s);
+int ccs__svc_is_ready(const ccs_svc *s);
+void ccs__svc_go_transient(ccs_svc *s, const char *why);
+void ccs__svc_start_backoff(ccs_svc *s);
+void ccs__svc_poll_soon(ccs_svc *s);
+void ccs__svc_consume(ccs_svc *s);
+void ccs__svc_relay_run(ccs_svc *s);
+void ccs__svc_relay_kick(ccs_svc *s);
+int ccs__svc_relay_delete(ccs_svc *s);
+void ccs__svc_relay_timer_cb(uv_timer_t *t);
+void ccs__svc_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+void ccs__svc_due_timer_cb(uv_timer_t *t);
+void ccs__svc_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			 rd_kafka_topic_partition_list_t *parts, void *opaque);
+int ccs__svc_producer_create(ccs_svc *s, char *errbuf, size_t errlen);
+int ccs__svc_ensure_topics(ccs_svc *s, char *errbuf, size_t errlen);
+int ccs__svc_consumer_create(ccs_svc *s, char *errbuf, size_t errlen);
+void ccs__svc_poll_timer_cb(uv_timer_t *t);
+part *ccs__svc_part_find(ccs_svc *s, const char *topic, int32_t partition);
+
+#endif
