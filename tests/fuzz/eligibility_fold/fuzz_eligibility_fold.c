@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,8 +26,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define SIG_LEN 256
 
+/* An invariant that must hold; says which one broke, so crashes triage themselves. */
+#define CHECK(cond, why)                                                     \
+	do {                                                                 \
+		if (!(cond)) {                                               \
+			fprintf(stderr, "invariant broken: %s\n", why);     \
+			abort();                                             \
+		}                                                            \
+	} while (0)
+
 struct folded {
 	int rc;
+	char err[160];
 	ccs_elig_fold_out out;
 	char sig[SIG_LEN];
 };
@@ -35,32 +46,30 @@ static void fold_into(const ccs_elig_fold_case *c, const ccs_elig_fold_step *ste
 		      ccs_date at, struct folded *f)
 {
 	ccs_elig_fold_step work[MAX_STEPS];
-	char err[160];
+	char *err = f->err;
 
 	memcpy(work, steps, n * sizeof(work[0]));
-	memset(err, 'x', sizeof(err));
-	f->rc = ccs_elig_fold(c, work, n, ccs_elig_ruleset_default(), until, at, &f->out, err, sizeof(err));
-	if (f->rc != 0 && (f->rc != -EINVAL || !memchr(err, '\0', sizeof(err)) || !err[0]))
-		abort();
+	memset(f->err, 'x', sizeof(f->err));
+	f->rc = ccs_elig_fold(c, work, n, ccs_elig_ruleset_default(), until, at, &f->out, f->err, sizeof(f->err));
+	CHECK(f->rc == 0 || (f->rc == -EINVAL && memchr(err, '\0', sizeof(f->err)) && err[0]),
+	      "fold fails with -EINVAL and a message");
 	f->sig[0] = '\0';
 	if (f->rc == 0) {
 		memset(f->sig, 'x', sizeof(f->sig));
 		ccs_elig_fold_signature(&f->out.result, f->sig, sizeof(f->sig));
-		if (!memchr(f->sig, '\0', sizeof(f->sig)) || !f->sig[0])
-			abort();
+		CHECK(memchr(f->sig, '\0', sizeof(f->sig)) && f->sig[0], "signature fits");
 	}
 }
 
 static void same_or_abort(const struct folded *a, const struct folded *b)
 {
-	if (a->rc != b->rc)
-		abort();
+	CHECK(a->rc == b->rc, "same return code");
 	if (a->rc != 0)
 		return;
-	if (strcmp(a->sig, b->sig) != 0 || !ccs_elig_result_equal(&a->out.result, &b->out.result) ||
-	    memcmp(&a->out.facts, &b->out.facts, sizeof(a->out.facts)) != 0 || a->out.as_of != b->out.as_of ||
-	    a->out.applied != b->out.applied)
-		abort();
+	CHECK(strcmp(a->sig, b->sig) == 0, "same signature");
+	CHECK(ccs_elig_result_equal(&a->out.result, &b->out.result), "same result");
+	CHECK(memcmp(&a->out.facts, &b->out.facts, sizeof(a->out.facts)) == 0, "same facts");
+	CHECK(a->out.as_of == b->out.as_of && a->out.applied == b->out.applied, "same as_of and count");
 }
 
 /* The prior log: the base scenario plus an appeal filed before the new evidence arrives. */
@@ -75,6 +84,7 @@ static void fold_checked(const Ccs__Mtp__V1__EligibilityEvidence *ev)
 	static scenario s;
 	struct folded a, b;
 	ccs_elig_fold_step rev[MAX_STEPS], rot[MAX_STEPS];
+	ccs_date newest, later;
 	size_t n;
 
 	prior_log(&s);
@@ -90,10 +100,12 @@ static void fold_checked(const Ccs__Mtp__V1__EligibilityEvidence *ev)
 	fold_into(&s.c, s.st, n, CCS_DATE_INVALID, CCS_DATE_INVALID, &a);
 	/* accepted at intake, so it must fold */
 	if (a.rc != 0)
-		abort();
-	if (a.out.applied != n || a.out.as_of < s.c.opened_on || a.out.as_of < on ||
-	    a.out.result.as_of != a.out.as_of)
-		abort();
+		fprintf(stderr, "fold: %s\n", a.err);
+	CHECK(a.rc == 0, "accepted at intake, so it folds");
+	CHECK(a.out.applied == n, "every step folded");
+	CHECK(a.out.as_of >= s.c.opened_on && a.out.as_of >= on && a.out.result.as_of == a.out.as_of,
+	      "as_of is the newest date");
+	newest = a.out.as_of;
 
 	/* deterministic */
 	fold_into(&s.c, s.st, n, CCS_DATE_INVALID, CCS_DATE_INVALID, &b);
@@ -117,11 +129,11 @@ static void fold_checked(const Ccs__Mtp__V1__EligibilityEvidence *ev)
 	}
 
 	/* time passes: the annual redetermination and the deadlines behind it (while the date
-	 * stays inside the engine's range, which ends with 2199) */
-	if (on + 400 <= ccs_date_from_ymd(2199, 12, 31)) {
+	 * stays inside the engine's range, which ends with 2199); as-of never moves back */
+	later = on + 400 > newest ? on + 400 : newest;
+	if (later <= ccs_date_from_ymd(2199, 12, 31)) {
 		fold_into(&s.c, s.st, n, CCS_DATE_INVALID, on + 400, &b);
-		if (b.rc != 0 || b.out.as_of != on + 400)
-			abort();
+		CHECK(b.rc == 0 && b.out.as_of == later, "time passes");
 	}
 }
 
@@ -136,11 +148,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(err, 'x', sizeof(err));
 	rc = ccs_elig_fold_check_evidence(ev, err, sizeof(err));
-	if (rc != 0 && (rc != -EINVAL || !memchr(err, '\0', sizeof(err)) || !err[0]))
-		abort();
+	CHECK(rc == 0 || (rc == -EINVAL && memchr(err, '\0', sizeof(err)) && err[0]),
+	      "check_evidence refuses with -EINVAL and a message");
 	/* the verdict does not depend on having somewhere to write the message */
-	if (ccs_elig_fold_check_evidence(ev, NULL, 0) != rc)
-		abort();
+	CHECK(ccs_elig_fold_check_evidence(ev, NULL, 0) == rc, "verdict independent of the buffer");
 	(void)ccs_elig_fold_instant_date(ev->received_at);
 	if (rc == 0)
 		fold_checked(ev);
