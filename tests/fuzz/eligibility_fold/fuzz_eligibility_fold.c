@@ -3,9 +3,8 @@
  *
  * Undecodable input is dropped. Decoded input must validate without crashes or undefined
  * behaviour whatever it holds; a refusal is -EINVAL with a non-empty message. Evidence the
- * validator accepts is folded, as the daemon would, on top of a fixed case and a fixed prior
- * log (signed application, residency, financial file, medical review, an open appeal), and
- * the fold must then:
+ * validator accepts is folded, as the daemon would, on top of two fixed cases with their prior
+ * logs (see prior_log), and the fold must then:
  *   - succeed: what intake accepts, the rules engine can evaluate (else the case is stuck);
  *   - be deterministic: folding the same log twice gives the same facts, result, signature;
  *   - be order independent: the reversed and rotated logs fold to the same;
@@ -72,14 +71,25 @@ static void same_or_abort(const struct folded *a, const struct folded *b)
 	CHECK(a->out.as_of == b->out.as_of && a->out.applied == b->out.applied, "same as_of and count");
 }
 
-/* The prior log: the base scenario plus an appeal filed before the new evidence arrives. */
-static void prior_log(scenario *s)
+/*
+ * The prior logs. 0: the base scenario (a 5-year-old with CP, eligible) plus an appeal filed
+ * before the new evidence. 1: a 13-month-old in a dependent county asking for every line, with
+ * two at-risk findings and a Medi-Cal verification, so the at-risk, hypotonia and per-line
+ * financial rules see the new evidence too.
+ */
+static void prior_log(scenario *s, int which)
 {
-	sc_base(s);
-	add(s, "e-af", "2026-02-12", fx_appeal_filed(nb(s), "ev-af", "A1", "2026-02-12", ""));
+	if (which == 0) {
+		sc_base(s);
+		add(s, "e-af", "2026-02-12", fx_appeal_filed(nb(s), "ev-af", "A1", "2026-02-12", ""));
+		return;
+	}
+	sc_at_risk(s);
+	s->c.county_model = CCS_ELIG_COUNTY_DEPENDENT;
+	s->c.lines = CCS_ELIG_LINES_ALL;
 }
 
-static void fold_checked(const Ccs__Mtp__V1__EligibilityEvidence *ev)
+static void fold_checked(const Ccs__Mtp__V1__EligibilityEvidence *ev, int which)
 {
 	static scenario s;
 	struct folded a, b;
@@ -87,7 +97,7 @@ static void fold_checked(const Ccs__Mtp__V1__EligibilityEvidence *ev)
 	ccs_date newest, later;
 	size_t n;
 
-	prior_log(&s);
+	prior_log(&s, which);
 	/* the daemon's received date: the evidence's own instant, else the envelope's time */
 	ccs_date on = ccs_elig_fold_instant_date(ev->received_at);
 	if (on == CCS_DATE_INVALID)
@@ -154,7 +164,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(ccs_elig_fold_check_evidence(ev, NULL, 0) == rc, "verdict independent of the buffer");
 	(void)ccs_elig_fold_instant_date(ev->received_at);
 	if (rc == 0)
-		fold_checked(ev);
+		for (int which = 0; which < 2; which++)
+			fold_checked(ev, which);
 	ccs__mtp__v1__eligibility_evidence__free_unpacked(ev, NULL);
 	return 0;
 }
