@@ -2,7 +2,9 @@
  * Failing tests for defects found in services/eligibility/eligibility_fold.c. They are kept
  * apart from test_eligibility_fold.c so that binary stays green while these stay red until the
  * module's owner applies the fixes (each test names its fix; the report lists the patches).
- * Once a fix lands its test passes and can move next to the others.
+ * Once a fix lands its test passes and can move next to the others. suggested_fix.patch
+ * (git apply, from the repository root) fixes all four; with it both binaries pass, and the
+ * fuzzer passes its corpus, its crashers/ and a few million generated inputs.
  *
  *   1. redelivery_is_idempotent: a step folded twice (same event id, date and body) changes
  *      facts.services_authorized and, with an appeal open, the decision itself.
@@ -202,17 +204,11 @@ CCS_TEST(checked_evidence_always_folds)
 /* ---------------------------------------------------------------- 3. same-day order */
 
 /*
- * Fix (eligibility_fold.c, step_cmp): between the date and the event id, order by the
- * received instant. The evidence table already stores received_at; either carry it in
- * ccs_elig_fold_step (`int64_t at_us`, filled by the daemon from the column and compared
- * here), or compare the bodies' received_at times of day:
- *
- *	if (x->on != y->on)
- *		return x->on < y->on ? -1 : 1;
- *	c = time_of_day_cmp(x->ev->received_at, y->ev->received_at); // "THH:MM:SS[.f]" as
- *	if (c)                                                        // nanoseconds; 0 if absent
- *		return c;
- *	return strcmp(x->event_id, y->event_id);
+ * Fix (eligibility_fold.c, step_cmp): between the date and the event id, order by the time of
+ * day of the body's received_at (nanoseconds, shifted to UTC; 0 when absent), as in
+ * suggested_fix.patch. Evidence without received_at was dated from its envelope's ce_time,
+ * which the fold does not see: the fuller fix carries the stored received_at column in
+ * ccs_elig_fold_step (e.g. `int64_t at_us`) and compares that instead.
  */
 CCS_TEST(same_day_order_follows_the_instant)
 {
