@@ -31,14 +31,75 @@ static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Two decimal digits at s, or -1. */
+static int two_digits(const char *s)
+{
+	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+		return -1;
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/* Parse "HH:MM:SS[.frac]" then "Z", "+HH:MM", "-HH:MM" or nothing; minutes of the day in UTC
+ * (may be < 0 or >= 1440 when the offset crosses midnight) into *utc_min, and the nanoseconds
+ * of the local time into *ns when ns is not NULL. 0 or -1. */
+static int parse_time(const char *t, int *utc_min, long long *ns)
+{
+	int hh = two_digits(t), mm, ss, oh = 0, om = 0, sign = 0;
+	long long frac = 0;
+	int digits = 0;
+	if (hh < 0 || hh > 23 || t[2] != ':' || (mm = two_digits(t + 3)) < 0 || mm > 59 || t[5] != ':' ||
+	    (ss = two_digits(t + 6)) < 0 || ss > 60)
+		return -1;
+	t += 8;
+	if (*t == '.') {
+		t++;
+		if (*t < '0' || *t > '9')
+			return -1;
+		for (; *t >= '0' && *t <= '9'; t++)
+			if (digits < 9) {
+				frac = frac * 10 + (*t - '0');
+				digits++;
+			}
+		for (; digits < 9; digits++)
+			frac *= 10;
+	}
+	if (*t == 'Z' || *t == 'z') {
+		t++;
+	} else if (*t == '+' || *t == '-') {
+		sign = *t == '+' ? 1 : -1;
+		if ((oh = two_digits(t + 1)) < 0 || oh > 23 || t[3] != ':' || (om = two_digits(t + 4)) < 0 || om > 59)
+			return -1;
+		t += 6;
+	}
+	if (*t != '\0')
+		return -1;
+	*utc_min = hh * 60 + mm - sign * (oh * 60 + om);
+	if (ns)
+		*ns = ((long long)(hh * 3600 + mm * 60 + ss) - sign * (oh * 3600 + om * 60)) * 1000000000LL + frac;
+	return 0;
+}
+
 ccs_date ccs_elig_fold_instant_date(const char *s)
 {
 	char d[11];
+	ccs_date day;
+	int utc_min;
 	if (!s || strlen(s) < 10 || (s[10] != '\0' && s[10] != 'T' && s[10] != 't' && s[10] != ' '))
 		return CCS_DATE_INVALID;
 	memcpy(d, s, 10);
 	d[10] = '\0';
-	return ccs_date_parse(d);
+	day = ccs_date_parse(d);
+	if (day == CCS_DATE_INVALID || s[10] == '\0')
+		return day;
+	if (parse_time(s + 11, &utc_min, NULL) != 0)
+		return CCS_DATE_INVALID;
+	return day + (utc_min < 0 ? -1 : utc_min >= 1440 ? 1 : 0);
+}
+
+/* The rules engine's date range (rules.c DATE_MIN_Y..DATE_MAX_Y). */
+static bool in_engine_range(ccs_date d)
+{
+	return d >= ccs_date_from_ymd(1900, 1, 1) && d <= ccs_date_from_ymd(2199, 12, 31);
 }
 
 /* An optional "YYYY-MM-DD": empty is absent (INVALID), anything else must parse. */
@@ -48,7 +109,7 @@ static int opt_date(const char *s, ccs_date *out)
 	if (!s || !*s)
 		return 0;
 	*out = ccs_date_parse(s);
-	return *out == CCS_DATE_INVALID ? -EINVAL : 0;
+	return *out == CCS_DATE_INVALID || !in_engine_range(*out) ? -EINVAL : 0;
 }
 
 static ccs_date date_or(const char *s, ccs_date def)
@@ -251,11 +312,25 @@ static void apply_step(struct fold *s, const ccs_elig_fold_step *st)
 			appliers[i].apply(s, st);
 }
 
+/* Nanoseconds since the instant's local midnight, shifted to UTC; 0 when there is none. */
+static long long time_of_day(const char *s)
+{
+	int utc_min;
+	long long ns = 0;
+	if (!s || strlen(s) < 11 || parse_time(s + 11, &utc_min, &ns) != 0)
+		return 0;
+	return ns;
+}
+
 static int step_cmp(const void *a, const void *b)
 {
 	const ccs_elig_fold_step *x = a, *y = b;
 	if (x->on != y->on)
 		return x->on < y->on ? -1 : 1;
+	/* the same day: the earlier instant first */
+	long long tx = time_of_day(x->ev->received_at), ty = time_of_day(y->ev->received_at);
+	if (tx != ty)
+		return tx < ty ? -1 : 1;
 	return strcmp(x->event_id, y->event_id);
 }
 
@@ -325,6 +400,8 @@ int ccs_elig_fold(const ccs_elig_fold_case *c, ccs_elig_fold_step *steps, size_t
 	for (size_t i = 0; i < n; i++) {
 		if (until != CCS_DATE_INVALID && steps[i].on > until)
 			break;
+		if (i > 0 && step_cmp(&steps[i - 1], &steps[i]) == 0)
+			continue; /* a redelivered event: already folded */
 		apply_step(&s, &steps[i]);
 		if (steps[i].on > as_of)
 			as_of = steps[i].on;
@@ -396,7 +473,7 @@ int ccs_elig_fold_check_evidence(const Ccs__Mtp__V1__EligibilityEvidence *ev, ch
 		seterr(errbuf, errlen, "evidence_id missing or longer than 64 characters");
 		return -EINVAL;
 	}
-	if (*ev->received_at && ccs_elig_fold_instant_date(ev->received_at) == CCS_DATE_INVALID) {
+	if (*ev->received_at && !in_engine_range(ccs_elig_fold_instant_date(ev->received_at))) {
 		seterr(errbuf, errlen, "received_at is not an RFC 3339 instant");
 		return -EINVAL;
 	}
