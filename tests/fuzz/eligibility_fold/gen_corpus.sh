@@ -1,5 +1,5 @@
 #!/bin/sh
-# Regenerate corpus/ from corpus_src/*.txtpb and crashers/ from crashers_src/*.txtpb with
+# Regenerate corpus/ from corpus_src/*.txtpb with
 # protoc --encode (run from anywhere), plus byte-level cases text format cannot express
 # (empty, truncated, invalid UTF-8, two kinds in one message, an unknown field).
 set -eu
@@ -8,7 +8,7 @@ root=$(cd "$here/../../.." && pwd)
 enc() {
 	protoc --encode=ccs.mtp.v1.EligibilityEvidence -I "$root/proto" "$root"/proto/ccs/mtp/v1/*.proto
 }
-for pair in corpus_src:corpus crashers_src:crashers; do
+for pair in corpus_src:corpus; do
 	src=$here/${pair%%:*}
 	out=$here/${pair##*:}
 	mkdir -p "$out"
