@@ -59,8 +59,10 @@ def describe(topic, v):
         detail = v.get(kind, {})
         if kind == "evaluationBooked":
             ap_ = detail.get("appointment", {})
-            detail = "%s %s with %s at %s" % (ap_.get("date", ap_.get("start", "")), ap_.get("startMinute", ""),
-                                              ap_.get("therapistId", ""), v.get("mtuId", ""))
+            minute = int(ap_.get("startMinute", 0))
+            return "scheduling  case %s  evaluation booked %s %02d:%02d with %s at %s" % (
+                v.get("caseId", "")[:8], ap_.get("date", ""), minute // 60, minute % 60, ap_.get("therapistId", ""),
+                v.get("mtuId", ""))
         return "scheduling  case %s  %s  %s" % (v.get("caseId", "")[:8], kind, json.dumps(detail)[:100])
     return topic + " " + json.dumps(v)[:120]
 
@@ -91,8 +93,13 @@ rng = random.Random()
 today = time.strftime("%Y-%m-%d", time.gmtime())
 now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 docs = []
+# Mostly counties whose MTUs are in the sample directory (deploy/data/mtu_directory.tsv), so
+# evaluations get booked; the others show the waitlist.
+MTU_COUNTIES = ["Los Angeles", "San Diego", "Fresno", "Sacramento", "Imperial", "San Joaquin"]
 for i in range(args.referrals):
     r = referral(rng, referral_date=today, submitted_at=now)
+    if i % 5:
+        r["child"]["countyOfResidence"] = rng.choice(MTU_COUNTIES)
     if i % 10 == 7:
         r["child"]["birthDate"] = "2031-01-01"    # invalid: in the future
     docs.append(envelope(r))
