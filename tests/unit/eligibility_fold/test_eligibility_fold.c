@@ -4,7 +4,7 @@
  *
  * What is checked, table by table:
  *   - order independence: each scenario's log folds to the same facts, result and signature
- *     in every shuffled order (with duplicated steps: see test_eligibility_fold_bugs.c);
+ *     in every shuffled order (with redelivered steps: test_eligibility_fold_regressions.c);
  *   - each evidence kind lands in the facts where the rules expect it (and changes the
  *     decision the way DOMAIN.md says);
  *   - fold-level behaviour: no evidence, evidence before the referral date, `until` and `at`,
@@ -13,8 +13,8 @@
  *   - ccs_elig_fold_check_evidence accepting each valid shape and rejecting each invalid one
  *     with a message naming the field (and never echoing the value);
  *   - ccs_elig_fold_signature: equal decisions, equal strings; any buffer size is safe.
- * Known defects (duplicates, same-day order, out-of-range dates, offsets) have their failing
- * tests in test_eligibility_fold_bugs.c.
+ * The defects these tests found (redelivered steps, same-day order, out-of-range dates,
+ * offsets) have their regression tests in test_eligibility_fold_regressions.c.
  */
 #include "eligibility_fold.h"
 

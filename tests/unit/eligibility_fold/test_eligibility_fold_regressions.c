@@ -1,19 +1,16 @@
 /*
- * Failing tests for defects found in services/eligibility/eligibility_fold.c. They are kept
- * apart from test_eligibility_fold.c so that binary stays green while these stay red until the
- * module's owner applies the fixes (each test names its fix; the report lists the patches).
- * Once a fix lands its test passes and can move next to the others. suggested_fix.patch
- * (git apply, from the repository root) fixes all four; with it both binaries pass, and the
- * fuzzer passes its corpus, its crashers/ and a few million generated inputs.
+ * Regression tests for four defects these tests and the fold fuzzer found in
+ * services/eligibility/eligibility_fold.c (fixed in 4b52179). Each test failed before the fix:
  *
- *   1. redelivery_is_idempotent: a step folded twice (same event id, date and body) changes
+ *   1. redelivery_is_idempotent: a step folded twice (same event id, date and body) changed
  *      facts.services_authorized and, with an appeal open, the decision itself.
- *   2. checked_evidence_always_folds: check_evidence accepts dates the rules engine refuses
- *      (outside 1900..2199), so one accepted event makes every later fold of its case fail.
- *   3. same_day_order_follows_the_instant: steps of one day are ordered by event id (random),
- *      not by time, so "the later review replaces the earlier one" holds only by chance.
- *   4. instant_date_honours_the_offset: the date of "2026-11-02T23:30:00-08:00" is taken as
- *      2026-11-02 (it is 2026-11-03 UTC); and any text after the 'T' is accepted.
+ *   2. checked_evidence_always_folds: check_evidence accepted dates the rules engine refuses
+ *      (outside 1900..2199), so one accepted event made every later fold of its case fail (and
+ *      held evidence made the accepted referral that opens the case a poison message).
+ *   3. same_day_order_follows_the_instant: steps of one day were ordered by event id (random),
+ *      not by time, so "the later review replaces the earlier one" held only by chance.
+ *   4. instant_date_honours_the_offset: the date of "2026-11-02T23:30:00-08:00" was taken as
+ *      2026-11-02 (it is 2026-11-03 UTC), and any text after the 'T' was accepted.
  */
 #include "eligibility_fold.h"
 
@@ -58,17 +55,8 @@ static const struct {
 	{"appeal_then_eligible", sc_appeal_then_eligible},
 };
 
-/*
- * Fix (eligibility_fold.c, ccs_elig_fold's loop): fold a step once, however often it is in
- * the log; after the sort, duplicates are adjacent:
- *
- *	for (size_t i = 0; i < n; i++) {
- *		if (until != CCS_DATE_INVALID && steps[i].on > until)
- *			break;
- *		if (i > 0 && step_cmp(&steps[i - 1], &steps[i]) == 0)
- *			continue; // a redelivered event: already folded
- *		...
- */
+/* Fixed by folding a step once however often it is in the log (duplicates are adjacent
+ * after the sort). */
 CCS_TEST(redelivery_is_idempotent)
 {
 	for (size_t i = 0; i < NELEMS(dup_scenarios); i++) {
@@ -151,21 +139,7 @@ static void b_received_2200(ev_box *b)
 	b->ev.received_at = FX_STR("2200-01-01T00:00:00Z");
 }
 
-/*
- * Fix (eligibility_fold.c): check dates against the engine's range (rules.c DATE_MIN_Y and
- * DATE_MAX_Y, 1900..2199), best through one exported predicate so the two cannot drift:
- *
- *	rules.h:  bool ccs_elig_date_in_range(ccs_date d);   (rules.c: the existing date_in_range)
- *	eligibility_fold.c, opt_date():
- *		*out = ccs_date_parse(s);
- *		return *out == CCS_DATE_INVALID || !ccs_elig_date_in_range(*out) ? -EINVAL : 0;
- *	ccs_elig_fold_check_evidence(), the received_at test:
- *		if (*ev->received_at) {
- *			ccs_date d = ccs_elig_fold_instant_date(ev->received_at);
- *			if (d == CCS_DATE_INVALID || !ccs_elig_date_in_range(d)) { ...error... }
- *		}
- * (the messages already say "not a YYYY-MM-DD date"; "out of range" would be clearer).
- */
+/* Fixed by checking every date against the engine's range (1900..2199) at intake. */
 CCS_TEST(checked_evidence_always_folds)
 {
 	static const struct {
@@ -203,13 +177,9 @@ CCS_TEST(checked_evidence_always_folds)
 
 /* ---------------------------------------------------------------- 3. same-day order */
 
-/*
- * Fix (eligibility_fold.c, step_cmp): between the date and the event id, order by the time of
- * day of the body's received_at (nanoseconds, shifted to UTC; 0 when absent), as in
- * suggested_fix.patch. Evidence without received_at was dated from its envelope's ce_time,
- * which the fold does not see: the fuller fix carries the stored received_at column in
- * ccs_elig_fold_step (e.g. `int64_t at_us`) and compares that instead.
- */
+/* Fixed by ordering a day's steps by received_at's time of day (UTC) before the event id.
+ * Evidence without received_at is dated from its envelope's ce_time, which the fold does not
+ * see; carrying the stored received_at column in ccs_elig_fold_step would cover it too. */
 CCS_TEST(same_day_order_follows_the_instant)
 {
 	static scenario s;
@@ -231,14 +201,8 @@ CCS_TEST(same_day_order_follows_the_instant)
 
 /* ---------------------------------------------------------------- 4. offsets */
 
-/*
- * Fix (eligibility_fold.c, ccs_elig_fold_instant_date): after "YYYY-MM-DD" and 'T'/'t'/' ',
- * require "HH:MM:SS" (00..23, 00..59, 00..60), an optional "." and digits, then 'Z'/'z', a
- * "+HH:MM"/"-HH:MM" offset, or (leniently, as now) nothing; shift the date by one day when
- * local time minus the offset crosses midnight: utc_minutes = hh*60 + mm - sign*(oh*60 + om);
- * date += utc_minutes < 0 ? -1 : utc_minutes >= 1440 ? 1 : 0. Anything else: INVALID.
- * (A bare "YYYY-MM-DD" can stay accepted, as test_eligibility_fold.c expects.)
- */
+/* Fixed by parsing the time and offset: the UTC date, and anything else after the 'T' invalid.
+ * A bare "YYYY-MM-DD" and a time without an offset stay accepted (as UTC). */
 CCS_TEST(instant_date_honours_the_offset)
 {
 	static const struct {
