@@ -43,6 +43,7 @@ PKGS=(
 	"clang-14"
 	"libclang-rt-14-dev"
 	"jq"
+	"curl|command -v curl"
 	"python3|command -v python3"
 )
 
