@@ -14,7 +14,8 @@
 #                    run org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server ...
 #
 # The cluster is the first of:
-#   1. $CCS_KAFKA_BOOTSTRAP (any existing cluster; never started or stopped here);
+#   1. $CCS_KAFKA_BOOTSTRAP (any existing cluster; never started or stopped here), unless
+#      it names this script's own broker (127.0.0.1:$CCS_KAFKA_PORT), which is managed as usual;
 #   2. a broker this script started, or any broker already answering on 127.0.0.1:9092;
 #   3. a real Apache Kafka 3.9 broker, single node KRaft, broker on 127.0.0.1:9092 and
 #      controller on 9093, jars fetched by Maven into deploy/kafka/lib (deploy/kafka/pom.xml),
@@ -97,9 +98,20 @@ pid_alive() {
 		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$want"
 }
 
+# CCS_KAFKA_BOOTSTRAP names a cluster this script does not manage. test.sh exports the
+# variable for our own broker too (from `servers.sh env`), and then up/down/status must
+# still manage that broker, so a value naming our own listener is not external.
+external() {
+	local bs=${CCS_KAFKA_BOOTSTRAP:-}
+	[ -n "$bs" ] || return 1
+	[ "$bs" = "$LOCAL_BS" ] || [ "$bs" = "localhost:$PORT" ] && return 1
+	[ -s "$RUN/mock.bootstrap" ] && [ "$bs" = "$(cat "$RUN/mock.bootstrap")" ] && return 1
+	return 0
+}
+
 # Print the bootstrap servers of a cluster that answers now, without starting anything.
 current_bootstrap() {
-	if [ -n "${CCS_KAFKA_BOOTSTRAP:-}" ]; then
+	if external; then
 		answers "$CCS_KAFKA_BOOTSTRAP" 3000 || return 1
 		echo "$CCS_KAFKA_BOOTSTRAP"
 	elif pid_alive mock && [ -s "$RUN/mock.bootstrap" ]; then
@@ -306,7 +318,7 @@ lock() {
 }
 
 cmd_up() {
-	if [ -n "${CCS_KAFKA_BOOTSTRAP:-}" ]; then
+	if external; then
 		answers "$CCS_KAFKA_BOOTSTRAP" 10000 ||
 			die "CCS_KAFKA_BOOTSTRAP=$CCS_KAFKA_BOOTSTRAP does not answer"
 		return 0
@@ -345,7 +357,7 @@ up) cmd_up ;;
 down) cmd_down ;;
 status)
 	if bs=$(current_bootstrap); then
-		if [ -n "${CCS_KAFKA_BOOTSTRAP:-}" ]; then
+		if external; then
 			echo "kafka: external $bs"
 		elif pid_alive mock; then
 			echo "kafka: mock cluster $bs (pid $(cat "$RUN/mock.pid"))"
