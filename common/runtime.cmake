@@ -3,6 +3,7 @@ add_library(ccs_runtime STATIC
   cfg/cfg.c
   pg/pg.c
   hdrs/hdrs.c
+  pb/pbutf8.c
   metrics/metrics.c
   http/http.c
   svc/svc.c

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "ccs/log.h"
+#include "ccs/pbutf8.h"
 #include "ccs/mtp/v1/eligibility.pb-c.h"
 #include "ccs/mtp/v1/referral.pb-c.h"
 #include "eligibility_fold.h"
@@ -584,6 +585,11 @@ static int handle_referral(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, c
 	Ccs__Mtp__V1__ReferralDecision *rd = ccs__mtp__v1__referral_decision__unpack(&alloc, m->len, m->value);
 	if (!rd)
 		return ccs_svc_poison(err, "decode", "value is not a valid ccs.mtp.v1.ReferralDecision");
+	{
+		char bad[128];
+		if (ccs_pb_check_utf8(&rd->base, bad, sizeof(bad)) != 0)
+			return ccs_svc_poison(err, "validation", "field %s is not valid UTF-8", bad);
+	}
 	switch (rd->outcome_case) {
 	case CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_ACCEPTED:
 		return accepted(svc, e, tx, m, rd, err);
@@ -673,6 +679,11 @@ static int handle_evidence(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, c
 	Ccs__Mtp__V1__EligibilityEvidence *ev = ccs__mtp__v1__eligibility_evidence__unpack(&alloc, m->len, m->value);
 	if (!ev)
 		return ccs_svc_poison(err, "decode", "value is not a valid ccs.mtp.v1.EligibilityEvidence");
+	{
+		char bad[128];
+		if (ccs_pb_check_utf8(&ev->base, bad, sizeof(bad)) != 0)
+			return ccs_svc_poison(err, "validation", "field %s is not valid UTF-8", bad);
+	}
 	if (ccs_elig_fold_check_evidence(ev, eb, sizeof(eb)) != 0)
 		return ccs_svc_poison(err, "validation", "%s", eb);
 	ccs_date on = input_date(ev->received_at, m);

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "ccs/log.h"
+#include "ccs/pbutf8.h"
 #include "referral_rules.h"
 
 #define TYPE_DECISION "ccs.mtp.v1.ReferralDecision"
@@ -241,6 +242,11 @@ int ccs_referral_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *msg,
 	Ccs__Mtp__V1__ReferralSubmitted *r = ccs__mtp__v1__referral_submitted__unpack(&alloc, msg->len, msg->value);
 	if (!r)
 		return ccs_svc_poison(err, "decode", "value is not a valid ccs.mtp.v1.ReferralSubmitted");
+	{
+		char bad[128];
+		if (ccs_pb_check_utf8(&r->base, bad, sizeof(bad)) != 0)
+			return ccs_svc_poison(err, "validation", "field %s is not valid UTF-8", bad);
+	}
 	if (ccs_ref_validate(r, judged_on(r, msg), rs) > 0)
 		return reject(tx, msg, r, rs, err);
 

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "ccs/log.h"
+#include "ccs/pbutf8.h"
 #include "ccs/metrics.h"
 #include "ccs/mtp/v1/eligibility.pb-c.h"
 #include "ccs/mtp/v1/scheduling.pb-c.h"
@@ -740,6 +741,11 @@ static int on_eligibility(req *q, const ccs_msg *m)
 		ccs__mtp__v1__eligibility_decision__unpack(&alloc, m->len, m->value);
 	if (!ed)
 		return ccs_svc_poison(q->err, "decode", "value is not a valid ccs.mtp.v1.EligibilityDecision");
+	{
+		char bad[128];
+		if (ccs_pb_check_utf8(&ed->base, bad, sizeof(bad)) != 0)
+			return ccs_svc_poison(q->err, "validation", "field %s is not valid UTF-8", bad);
+	}
 	if (!valid_uuid(ed->case_id))
 		return ccs_svc_poison(q->err, "validation", "case_id is not a UUID");
 	if (!*ed->county)
@@ -1558,6 +1564,11 @@ static int on_request(req *q, const ccs_msg *m)
 	Ccs__Mtp__V1__SchedulingRequest *sr = ccs__mtp__v1__scheduling_request__unpack(&alloc, m->len, m->value);
 	if (!sr)
 		return ccs_svc_poison(q->err, "decode", "value is not a valid ccs.mtp.v1.SchedulingRequest");
+	{
+		char bad[128];
+		if (ccs_pb_check_utf8(&sr->base, bad, sizeof(bad)) != 0)
+			return ccs_svc_poison(q->err, "validation", "field %s is not valid UTF-8", bad);
+	}
 	q->request_id = *sr->request_id ? sr->request_id : q->event_id;
 	q->decided_at = *sr->received_at ? sr->received_at : ccs_tx_input_time(q->tx);
 	q->asof = instant_date(q->decided_at);

@@ -4,9 +4,10 @@ Valid, invalid, malformed, duplicate and twice-referred children produce exactly
 decisions and dead letters; the database holds exactly one effect per input; stored offsets
 reach the end of the input topic; the outbox drains; decisions are deterministic.
 """
+import os
 import random
 
-from ccs_it import (Env, check, check_eq, decision_id, end_offsets, finish, psql, scalar, wait_until)
+from ccs_it import (SRC, Env, check, check_eq, decision_id, end_offsets, finish, psql, scalar, wait_until)
 from ccs_samples import envelope, referral
 
 IN, OUT = "ccs.referral.submitted.v1", "ccs.referral.decided.v1"
@@ -42,8 +43,11 @@ try:
          b"\xff\xff\xff\x0fnot protobuf"),
         ("k2", {"ce_type": "ccs.mtp.v1.ReferralSubmitted"}, b""),
         ("k3", {"ce_id": "22222222-2222-4222-8222-222222222222", "ce_type": "ccs.mtp.v1.Other"}, b""),
+        # A well-formed protobuf whose child's name is not UTF-8 (protobuf-c does not check).
+        ("k4", {"ce_id": "33333333-3333-4333-8333-333333333333", "ce_type": "ccs.mtp.v1.ReferralSubmitted"},
+         open(os.path.join(SRC, "tests/fuzz/referral/corpus/invalid_utf8_name.bin"), "rb").read()),
     ])
-    total_inputs = len(valid) + 6 + 1 + 3
+    total_inputs = len(valid) + 6 + 1 + 4
 
     ends = wait_until(lambda: (lambda e: e if sum(e.values()) == total_inputs else None)(end_offsets(env, IN)), 30)
     check_eq(sum(ends.values()), total_inputs, "input topic holds every record")
@@ -104,11 +108,14 @@ try:
         if v["county"] == "Los Angeles":
             check_eq(v.get("reviewingOffice"), "REVIEWING_OFFICE_COUNTY", "Los Angeles reviews itself")
 
-    # Dead letters: exactly the three poison records, with their context.
-    dlq = env.tail(IN + ".dlq", expect=3)
-    check_eq(len(dlq), 3, "three dead letters")
+    # Dead letters: exactly the four poison records, with their context.
+    dlq = env.tail(IN + ".dlq", expect=4)
+    check_eq(len(dlq), 4, "four dead letters")
     classes = sorted(m["headers"].get("dlq_error_class") for m in dlq)
-    check_eq(classes, ["decode", "envelope", "envelope"], "dead-letter error classes")
+    check_eq(classes, ["decode", "envelope", "envelope", "validation"], "dead-letter error classes")
+    utf8 = [m for m in dlq if m["headers"].get("dlq_error_class") == "validation"]
+    check(bool(utf8) and "UTF-8" in utf8[0]["headers"].get("dlq_error_message", ""),
+          "a non-UTF-8 string is dead-lettered naming the field: %s" % (utf8[0]["headers"] if utf8 else None))
     for m in dlq:
         h = m["headers"]
         check(h.get("dlq_original_topic") == env.topic(IN) and h.get("dlq_original_offset") is not None

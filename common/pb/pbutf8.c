@@ -1,0 +1,117 @@
+/*
+ * UTF-8 validation of decoded messages (see ccs/pbutf8.h). Driven by the descriptors, so it
+ * covers every contract without per-message code. Depth is bounded by the contracts (no
+ * recursive message types), but a limit guards against a future one.
+ */
+#include "ccs/pbutf8.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_DEPTH 32
+
+int ccs_utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	while (i < len) {
+		unsigned c = s[i];
+		size_t n;
+		uint32_t cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (len - i <= n)
+			return 0;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+static int check_string(const char *v, const char *prefix, const char *name, char *field, size_t len)
+{
+	if (!v)
+		return 0;
+	size_t n = strlen(v);
+	if (ccs_utf8_valid(v, n))
+		return 0;
+	snprintf(field, len, "%s%s", prefix, name);
+	return -1;
+}
+
+static int walk(const ProtobufCMessage *m, const char *prefix, int depth, char *field, size_t len)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	char sub[256];
+
+	if (depth > MAX_DEPTH) {
+		snprintf(field, len, "%s(nesting too deep)", prefix);
+		return -1;
+	}
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *base = (const char *)m;
+		if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+			uint32_t which = *(const uint32_t *)(const void *)(base + f->quantifier_offset);
+			if (which != f->id)
+				continue;
+		}
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(const void *)(base + f->quantifier_offset);
+			const void *const *arr = *(const void *const *const *)(const void *)(base + f->offset);
+			for (size_t k = 0; k < n; k++) {
+				snprintf(sub, sizeof(sub), "%s%s[%zu]", prefix, f->name, k);
+				if (f->type == PROTOBUF_C_TYPE_STRING) {
+					if (check_string(arr[k], "", sub, field, len))
+						return -1;
+				} else {
+					size_t sl = strlen(sub);
+					snprintf(sub + sl, sizeof(sub) - sl, ".");
+					if (walk(arr[k], sub, depth + 1, field, len))
+						return -1;
+				}
+			}
+			continue;
+		}
+		const void *v = *(const void *const *)(const void *)(base + f->offset);
+		if (f->type == PROTOBUF_C_TYPE_STRING) {
+			if (check_string(v, prefix, f->name, field, len))
+				return -1;
+		} else if (v) {
+			snprintf(sub, sizeof(sub), "%s%s.", prefix, f->name);
+			if (walk(v, sub, depth + 1, field, len))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int ccs_pb_check_utf8(const ProtobufCMessage *m, char *field, size_t fieldlen)
+{
+	if (fieldlen)
+		field[0] = '\0';
+	return m ? walk(m, "", 0, field, fieldlen) : 0;
+}
