@@ -190,17 +190,27 @@ int ccs_tx_emit_tagged(ccs_tx *tx, const char *topic, const char *key, const cha
 		ccs_hdrs_add_str(&h, tags[i], tags[i + 1]);
 
 	const char *full = *s->prefix ? ccs_arena_printf(tx->arena, "%s%s", s->prefix, topic) : topic;
-	const char *params[4] = {full, key, (const char *)payload, (const char *)h.buf};
-	int lens[4] = {0, key ? (int)strlen(key) : 0, (int)len, (int)h.len};
+	ccs_svc_err e;
+	rc = ccs__svc_outbox_insert(tx, full, key, key ? strlen(key) : 0, payload, len, &h, &e);
+	if (rc)
+		CCS_LOG_WARN("outbox insert failed", "error", CCS_LOG_S(e.msg));
+	return rc;
+}
+
+/* One outbox row (decision or dead letter; `topic` already prefixed). Key, payload and headers
+ * go as binary parameters, so any bytes survive. Returns 0 or ccs_svc_pg_error()'s class. */
+int ccs__svc_outbox_insert(ccs_tx *tx, const char *topic, const void *key, size_t keylen,
+			   const void *payload, size_t len, const ccs_hdrs *h, ccs_svc_err *err)
+{
+	int rc = 0;
+	const char *params[4] = {topic, key, payload ? payload : "", (const char *)h->buf};
+	int lens[4] = {0, (int)keylen, (int)len, (int)h->len};
 	int fmts[4] = {0, 1, 1, 1};
 	PGresult *r = PQexecParams(tx->pg,
 				   "INSERT INTO outbox(topic, key, payload, headers) VALUES ($1, $2, $3, $4)",
 				   4, NULL, params, lens, fmts, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		ccs_svc_err e;
-		rc = ccs_svc_pg_error(tx->pg, r, &e);
-		CCS_LOG_WARN("outbox insert failed", "error", CCS_LOG_S(e.msg));
-	}
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		rc = ccs_svc_pg_error(tx->pg, r, err);
 	PQclear(r);
 	return rc;
 }

@@ -248,20 +248,12 @@ static int dead_letter(ccs_svc *s, ccs_tx *tx, rd_kafka_message_t *rkm, const cc
 	ccs_hdrs_add_str(&h, "dlq_error_message", err->msg);
 
 	char *dlq = ccs_arena_printf(tx->arena, "%s.dlq", topic);
-	const char *params[4] = {dlq, rkm->key, rkm->payload ? rkm->payload : "", (const char *)h.buf};
-	int lens[4] = {0, (int)rkm->key_len, (int)rkm->len, (int)h.len};
-	int fmts[4] = {0, 1, 1, 1};
-	PGresult *r = PQexecParams(tx->pg,
-				   "INSERT INTO outbox(topic, key, payload, headers) VALUES ($1, $2, $3, $4)",
-				   4, NULL, params, lens, fmts, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		ccs_svc_err e;
-		rc = ccs_svc_pg_error(tx->pg, r, &e);
+	ccs_svc_err e;
+	if (ccs__svc_outbox_insert(tx, dlq, rkm->key, rkm->key_len, rkm->payload, rkm->len, &h, &e) != 0) {
 		/* A dead letter that cannot be stored must not be dropped: retry the batch. */
 		rc = CCS_SVC_TRANSIENT;
 		CCS_LOG_WARN("dead letter insert failed", "error", CCS_LOG_S(e.msg));
 	}
-	PQclear(r);
 	if (rc == 0) {
 		char labels[96];
 		snprintf(labels, sizeof(labels), "error_class=\"%s\"", err->cls);

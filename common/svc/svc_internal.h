@@ -15,6 +15,7 @@
 #include <librdkafka/rdkafka.h>
 #include <uv.h>
 
+#include "ccs/hdrs.h"
 #include "ccs/http.h"
 #include "ccs/svc.h"
 
@@ -107,5 +108,7 @@ int ccs__svc_ensure_topics(ccs_svc *s, char *errbuf, size_t errlen);
 int ccs__svc_consumer_create(ccs_svc *s, char *errbuf, size_t errlen);
 void ccs__svc_poll_timer_cb(uv_timer_t *t);
 part *ccs__svc_part_find(ccs_svc *s, const char *topic, int32_t partition);
+int ccs__svc_outbox_insert(ccs_tx *tx, const char *topic, const void *key, size_t keylen,
+			   const void *payload, size_t len, const ccs_hdrs *h, ccs_svc_err *err);
 
 #endif
