@@ -15,21 +15,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ccs/err.h"
 #include "ccs/uuid.h"
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 #define AMOUNT_MAX_CENTS 1000000000000000LL
-
-static void seterr(char *errbuf, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!errbuf || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Two decimal digits at s, or -1. */
 static int two_digits(const char *s)
@@ -428,7 +418,7 @@ static int check_date(const char *s, const char *what, char *errbuf, size_t errl
 {
 	ccs_date d;
 	if (opt_date(s, &d) != 0) {
-		seterr(errbuf, errlen, "%s is not a YYYY-MM-DD date", what);
+		ccs_errf(errbuf, errlen, "%s is not a YYYY-MM-DD date", what);
 		return -EINVAL;
 	}
 	return 0;
@@ -440,11 +430,11 @@ static int check_medical(const Ccs__Mtp__V1__MedicalReviewFindings *m, char *err
 	if (check_date(m->exam_date, "medical_review.exam_date", errbuf, errlen))
 		return -EINVAL;
 	if (m->gestational_age_weeks != 0 && (m->gestational_age_weeks < 20 || m->gestational_age_weeks > 44)) {
-		seterr(errbuf, errlen, "medical_review.gestational_age_weeks out of range (0 or 20..44)");
+		ccs_errf(errbuf, errlen, "medical_review.gestational_age_weeks out of range (0 or 20..44)");
 		return -EINVAL;
 	}
 	if ((unsigned)m->reviewer_role > CCS_ELIG_REVIEWER_THERAPY_SUPERVISOR) {
-		seterr(errbuf, errlen, "medical_review.reviewer_role unknown");
+		ccs_errf(errbuf, errlen, "medical_review.reviewer_role unknown");
 		return -EINVAL;
 	}
 	ccs_elig_facts_init(&scratch);
@@ -452,9 +442,9 @@ static int check_medical(const Ccs__Mtp__V1__MedicalReviewFindings *m, char *err
 		int rc = ccs_elig_facts_add_code(&scratch, m->confirmed_icd10_codes[i]);
 		if (rc) {
 			if (rc == -ENOSPC)
-				seterr(errbuf, errlen, "too many confirmed codes (max %d)", CCS_ELIG_MAX_CODES);
+				ccs_errf(errbuf, errlen, "too many confirmed codes (max %d)", CCS_ELIG_MAX_CODES);
 			else
-				seterr(errbuf, errlen, "confirmed code %zu is not an ICD-10-CM code", i);
+				ccs_errf(errbuf, errlen, "confirmed code %zu is not an ICD-10-CM code", i);
 			return -EINVAL;
 		}
 	}
@@ -466,15 +456,15 @@ int ccs_elig_fold_check_evidence(const Ccs__Mtp__V1__EligibilityEvidence *ev, ch
 	ccs_uuid u;
 
 	if (!ev->case_id || ccs_uuid_parse(ev->case_id, &u) != 0) {
-		seterr(errbuf, errlen, "case_id is not a UUID");
+		ccs_errf(errbuf, errlen, "case_id is not a UUID");
 		return -EINVAL;
 	}
 	if (!ev->evidence_id || !*ev->evidence_id || strlen(ev->evidence_id) > 64) {
-		seterr(errbuf, errlen, "evidence_id missing or longer than 64 characters");
+		ccs_errf(errbuf, errlen, "evidence_id missing or longer than 64 characters");
 		return -EINVAL;
 	}
 	if (*ev->received_at && !in_engine_range(ccs_elig_fold_instant_date(ev->received_at))) {
-		seterr(errbuf, errlen, "received_at is not an RFC 3339 instant");
+		ccs_errf(errbuf, errlen, "received_at is not an RFC 3339 instant");
 		return -EINVAL;
 	}
 	switch (ev->kind_case) {
@@ -490,18 +480,18 @@ int ccs_elig_fold_check_evidence(const Ccs__Mtp__V1__EligibilityEvidence *ev, ch
 		const Ccs__Mtp__V1__FinancialInformation *f = ev->financial;
 		if (f->agi_cents < -AMOUNT_MAX_CENTS || f->agi_cents > AMOUNT_MAX_CENTS || f->expected_oop_cents < 0 ||
 		    f->expected_oop_cents > AMOUNT_MAX_CENTS || f->share_of_cost_cents < 0) {
-			seterr(errbuf, errlen, "financial amount out of range");
+			ccs_errf(errbuf, errlen, "financial amount out of range");
 			return -EINVAL;
 		}
 		if ((unsigned)f->medi_cal_status > CCS_ELIG_MEDI_CAL_RESTRICTED) {
-			seterr(errbuf, errlen, "financial.medi_cal_status unknown");
+			ccs_errf(errbuf, errlen, "financial.medi_cal_status unknown");
 			return -EINVAL;
 		}
 		return 0;
 	}
 	case CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_RESIDENCY:
 		if (strlen(ev->residency->county) >= CCS_ELIG_FOLD_COUNTY_LEN) {
-			seterr(errbuf, errlen, "residency.county too long");
+			ccs_errf(errbuf, errlen, "residency.county too long");
 			return -EINVAL;
 		}
 		return 0;
@@ -509,14 +499,14 @@ int ccs_elig_fold_check_evidence(const Ccs__Mtp__V1__EligibilityEvidence *ev, ch
 		for (size_t i = 0; i < ev->service_lines_requested->n_service_lines; i++) {
 			int l = ev->service_lines_requested->service_lines[i];
 			if (l < CCS_ELIG_LINE_MTP_THERAPY || l > CCS_ELIG_LINE_DIAGNOSTIC) {
-				seterr(errbuf, errlen, "service_lines_requested[%zu] unknown", i);
+				ccs_errf(errbuf, errlen, "service_lines_requested[%zu] unknown", i);
 				return -EINVAL;
 			}
 		}
 		return 0;
 	case CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_APPEAL_FILED:
 		if (!*ev->appeal_filed->appeal_id) {
-			seterr(errbuf, errlen, "appeal_filed.appeal_id missing");
+			ccs_errf(errbuf, errlen, "appeal_filed.appeal_id missing");
 			return -EINVAL;
 		}
 		if (check_date(ev->appeal_filed->filed_date, "appeal_filed.filed_date", errbuf, errlen) ||
@@ -527,7 +517,7 @@ int ccs_elig_fold_check_evidence(const Ccs__Mtp__V1__EligibilityEvidence *ev, ch
 		if (!*ev->appeal_decided->appeal_id ||
 		    (ev->appeal_decided->result != CCS__MTP__V1__APPEAL_RESULT__APPEAL_RESULT_UPHELD &&
 		     ev->appeal_decided->result != CCS__MTP__V1__APPEAL_RESULT__APPEAL_RESULT_OVERTURNED)) {
-			seterr(errbuf, errlen, "appeal_decided needs an appeal_id and a result");
+			ccs_errf(errbuf, errlen, "appeal_decided needs an appeal_id and a result");
 			return -EINVAL;
 		}
 		return check_date(ev->appeal_decided->decided_date, "appeal_decided.decided_date", errbuf, errlen);
@@ -537,7 +527,7 @@ int ccs_elig_fold_check_evidence(const Ccs__Mtp__V1__EligibilityEvidence *ev, ch
 			return -EINVAL;
 		return 0;
 	default:
-		seterr(errbuf, errlen, "evidence carries no kind");
+		ccs_errf(errbuf, errlen, "evidence carries no kind");
 		return -EINVAL;
 	}
 }

@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ccs/err.h"
+
 /* Dates the engine accepts: anything a child's case can contain, with room for +21 years. */
 #define DATE_MIN_Y 1900
 #define DATE_MAX_Y 2199
@@ -190,19 +192,6 @@ const char *ccs_elig_appeal_to_str(ccs_elig_appeal_to a)
 
 /* ---- small helpers ---- */
 
-static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errbuf || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static bool date_in_range(ccs_date d)
 {
 	return d >= ccs_date_from_ymd(DATE_MIN_Y, 1, 1) && d <= ccs_date_from_ymd(DATE_MAX_Y, 12, 31);
@@ -316,7 +305,7 @@ int ccs_elig_ruleset_validate(const ccs_elig_ruleset *rs, char *errbuf, size_t e
 
 	if (!rs || !rs->version || !rs->version[0] ||
 	    strlen(rs->version) >= CCS_ELIG_VERSION_LEN) {
-		seterr(errbuf, errlen, "rule set: missing or overlong version");
+		ccs_errf(errbuf, errlen, "rule set: missing or overlong version");
 		goto out;
 	}
 	for (size_t i = 0; i < rs->ncodes; i++) {
@@ -326,36 +315,36 @@ int ccs_elig_ruleset_validate(const ccs_elig_ruleset *rs, char *errbuf, size_t e
 		    normalise_code(c->lo, strlen(c->lo), lo) != 0 || strcmp(lo, c->lo) != 0 ||
 		    normalise_code(c->hi, strlen(c->hi), hi) != 0 || strcmp(hi, c->hi) != 0 ||
 		    strcmp(c->lo, c->hi) > 0) {
-			seterr(errbuf, errlen, "rule set %s: code row %zu malformed", rs->version, i);
+			ccs_errf(errbuf, errlen, "rule set %s: code row %zu malformed", rs->version, i);
 			goto out;
 		}
 		if (c->group <= CCS_ELIG_GROUP_NONE || c->group >= CCS_ELIG_GROUP_COUNT ||
 		    group_reason(rs, c->group) == CCS_ELIG_R_NONE || !c->condition) {
-			seterr(errbuf, errlen, "rule set %s: code row %zu has no group rule",
+			ccs_errf(errbuf, errlen, "rule set %s: code row %zu has no group rule",
 			       rs->version, i);
 			goto out;
 		}
 		if ((c->all_of | c->any_of) == 0) {
 			/* a code alone never approves */
-			seterr(errbuf, errlen, "rule set %s: code row %zu requires no findings",
+			ccs_errf(errbuf, errlen, "rule set %s: code row %zu requires no findings",
 			       rs->version, i);
 			goto out;
 		}
 	}
 	for (int l = 0; l < CCS_ELIG_NLINES; l++) {
 		if (rs->lines[l].line != (ccs_elig_line)(l + 1)) {
-			seterr(errbuf, errlen, "rule set %s: line rules out of order", rs->version);
+			ccs_errf(errbuf, errlen, "rule set %s: line rules out of order", rs->version);
 			goto out;
 		}
 		if (!rs->lines[l].needs_financial && rs->lines[l].exemption == CCS_ELIG_R_NONE) {
-			seterr(errbuf, errlen, "rule set %s: line %d exempt without a reason",
+			ccs_errf(errbuf, errlen, "rule set %s: line %d exempt without a reason",
 			       rs->version, l + 1);
 			goto out;
 		}
 	}
 	for (int r = 1; r < CCS_ELIG_R_COUNT; r++) {
 		if (!rs->citation[r] || !rs->citation[r][0]) {
-			seterr(errbuf, errlen, "rule set %s: no citation for %s", rs->version,
+			ccs_errf(errbuf, errlen, "rule set %s: no citation for %s", rs->version,
 			       reason_names[r]);
 			goto out;
 		}
@@ -363,7 +352,7 @@ int ccs_elig_ruleset_validate(const ccs_elig_ruleset *rs, char *errbuf, size_t e
 	if (rs->age_limit_years <= 0 || rs->at_risk_limit_months <= 0 ||
 	    rs->at_risk_min_findings <= 0 || rs->term_weeks <= 0 || rs->agi_threshold_cents <= 0 ||
 	    rs->oop_percent_of_agi <= 0 || rs->redetermination_years <= 0) {
-		seterr(errbuf, errlen, "rule set %s: non-positive limit", rs->version);
+		ccs_errf(errbuf, errlen, "rule set %s: non-positive limit", rs->version);
 		goto out;
 	}
 	rc = 0;
@@ -433,20 +422,20 @@ int ccs_elig_facts_validate(const ccs_elig_facts *f, ccs_date as_of, char *errbu
 	};
 
 	if (!f) {
-		seterr(errbuf, errlen, "no facts");
+		ccs_errf(errbuf, errlen, "no facts");
 		goto out;
 	}
 	if (!date_in_range(as_of)) {
-		seterr(errbuf, errlen, "as_of out of range");
+		ccs_errf(errbuf, errlen, "as_of out of range");
 		goto out;
 	}
 	if (!date_in_range(f->birth_date) || f->birth_date > as_of) {
-		seterr(errbuf, errlen, "birth date missing, out of range or after as_of");
+		ccs_errf(errbuf, errlen, "birth date missing, out of range or after as_of");
 		goto out;
 	}
 	for (size_t i = 0; i < NELEMS(dates); i++) {
 		if (!opt_date_ok(dates[i].d)) {
-			seterr(errbuf, errlen, "%s out of range", dates[i].name);
+			ccs_errf(errbuf, errlen, "%s out of range", dates[i].name);
 			goto out;
 		}
 	}
@@ -454,46 +443,46 @@ int ccs_elig_facts_validate(const ccs_elig_facts *f, ccs_date as_of, char *errbu
 	    (unsigned)f->financial.medi_cal > CCS_ELIG_MEDI_CAL_RESTRICTED ||
 	    (unsigned)f->medical.reviewer > CCS_ELIG_REVIEWER_THERAPY_SUPERVISOR ||
 	    (unsigned)f->appeal.result > CCS_ELIG_APPEAL_OVERTURNED) {
-		seterr(errbuf, errlen, "enum value out of range");
+		ccs_errf(errbuf, errlen, "enum value out of range");
 		goto out;
 	}
 	if (f->lines_requested == 0 || (f->lines_requested & ~(unsigned)CCS_ELIG_LINES_ALL) != 0) {
-		seterr(errbuf, errlen, "no service line requested, or an unknown line");
+		ccs_errf(errbuf, errlen, "no service line requested, or an unknown line");
 		goto out;
 	}
 	if (f->medical.ncodes > CCS_ELIG_MAX_CODES) {
-		seterr(errbuf, errlen, "too many diagnosis codes");
+		ccs_errf(errbuf, errlen, "too many diagnosis codes");
 		goto out;
 	}
 	for (unsigned i = 0; i < f->medical.ncodes; i++) {
 		char norm[CODE_NORM_LEN];
 		size_t len = strnlen(f->medical.codes[i], CCS_ELIG_CODE_LEN);
 		if (len >= CCS_ELIG_CODE_LEN || normalise_code(f->medical.codes[i], len, norm) != 0) {
-			seterr(errbuf, errlen, "medical.codes[%u] is not an ICD-10-CM code", i);
+			ccs_errf(errbuf, errlen, "medical.codes[%u] is not an ICD-10-CM code", i);
 			goto out;
 		}
 	}
 	if ((f->medical.findings & ~(uint32_t)CCS_ELIG_F_INPUT_ALL) != 0) {
-		seterr(errbuf, errlen, "unknown medical finding bits");
+		ccs_errf(errbuf, errlen, "unknown medical finding bits");
 		goto out;
 	}
 	if (f->medical.gestational_weeks != 0 && (f->medical.gestational_weeks < GA_MIN_WEEKS ||
 						  f->medical.gestational_weeks > GA_MAX_WEEKS)) {
-		seterr(errbuf, errlen, "gestational age out of range");
+		ccs_errf(errbuf, errlen, "gestational age out of range");
 		goto out;
 	}
 	if (f->financial.agi_cents > AMOUNT_MAX_CENTS || f->financial.agi_cents < -AMOUNT_MAX_CENTS ||
 	    f->financial.expected_oop_cents < 0 ||
 	    f->financial.expected_oop_cents > AMOUNT_MAX_CENTS) {
-		seterr(errbuf, errlen, "financial amount out of range");
+		ccs_errf(errbuf, errlen, "financial amount out of range");
 		goto out;
 	}
 	if ((f->appeal.result != CCS_ELIG_APPEAL_NONE) != (f->appeal.decided != CCS_DATE_INVALID)) {
-		seterr(errbuf, errlen, "appeal result and decided date must come together");
+		ccs_errf(errbuf, errlen, "appeal result and decided date must come together");
 		goto out;
 	}
 	if (f->mtu.plan_change && f->mtu.plan_change_effective == CCS_DATE_INVALID) {
-		seterr(errbuf, errlen, "therapy plan change without an effective date");
+		ccs_errf(errbuf, errlen, "therapy plan change without an effective date");
 		goto out;
 	}
 	rc = 0;
@@ -863,12 +852,12 @@ int ccs_elig_evaluate_ex(const ccs_elig_facts *f, const ccs_elig_ruleset *rs, cc
 	int rc = -EINVAL;
 
 	if (!out) {
-		seterr(errbuf, errlen, "no result buffer");
+		ccs_errf(errbuf, errlen, "no result buffer");
 		goto out;
 	}
 	memset(out, 0, sizeof(*out));
 	if (!rs || !rs->version || strlen(rs->version) >= CCS_ELIG_VERSION_LEN) {
-		seterr(errbuf, errlen, "no rule set");
+		ccs_errf(errbuf, errlen, "no rule set");
 		goto out;
 	}
 	rc = ccs_elig_facts_validate(f, as_of, errbuf, errlen);

@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ccs/err.h"
+
 const ccs_sched_rules ccs_sched_rules_default = {
 	.version = "mtp-sched-2025.1",
 	.slot_minutes = 15,
@@ -102,19 +104,6 @@ const char *ccs_sched_discipline_name(int discipline)
 	default:
 		return "?";
 	}
-}
-
-static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errbuf || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
 }
 
 void ccs_sched_format_local(ccs_date day, int minute, char buf[17])
@@ -237,7 +226,7 @@ static int rules_valid(const ccs_sched_rules *r, char *errbuf, size_t errlen)
 	    (r->school_days & 0x7fu) == 0 || (r->school_days & ~0x7fu) != 0 ||
 	    r->max_series_weeks < 1 || r->max_series_weeks > 520 || r->evaluator_min_pct < 0 ||
 	    r->evaluator_min_pct > 100) {
-		seterr(errbuf, errlen, "invalid scheduling rules");
+		ccs_errf(errbuf, errlen, "invalid scheduling rules");
 		return 0;
 	}
 	return 1;
@@ -328,38 +317,38 @@ static int ctx_build(struct ctx *c, const ccs_sched_rules *r, const ccs_sched_sn
 	if (!s || !a || (s->n_therapists && !s->therapists) || (s->n_rooms && !s->rooms) ||
 	    (s->n_closures && !s->closures) || (s->n_appts && !s->appts) ||
 	    s->n_therapists > 30000 || s->n_rooms > 30000) {
-		seterr(errbuf, errlen, "invalid snapshot");
+		ccs_errf(errbuf, errlen, "invalid snapshot");
 		return -EINVAL;
 	}
 	for (int wd = 0; wd < 7; wd++) {
 		if (!hours_ok(&s->open[wd])) {
-			seterr(errbuf, errlen, "invalid MTU hours on weekday %d", wd);
+			ccs_errf(errbuf, errlen, "invalid MTU hours on weekday %d", wd);
 			return -EINVAL;
 		}
 	}
 	for (i = 0; i < s->n_therapists; i++) {
 		const ccs_sched_therapist *t = &s->therapists[i];
 		if (!t->id || (t->discipline != CCS_SCHED_PT && t->discipline != CCS_SCHED_OT)) {
-			seterr(errbuf, errlen, "therapist %zu: missing id or bad discipline", i);
+			ccs_errf(errbuf, errlen, "therapist %zu: missing id or bad discipline", i);
 			return -EINVAL;
 		}
 		for (int wd = 0; wd < 7; wd++) {
 			if (!hours_ok(&t->hours[wd])) {
-				seterr(errbuf, errlen, "therapist %s: invalid hours", t->id);
+				ccs_errf(errbuf, errlen, "therapist %s: invalid hours", t->id);
 				return -EINVAL;
 			}
 		}
 	}
 	for (i = 0; i < s->n_rooms; i++) {
 		if (!s->rooms[i].id) {
-			seterr(errbuf, errlen, "room %zu: missing id", i);
+			ccs_errf(errbuf, errlen, "room %zu: missing id", i);
 			return -EINVAL;
 		}
 	}
 	for (i = 0; i < s->n_closures; i++) {
 		const ccs_sched_closure *cl = &s->closures[i];
 		if (!day_ok(cl->first) || !day_ok(cl->last) || cl->first > cl->last) {
-			seterr(errbuf, errlen, "closure %zu: invalid dates", i);
+			ccs_errf(errbuf, errlen, "closure %zu: invalid dates", i);
 			return -EINVAL;
 		}
 	}
@@ -377,14 +366,14 @@ static int ctx_build(struct ctx *c, const ccs_sched_rules *r, const ccs_sched_sn
 	for (i = 1; i < s->n_therapists; i++) {
 		if (strcmp(s->therapists[c->t_order[i - 1]].id, s->therapists[c->t_order[i]].id) ==
 		    0) {
-			seterr(errbuf, errlen, "duplicate therapist id %s",
+			ccs_errf(errbuf, errlen, "duplicate therapist id %s",
 			       s->therapists[c->t_order[i]].id);
 			return -EINVAL;
 		}
 	}
 	for (i = 1; i < s->n_rooms; i++) {
 		if (strcmp(s->rooms[c->r_order[i - 1]].id, s->rooms[c->r_order[i]].id) == 0) {
-			seterr(errbuf, errlen, "duplicate room id %s", s->rooms[c->r_order[i]].id);
+			ccs_errf(errbuf, errlen, "duplicate room id %s", s->rooms[c->r_order[i]].id);
 			return -EINVAL;
 		}
 	}
@@ -394,7 +383,7 @@ static int ctx_build(struct ctx *c, const ccs_sched_rules *r, const ccs_sched_sn
 		const ccs_sched_appt *ap = &s->appts[i];
 		struct busy b;
 		if (!day_ok(ap->day) || !interval_ok(ap->start_min, ap->end_min)) {
-			seterr(errbuf, errlen, "appointment %zu: invalid day or interval", i);
+			ccs_errf(errbuf, errlen, "appointment %zu: invalid day or interval", i);
 			return -EINVAL;
 		}
 		b.day = ap->day;
@@ -616,7 +605,7 @@ int ccs_sched_find_evaluation(const ccs_sched_rules *r, const ccs_sched_snapshot
 	    !day_ok(q->eligible_on) || !day_ok(q->asof) ||
 	    (q->not_before != CCS_DATE_INVALID && !day_ok(q->not_before)) ||
 	    !child_valid(&q->child)) {
-		seterr(errbuf, errlen, "invalid evaluation request");
+		ccs_errf(errbuf, errlen, "invalid evaluation request");
 		rc = -EINVAL;
 		goto out;
 	}
@@ -866,14 +855,14 @@ int ccs_sched_plan_series(const ccs_sched_rules *r, const ccs_sched_snapshot *s,
 	    q->minutes > CCS_SCHED_MINUTES_PER_DAY || !day_ok(q->start_on) || !day_ok(q->asof) ||
 	    (q->notice_on != CCS_DATE_INVALID && !day_ok(q->notice_on)) ||
 	    !child_valid(&q->child)) {
-		seterr(errbuf, errlen, "invalid series request");
+		ccs_errf(errbuf, errlen, "invalid series request");
 		rc = -EINVAL;
 		goto out;
 	}
 	spw = q->sessions_per_week;
 	if ((!res->slots && res->slots_cap) || (!res->weeks && res->weeks_cap) ||
 	    res->slots_cap < (size_t)spw * (size_t)q->weeks || res->weeks_cap < (size_t)q->weeks) {
-		seterr(errbuf, errlen, "series needs %d slots and %d weeks of room", spw * q->weeks,
+		ccs_errf(errbuf, errlen, "series needs %d slots and %d weeks of room", spw * q->weeks,
 		       q->weeks);
 		rc = -ENOSPC;
 		goto out;
@@ -914,7 +903,7 @@ int ccs_sched_plan_series(const ccs_sched_rules *r, const ccs_sched_snapshot *s,
 	/* Bounded so that a pathological request (1-minute grid, ten years) cannot eat memory. */
 	size_t cells = (size_t)z.n_cand * (size_t)z.weeks * 7 * (size_t)z.ns;
 	if (cells > SERIES_MAX_CELLS) {
-		seterr(errbuf, errlen, "series search too large (%zu cells)", cells);
+		ccs_errf(errbuf, errlen, "series search too large (%zu cells)", cells);
 		rc = -E2BIG;
 		goto out;
 	}
@@ -1108,14 +1097,14 @@ int ccs_sched_find_conference(const ccs_sched_rules *r, const ccs_sched_snapshot
 	if (!q || !day_ok(q->asof) || (q->earliest != CCS_DATE_INVALID && !day_ok(q->earliest)) ||
 	    (q->latest != CCS_DATE_INVALID && !day_ok(q->latest)) || !child_valid(&q->child) ||
 	    (q->n_physician_busy && !q->physician_busy)) {
-		seterr(errbuf, errlen, "invalid conference request");
+		ccs_errf(errbuf, errlen, "invalid conference request");
 		rc = -EINVAL;
 		goto out;
 	}
 	const ccs_sched_hours *ph = q->physician_hours ? q->physician_hours : s->open;
 	for (int wd = 0; wd < 7; wd++) {
 		if (!hours_ok(&ph[wd])) {
-			seterr(errbuf, errlen, "invalid physician hours");
+			ccs_errf(errbuf, errlen, "invalid physician hours");
 			rc = -EINVAL;
 			goto out;
 		}
@@ -1261,7 +1250,7 @@ int ccs_sched_reoffer(const ccs_sched_rules *r, const ccs_sched_snapshot *s,
 	    !interval_ok(freed->start_min, freed->end_min) || freed->therapist < 0 ||
 	    (size_t)freed->therapist >= s->n_therapists || freed->room < -1 ||
 	    (freed->room >= 0 && (size_t)freed->room >= s->n_rooms)) {
-		seterr(errbuf, errlen, "invalid freed slot");
+		ccs_errf(errbuf, errlen, "invalid freed slot");
 		rc = -EINVAL;
 		goto out;
 	}
