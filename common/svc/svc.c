@@ -32,6 +32,7 @@
 #include <librdkafka/rdkafka.h>
 #include <uv.h>
 
+#include "ccs/failpoint.h"
 #include "ccs/http.h"
 #include "ccs/log.h"
 #include "ccs/hdrs.h"
@@ -625,6 +626,10 @@ int ccs_svc_main(const ccs_svc_def *def, int argc, char **argv)
 		s->topics[i] = ccs_xmalloc(tl);
 		snprintf(s->topics[i], tl, "%s%s", s->prefix, def->topics[i]);
 	}
+	if (ccs_failpoint_init(err, sizeof(err)) != 0)
+		goto usage_err;
+	if (ccs_failpoints_armed)
+		CCS_LOG_WARN("failpoints armed (tests only)", "failpoints", CCS_LOG_S(getenv("CCS_FAILPOINTS")));
 	srand((unsigned)getpid() ^ (unsigned)time(NULL));
 	s->metrics = ccs_metrics_new(def->name);
 	declare_metrics(s);

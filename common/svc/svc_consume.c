@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "ccs/failpoint.h"
 #include "ccs/hdrs.h"
 #include "ccs/log.h"
 #include "svc_internal.h"
@@ -396,6 +397,8 @@ static int process_partition(ccs_svc *s, part *p, rd_kafka_message_t **msgs, siz
 			ccs_metric_add(s->m_stale, 1);
 			continue;
 		}
+		if (applied)
+			CCS_FAILPOINT("batch.between_messages");
 		rc = apply_one(s, msgs[i]);
 		if (rc)
 			goto out;
@@ -434,6 +437,7 @@ static int process_partition(ccs_svc *s, part *p, rd_kafka_message_t **msgs, siz
 		last = -1;
 		goto out;
 	}
+	CCS_FAILPOINT("batch.before_commit");
 	if (ccs__svc_exec_simple(s, "COMMIT") != CCS_PG_OK) {
 		/* Unknown outcome: the position in PostgreSQL tells after reconnecting. */
 		rc = CCS_SVC_TRANSIENT;
@@ -441,6 +445,7 @@ static int process_partition(ccs_svc *s, part *p, rd_kafka_message_t **msgs, siz
 		goto out;
 	}
 	in_tx = 0;
+	CCS_FAILPOINT("batch.after_commit");
 	p->next_offset = last + 1;
 	ccs_metric_add(s->m_commit, 1);
 	ccs_metric_observe(s->m_batch, (double)applied);

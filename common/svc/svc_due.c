@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "ccs/failpoint.h"
 #include "ccs/hdrs.h"
 #include "ccs/log.h"
 #include "svc_internal.h"
@@ -96,6 +97,8 @@ void ccs__svc_due_timer_cb(uv_timer_t *t)
 	if (ccs__svc_exec_simple(s, "COMMIT") != CCS_PG_OK)
 		rc = CCS_SVC_TRANSIENT;
 	in_tx = 0;
+	if (rc == 0)
+		CCS_FAILPOINT("due.after_commit");
 	ccs__svc_relay_kick(s);
 	if (rows == (int)ccs_cfg_int(&s->cfg, "due.batch"))
 		uv_timer_start(&s->due_timer, ccs__svc_due_timer_cb, 0, (uint64_t)ccs_cfg_int(&s->cfg, "due.interval.ms"));

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "ccs/failpoint.h"
 #include "ccs/hdrs.h"
 #include "ccs/log.h"
 #include "svc_internal.h"
@@ -154,6 +155,8 @@ static void dr_timer_cb(uv_timer_t *t)
 	if (s->inflight)
 		return;
 	uv_timer_stop(&s->dr_timer);
+	if (s->ndelivered)
+		CCS_FAILPOINT("relay.after_publish");
 	if (ccs__svc_relay_delete(s) != CCS_PG_OK) {
 		ccs__svc_go_transient(s, "outbox delete failed");
 		return;
