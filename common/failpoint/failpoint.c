@@ -60,7 +60,7 @@ int ccs_failpoint_init(char *errbuf, size_t errlen)
 			rc = -1;
 			goto out;
 		}
-		snprintf(points[npoints].name, FP_NAME, "%s", tok);
+		memcpy(points[npoints].name, tok, strlen(tok) + 1);
 		points[npoints].fire_at = n;
 		points[npoints].hits = 0;
 		npoints++;
