@@ -276,6 +276,7 @@ static void stats_timer_cb(uv_timer_t *t)
 		if (ccs__svc_producer_create(s, err, sizeof(err)) != 0)
 			CCS_LOG_ERROR("producer create failed", "error", CCS_LOG_S(err));
 	}
+	ccs__svc_consumer_check(s);
 	refresh_backlog(s);
 	/* After "all brokers down" nothing says they are back until traffic flows; ask. */
 	if (!s->kafka_ok && s->producer) {
@@ -312,9 +313,15 @@ static int http_handler(void *ctx, const char *path, char **body, size_t *len, c
 		return 200;
 	}
 	if (strcmp(path, "/livez") == 0) {
-		*body = ccs_xstrdup("ok\n");
-		*len = 3;
-		return 200;
+		char why[128];
+		int live = ccs__svc_is_live(s, why, sizeof(why));
+		size_t wl = strlen(why);
+		*body = ccs_xmalloc(wl + 2);
+		memcpy(*body, why, wl);
+		(*body)[wl] = '\n';
+		(*body)[wl + 1] = '\0';
+		*len = strlen(*body);
+		return live ? 200 : 503;
 	}
 	if (strcmp(path, "/readyz") == 0) {
 		int ready = ccs__svc_is_ready(s);
@@ -379,6 +386,7 @@ static void drain(ccs_svc *s)
 	uv_timer_stop(&s->backoff_timer);
 	if (s->consumer) {
 		uv_poll_stop(&s->kq_poll);
+		ccs__svc_commit_offsets(s, 1);
 		rd_kafka_consumer_close(s->consumer);
 	}
 	/* Flush the relay: publish and delete until the outbox is empty or time is up. */
@@ -438,6 +446,13 @@ static const ccs_cfg_def runtime_cfg[] = {
 	 "PostgreSQL connection URL of the daemon's own database (default postgresql://127.0.0.1:5432/ccs_<service>)"},
 	{"kafka.bootstrap", CCS_CFG_STR, "127.0.0.1:9092", 0, 0, 0, "Kafka bootstrap servers"},
 	{"group.id", CCS_CFG_STR, "", 0, 0, 0, "consumer group (default ccs-<service>)"},
+	{"group.static", CCS_CFG_BOOL, "true", 0, 0, 0,
+	 "static membership (instance.id): a restart keeps the partitions without a rebalance,"
+	 " but a stopped instance's partitions move only after group.session.timeout.ms"},
+	{"group.session.timeout.ms", CCS_CFG_INT, "30000", 0, 6000, 300000,
+	 "consumer session timeout: longer than a broker restart, shorter than a tolerable scale-in pause"},
+	{"live.grace.ms", CCS_CFG_INT, "30000", 0, 0, 3600000,
+	 "how long a failed consumer may stay unrecreated before /livez fails"},
 	{"instance.id", CCS_CFG_STR, "", 0, 0, 0,
 	 "static group membership id, unique per instance (default <service>-<hostname>)"},
 	{"topics.prefix", CCS_CFG_STR, "", 0, 0, 0,
@@ -483,6 +498,9 @@ static void declare_metrics(ccs_svc *s)
 	ccs_metrics_family(m, "outbox_oldest_age_seconds", CCS_METRIC_GAUGE, "age of the oldest outbox row", NULL, 0);
 	ccs_metrics_family(m, "due_work_fired_total", CCS_METRIC_COUNTER, "time-driven work fired", NULL, 0);
 	ccs_metrics_family(m, "due_work_failed_total", CCS_METRIC_COUNTER, "time-driven work dropped as failed", NULL, 0);
+	ccs_metrics_family(m, "consumer_recreated_total", CCS_METRIC_COUNTER, "consumers replaced after a fatal error", NULL, 0);
+	ccs_metrics_family(m, "outbox_parked_total", CCS_METRIC_COUNTER,
+			   "outbox rows Kafka refused for good, moved to outbox_parked", NULL, 0);
 	ccs_metrics_family(m, "consumer_lag", CCS_METRIC_GAUGE, "consumer lag per partition (librdkafka statistics)", NULL, 0);
 	ccs_metrics_family(m, "batch_size", CCS_METRIC_HISTOGRAM, "messages per committed transaction", batch_b, 10);
 	ccs_metrics_family(m, "transaction_seconds", CCS_METRIC_HISTOGRAM, "batch transaction time", time_b, 12);
@@ -508,6 +526,8 @@ static void declare_metrics(ccs_svc *s)
 	s->m_batch = ccs_metrics_series(m, "batch_size", "");
 	s->m_txtime = ccs_metrics_series(m, "transaction_seconds", "");
 	s->m_age = ccs_metrics_series(m, "event_age_seconds", "");
+	s->m_consumer_recreated = ccs_metrics_series(m, "consumer_recreated_total", "");
+	s->m_parked = ccs_metrics_series(m, "outbox_parked_total", "");
 }
 
 static void usage(const ccs_svc *s, FILE *out)

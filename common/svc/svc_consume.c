@@ -48,7 +48,29 @@ size_t ccs__svc_parts_fenced(const ccs_svc *s)
 /* Ready: both servers reachable, partitions assigned, processing, and none of them fenced. */
 int ccs__svc_is_ready(const ccs_svc *s)
 {
-	return s->pg_ok && s->kafka_ok && s->assigned && !s->paused && !s->draining && ccs__svc_parts_fenced(s) == 0;
+	return s->pg_ok && s->kafka_ok && s->consumer && !s->consumer_fatal && s->assigned && !s->paused &&
+	       !s->draining && ccs__svc_parts_fenced(s) == 0;
+}
+
+/*
+ * Live: the loop runs (it answers) and no Kafka client is in a state it cannot leave by
+ * itself. A consumer that could not be recreated for live.grace.ms, or a producer that could
+ * not be recreated, fails /livez so that the supervisor restarts the process. Dependencies
+ * being down is not a liveness failure (/readyz says that).
+ */
+int ccs__svc_is_live(const ccs_svc *s, char *why, size_t len)
+{
+	uint64_t grace = (uint64_t)ccs_cfg_int(&s->cfg, "live.grace.ms");
+	if (s->consumer_dead_since && uv_now(s->loop) - s->consumer_dead_since > grace) {
+		snprintf(why, len, "consumer failed and could not be recreated");
+		return 0;
+	}
+	if (!s->producer) {
+		snprintf(why, len, "producer could not be recreated");
+		return 0;
+	}
+	snprintf(why, len, "ok");
+	return 1;
 }
 
 void ccs__svc_set_ready_metric(ccs_svc *s)
@@ -454,6 +476,7 @@ static int process_partition(ccs_svc *s, part *p, rd_kafka_message_t **msgs, siz
 	rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = last + 1;
 	rd_kafka_offsets_store(s->consumer, l);
 	rd_kafka_topic_partition_list_destroy(l);
+	s->commit_pending = 1;
 out:
 	if (in_tx) {
 		if (ccs__svc_exec_simple(s, "ROLLBACK") != CCS_PG_OK)
@@ -497,13 +520,25 @@ void ccs__svc_consume(ccs_svc *s)
 		if (!m)
 			break;
 		if (m->err) {
+			if (m->err == RD_KAFKA_RESP_ERR__FATAL)
+				s->consumer_fatal = 1;
 			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
 				CCS_LOG_WARN("consumer error", "error", CCS_LOG_S(rd_kafka_message_errstr(m)));
 			rd_kafka_message_destroy(m);
+			if (s->consumer_fatal)
+				break;
 			continue;
 		}
 		s->kafka_ok = 1;
 		s->batch[n++] = m;
+	}
+	if (s->consumer_fatal) {
+		/* What a fenced consumer fetched is dropped unprocessed: the new consumer re-reads
+		 * it from PostgreSQL's offsets. */
+		for (size_t i = 0; i < n; i++)
+			rd_kafka_message_destroy(s->batch[i]);
+		ccs__svc_consumer_check(s);
+		return;
 	}
 	again = n == max;
 	/* Group by partition, keeping each partition's order. */
@@ -532,6 +567,7 @@ void ccs__svc_consume(ccs_svc *s)
 			rd_kafka_message_destroy(s->batch[i]);
 	ccs_arena_reset(&s->arena);
 	ccs__svc_set_ready_metric(s);
+	ccs__svc_commit_offsets(s, 0);
 	ccs__svc_relay_kick(s);
 	if (again && !s->paused)
 		ccs__svc_poll_soon(s);

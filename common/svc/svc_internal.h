@@ -77,12 +77,17 @@ struct ccs_svc {
 	int relay_again;     /* kicked while a round was in flight: run again when it ends */
 	/* state */
 	int pg_ok, kafka_ok, assigned, paused, draining;
+	int consumer_fatal;  /* the consumer hit a fatal error: recreate it from the loop */
+	uint64_t consumer_dead_since; /* loop time of the fatal error or failed recreation, 0: alive */
+	int commit_pending;  /* offsets stored since the last commit to Kafka (for lag tools) */
+	uint64_t last_commit;
 	long backoff_ms;
 	ccs_date today_override;
 	/* metrics */
 	ccs_metric *m_processed, *m_duplicate, *m_stale, *m_dead, *m_commit, *m_rollback, *m_fenced;
 	ccs_metric *m_published, *m_pub_err, *m_backlog, *m_backlog_age, *m_batch, *m_txtime;
 	ccs_metric *m_age, *m_ready, *m_transient_pg, *m_transient_kafka, *m_assigned;
+	ccs_metric *m_consumer_recreated, *m_parked;
 };
 
 int ccs__svc_exec_simple(ccs_svc *s, const char *sql);
@@ -106,6 +111,9 @@ void ccs__svc_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 int ccs__svc_producer_create(ccs_svc *s, char *errbuf, size_t errlen);
 int ccs__svc_ensure_topics(ccs_svc *s, char *errbuf, size_t errlen);
 int ccs__svc_consumer_create(ccs_svc *s, char *errbuf, size_t errlen);
+void ccs__svc_consumer_check(ccs_svc *s);
+void ccs__svc_commit_offsets(ccs_svc *s, int force);
+int ccs__svc_is_live(const ccs_svc *s, char *why, size_t len);
 void ccs__svc_poll_timer_cb(uv_timer_t *t);
 part *ccs__svc_part_find(ccs_svc *s, const char *topic, int32_t partition);
 int ccs__svc_outbox_insert(ccs_tx *tx, const char *topic, const void *key, size_t keylen,

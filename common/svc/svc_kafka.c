@@ -30,6 +30,11 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
 		CCS_LOG_ERROR("kafka fatal error", "client", CCS_LOG_S(rd_kafka_name(rk)), "error",
 			      CCS_LOG_S(rd_kafka_err2str(orig)), "reason", CCS_LOG_S(buf));
+		/* A fatally failed client never recovers by itself. The callback runs inside a
+		 * poll of that very client, so it is only flagged here and replaced from the loop
+		 * (ccs__svc_consumer_check; the producer in the stats timer). */
+		if (rk == s->consumer)
+			s->consumer_fatal = 1;
 		return;
 	}
 	CCS_LOG_WARN("kafka error", "client", CCS_LOG_S(rd_kafka_name(rk)), "error",
@@ -80,19 +85,23 @@ static rd_kafka_conf_t *kafka_conf(ccs_svc *s, int consumer, char *errbuf, size_
 	struct kv {
 		const char *k, *v;
 	};
+	char session[24];
 	snprintf(stats, sizeof(stats), "%ld", ccs_cfg_int(&s->cfg, "stats.interval.ms"));
+	snprintf(session, sizeof(session), "%ld", ccs_cfg_int(&s->cfg, "group.session.timeout.ms"));
 	const struct kv common[] = {
 		{"bootstrap.servers", ccs_cfg_str(&s->cfg, "kafka.bootstrap")},
 		{"client.id", s->instance_id},
 	};
 	const struct kv cons[] = {
 		{"group.id", s->group_id},
-		{"group.instance.id", s->instance_id},
 		{"partition.assignment.strategy", "range"},
-		{"enable.auto.commit", "true"},
+		/* PostgreSQL owns the offsets: Kafka's copy is committed by us, after COMMIT, for
+		 * lag tools only (ccs__svc_commit_offsets), never by a background timer that could
+		 * commit with a stale member id and get the static member fenced. */
+		{"enable.auto.commit", "false"},
 		{"enable.auto.offset.store", "false"},
 		{"auto.offset.reset", "earliest"},
-		{"session.timeout.ms", "10000"},
+		{"session.timeout.ms", session},
 		{"statistics.interval.ms", stats},
 		{"enable.partition.eof", "false"},
 		/* A subscribed topic created after start is noticed within this, not librdkafka's
@@ -110,6 +119,12 @@ static rd_kafka_conf_t *kafka_conf(ccs_svc *s, int consumer, char *errbuf, size_
 		for (size_t i = 0; i < lens[k]; i++)
 			if (rd_kafka_conf_set(c, sets[k][i].k, sets[k][i].v, errbuf, errlen) != RD_KAFKA_CONF_OK)
 				goto fail;
+	/* Static membership (group.static): a restarted instance gets its partitions back
+	 * without a rebalance, but a stopped one keeps them until the session times out, because
+	 * librdkafka 2.0.2 sends no LeaveGroup for a static member (docs/ and svc/README.md). */
+	if (consumer && ccs_cfg_bool(&s->cfg, "group.static") &&
+	    rd_kafka_conf_set(c, "group.instance.id", s->instance_id, errbuf, errlen) != RD_KAFKA_CONF_OK)
+		goto fail;
 	/* Operator settings last, so they win over our defaults. */
 	for (size_t i = 0; i < s->cfg.nkafka; i++) {
 		const char *k = s->cfg.kafka[i].key;
@@ -235,7 +250,8 @@ static void kq_cb(uv_poll_t *h, int status, int events)
 	ccs__svc_consume(s);
 }
 
-int ccs__svc_consumer_create(ccs_svc *s, char *errbuf, size_t errlen)
+/* A new consumer client subscribed to the input topics, its queue bridged to our pipe. */
+static int consumer_new(ccs_svc *s, char *errbuf, size_t errlen)
 {
 	rd_kafka_conf_t *c = kafka_conf(s, 1, errbuf, errlen);
 	int rc = -1;
@@ -261,16 +277,86 @@ int ccs__svc_consumer_create(ccs_svc *s, char *errbuf, size_t errlen)
 	}
 	/* The io-event bridge: librdkafka writes a byte when the queue goes from empty to
 	 * non-empty; a short safety poll timer covers the case where that edge is missed. */
-	if (pipe2(s->kq_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
-		snprintf(errbuf, errlen, "pipe: %s", strerror(errno));
-		goto out;
-	}
 	s->cq = rd_kafka_queue_get_consumer(s->consumer);
 	rd_kafka_queue_io_event_enable(s->cq, s->kq_pipe[1], "1", 1);
-	uv_poll_init(s->loop, &s->kq_poll, s->kq_pipe[0]);
-	s->kq_poll.data = s;
-	uv_poll_start(&s->kq_poll, UV_READABLE, kq_cb);
 	rc = 0;
 out:
 	return rc;
+}
+
+/* Destroy the consumer without the group protocol (it is fenced or being replaced). */
+static void consumer_drop(ccs_svc *s)
+{
+	if (s->cq) {
+		rd_kafka_queue_io_event_enable(s->cq, -1, NULL, 0);
+		rd_kafka_queue_destroy(s->cq);
+		s->cq = NULL;
+	}
+	if (s->consumer) {
+		rd_kafka_destroy_flags(s->consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+		s->consumer = NULL;
+	}
+	ccs__svc_parts_clear(s);
+	s->assigned = 0;
+	s->commit_pending = 0;
+}
+
+int ccs__svc_consumer_create(ccs_svc *s, char *errbuf, size_t errlen)
+{
+	if (pipe2(s->kq_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+		snprintf(errbuf, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (consumer_new(s, errbuf, errlen) != 0)
+		return -1;
+	uv_poll_init(s->loop, &s->kq_poll, s->kq_pipe[0]);
+	s->kq_poll.data = s;
+	uv_poll_start(&s->kq_poll, UV_READABLE, kq_cb);
+	return 0;
+}
+
+/*
+ * Replace a consumer that hit a fatal error (typically a static member fenced after a broker
+ * outage near the session timeout): destroy it and subscribe a new one. The rebalance
+ * callback then claims the partitions again and starts them at PostgreSQL's offsets, so
+ * nothing is lost or applied twice. While no working consumer exists, /livez fails, so a
+ * supervisor restarts a process that cannot recover by itself.
+ */
+void ccs__svc_consumer_check(ccs_svc *s)
+{
+	char err[512];
+
+	if (s->draining || (!s->consumer_fatal && s->consumer))
+		return;
+	if (!s->consumer_dead_since)
+		s->consumer_dead_since = uv_now(s->loop) ? uv_now(s->loop) : 1;
+	CCS_LOG_WARN("recreating the consumer", "reason",
+		     CCS_LOG_S(s->consumer_fatal ? "fatal error" : "no consumer"));
+	consumer_drop(s);
+	s->consumer_fatal = 0;
+	ccs_metric_add(s->m_consumer_recreated, 1);
+	if (consumer_new(s, err, sizeof(err)) != 0) {
+		CCS_LOG_ERROR("consumer create failed, will retry", "error", CCS_LOG_S(err));
+		consumer_drop(s);
+		return;
+	}
+	s->consumer_dead_since = 0;
+	ccs__svc_set_ready_metric(s);
+}
+
+/*
+ * Mirror the offsets stored after each COMMIT into Kafka's group offsets (lag tools read
+ * those), at most once a second unless forced. Asynchronous: its outcome never matters for
+ * correctness, since PostgreSQL's offsets are the ones the rebalance callback uses.
+ */
+void ccs__svc_commit_offsets(ccs_svc *s, int force)
+{
+	uint64_t now = uv_now(s->loop);
+	if (!s->consumer || !s->commit_pending || !s->assigned || (!force && now - s->last_commit < 1000))
+		return;
+	rd_kafka_resp_err_t err = rd_kafka_commit(s->consumer, NULL, force ? 0 : 1);
+	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+		CCS_LOG_DBG("offset commit to kafka failed", "error", CCS_LOG_S(rd_kafka_err2str(err)));
+	s->commit_pending = 0;
+	s->last_commit = now;
 }
