@@ -92,11 +92,14 @@ int main(int argc, char **argv)
 				rd_kafka_header_add(h, kv, -1, eq ? eq + 1 : NULL, eq ? -1 : 0);
 			}
 		}
-		int haskey = strcmp(key, "-") != 0;
+		/* RD_KAFKA_V_KEY expands to (void *)KEY without parentheses: a conditional passed
+		 * as KEY would cast its condition (clang: -Wint-to-void-pointer-cast), so the key
+		 * and its length are plain variables. */
+		char *kp = strcmp(key, "-") != 0 ? key : NULL;
+		size_t klen = kp ? strlen(kp) : 0;
 		rd_kafka_resp_err_t e;
 		do {
-			e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(argv[2]),
-					      RD_KAFKA_V_KEY(haskey ? key : NULL, haskey ? strlen(key) : 0),
+			e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(argv[2]), RD_KAFKA_V_KEY(kp, klen),
 					      RD_KAFKA_V_VALUE(val, vlen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 					      RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
 			if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
