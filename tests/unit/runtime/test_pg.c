@@ -1,10 +1,13 @@
 /*
- * ccs_pg against a real PostgreSQL (label integration): the SQLSTATE classification table,
- * connection loss, and ccs_pg_migrate (in order, once; idempotent; concurrent instances apply
- * once under the advisory lock; a failing migration rolls back alone; a newer schema refused).
+ * ccs_pg against a real PostgreSQL (label integration): the SQLSTATE classification table
+ * (configuration faults are transient), connection loss, ccs_pg_migrate (in order, once;
+ * idempotent; concurrent instances apply once under the advisory lock; a failing migration rolls
+ * back alone; a newer schema refused), ccs_pg_schema_check, and a role without CREATE: it passes
+ * a current schema (no DDL runs) and is told to migrate as the owner otherwise.
  *
  * The server comes from $CCS_PG_URL, else from deploy/dev/pg.sh url; none reachable: exit 77
- * (skipped). Each run creates a throwaway database ccs_test_pg_<pid> and drops it at the end.
+ * (skipped). Each run creates a throwaway database ccs_test_pg_<pid> and a role
+ * ccs_test_pg_<pid>_rt, and drops both at the end.
  */
 #include "ccs/pg.h"
 
@@ -18,6 +21,7 @@
 
 static char admin_url[1024];
 static char db_name[64];
+static char role_name[80];
 static char *db_conninfo; /* key=value conninfo of the throwaway database */
 
 /* Append key='value' with libpq's quoting. */
@@ -87,6 +91,7 @@ CCS_TEST(aa_server_and_throwaway_database)
 		exit(77);
 	}
 	snprintf(db_name, sizeof(db_name), "ccs_test_pg_%d", (int)getpid());
+	snprintf(role_name, sizeof(role_name), "%s_rt", db_name);
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", db_name);
 	CCS_EQ_INT(ccs_pg_exec(admin, sql, err, sizeof(err)), CCS_PG_OK);
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db_name);
@@ -122,23 +127,30 @@ CCS_TEST(sqlstate_classification)
 	static const struct {
 		const char *state;
 		int want;
+		int config; /* ccs_pg_config_fault() */
 	} cases[] = {
-		{"40001", CCS_PG_TRANSIENT}, /* serialization_failure */
-		{"40P01", CCS_PG_TRANSIENT}, /* deadlock_detected */
-		{"08006", CCS_PG_TRANSIENT}, /* connection_failure */
-		{"53300", CCS_PG_TRANSIENT}, /* too_many_connections */
-		{"53100", CCS_PG_TRANSIENT}, /* disk_full */
-		{"57P01", CCS_PG_TRANSIENT}, /* admin_shutdown */
-		{"57014", CCS_PG_TRANSIENT}, /* query_canceled */
-		{"58030", CCS_PG_TRANSIENT}, /* io_error */
-		{"55P03", CCS_PG_TRANSIENT}, /* lock_not_available */
-		{"55006", CCS_PG_DATA},      /* object_in_use: same class, not in the list */
-		{"23505", CCS_PG_DATA},      /* unique_violation */
-		{"23P01", CCS_PG_DATA},      /* exclusion_violation (double booking) */
-		{"22012", CCS_PG_DATA},      /* division_by_zero */
-		{"42P01", CCS_PG_DATA},      /* undefined_table */
-		{"P0001", CCS_PG_DATA},      /* raise_exception */
-		{"XX000", CCS_PG_DATA},      /* internal_error */
+		{"40001", CCS_PG_TRANSIENT, 0}, /* serialization_failure */
+		{"40P01", CCS_PG_TRANSIENT, 0}, /* deadlock_detected */
+		{"08006", CCS_PG_TRANSIENT, 0}, /* connection_failure */
+		{"53300", CCS_PG_TRANSIENT, 0}, /* too_many_connections */
+		{"53100", CCS_PG_TRANSIENT, 0}, /* disk_full */
+		{"57P01", CCS_PG_TRANSIENT, 0}, /* admin_shutdown */
+		{"57014", CCS_PG_TRANSIENT, 0}, /* query_canceled */
+		{"58030", CCS_PG_TRANSIENT, 0}, /* io_error */
+		{"55P03", CCS_PG_TRANSIENT, 0}, /* lock_not_available */
+		{"42P01", CCS_PG_TRANSIENT, 1}, /* undefined_table: a skipped migration */
+		{"42501", CCS_PG_TRANSIENT, 1}, /* insufficient_privilege: a missing grant */
+		{"42703", CCS_PG_TRANSIENT, 1}, /* undefined_column */
+		{"28000", CCS_PG_TRANSIENT, 1}, /* invalid_authorization_specification */
+		{"28P01", CCS_PG_TRANSIENT, 1}, /* invalid_password */
+		{"3D000", CCS_PG_TRANSIENT, 1}, /* invalid_catalog_name: no such database */
+		{"3F000", CCS_PG_TRANSIENT, 1}, /* invalid_schema_name */
+		{"55006", CCS_PG_DATA, 0},      /* object_in_use: same class, not in the list */
+		{"23505", CCS_PG_DATA, 0},      /* unique_violation */
+		{"23P01", CCS_PG_DATA, 0},      /* exclusion_violation (double booking) */
+		{"22012", CCS_PG_DATA, 0},      /* division_by_zero */
+		{"P0001", CCS_PG_DATA, 0},      /* raise_exception */
+		{"XX000", CCS_PG_DATA, 0},      /* internal_error */
 	};
 	char err[512], sql[256];
 	PGconn *c = connect_db();
@@ -152,6 +164,12 @@ CCS_TEST(sqlstate_classification)
 		if (rc != cases[i].want)
 			fprintf(stderr, "  %s classified %d\n", cases[i].state, rc);
 		CCS_EQ_INT(rc, cases[i].want);
+		/* Configuration faults are transient, and told apart for reporting. */
+		PGresult *r = PQexec(c, sql);
+		if (ccs_pg_config_fault(r) != cases[i].config)
+			fprintf(stderr, "  %s config fault %d\n", cases[i].state, ccs_pg_config_fault(r));
+		CCS_EQ_INT(ccs_pg_config_fault(r), cases[i].config);
+		PQclear(r);
 		char want[64];
 		snprintf(want, sizeof(want), "%s: forced", cases[i].state);
 		CCS_EQ_STR(err, want);
@@ -226,6 +244,22 @@ static void applied_list(PGconn *c, const char *component, char *out, size_t len
 	query1(c, sql, out, len);
 }
 
+/* Runs before any migration: the check reads without creating schema_migrations. */
+CCS_TEST(schema_check_without_schema_migrations)
+{
+	char err[512] = "", v[64];
+	PGconn *c = connect_db();
+	CCS_TRUE(c != NULL);
+	if (!c)
+		return;
+	CCS_EQ_INT(ccs_pg_schema_check(c, "alpha", migs_v2, "ccs-alphad", err, sizeof(err)), CCS_PG_DATA);
+	CCS_EQ_STR(err, "schema of alpha is at version 0, this binary needs 2:"
+			" run ccs-alphad --migrate-only as the owner role");
+	query1(c, "SELECT to_regclass('schema_migrations') IS NULL", v, sizeof(v));
+	CCS_EQ_STR(v, "t");
+	PQfinish(c);
+}
+
 CCS_TEST(migrate_applies_in_order_once)
 {
 	char err[512] = "", v[256];
@@ -251,6 +285,28 @@ CCS_TEST(migrate_applies_in_order_once)
 	CCS_EQ_STR(v, "1,2,3");
 	applied_list(c, "alpha", v, sizeof(v));
 	CCS_EQ_STR(v, "1:0001_first,2:0002_second,3:0003_third");
+	PQfinish(c);
+}
+
+static const ccs_migration migs_v4[] = {
+	{1, "0001_first", "-"}, {2, "0002_second", "-"}, {3, "0003_third", "-"}, {4, "0004_fourth", "-"},
+	{0, NULL, NULL},
+};
+
+CCS_TEST(schema_check_current_behind_newer)
+{
+	char err[512] = "";
+	PGconn *c = connect_db();
+	CCS_TRUE(c != NULL);
+	if (!c)
+		return;
+	/* alpha is at 3 after migrate_applies_in_order_once */
+	CCS_EQ_INT(ccs_pg_schema_check(c, "alpha", migs_v3, "ccs-alphad", err, sizeof(err)), CCS_PG_OK);
+	CCS_EQ_INT(ccs_pg_schema_check(c, "alpha", migs_v4, NULL, err, sizeof(err)), CCS_PG_DATA);
+	CCS_EQ_STR(err, "schema of alpha is at version 3, this binary needs 4:"
+			" run the daemon --migrate-only as the owner role");
+	CCS_EQ_INT(ccs_pg_schema_check(c, "alpha", migs_v2, "ccs-alphad", err, sizeof(err)), CCS_PG_DATA);
+	CCS_EQ_STR(err, "database schema of alpha is at version 3, newer than this binary's 2: refusing to start");
 	PQfinish(c);
 }
 
@@ -341,6 +397,77 @@ CCS_TEST(concurrent_migrations_apply_once)
 	PQfinish(c);
 }
 
+/* Connect to the throwaway database as `role_name` (trust or a .pgpass entry); NULL if refused. */
+static PGconn *connect_as_role(void)
+{
+	char err[512], info[4200];
+	snprintf(info, sizeof(info), "%s", db_conninfo);
+	conninfo_add(info, sizeof(info), "user", role_name);
+	PGconn *c = ccs_pg_connect(info, err, sizeof(err));
+	if (!c)
+		fprintf(stderr, "  as %s: %s\n", role_name, err);
+	return c;
+}
+
+/*
+ * A runtime role: SELECT on schema_migrations and DML on the tables, no CREATE. On a current
+ * schema ccs_pg_migrate passes (so it ran no DDL); behind, it refuses with the way out; the
+ * faults it meets later (a missing grant, no CREATE) are transient configuration faults.
+ */
+CCS_TEST(role_without_create)
+{
+	char err[512] = "", v[64], sql[1024];
+	PGconn *admin = connect_db();
+	CCS_TRUE(admin != NULL);
+	if (!admin)
+		return;
+	snprintf(sql, sizeof(sql),
+		 "CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;"
+		 " REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO %s;"
+		 " GRANT SELECT ON schema_migrations TO %s; GRANT SELECT, INSERT ON g_applied TO %s",
+		 role_name, role_name, role_name, role_name);
+	CCS_EQ_INT(ccs_pg_exec(admin, sql, err, sizeof(err)), CCS_PG_OK);
+	PGconn *c = connect_as_role();
+	CCS_TRUE(c != NULL);
+	if (!c)
+		goto out;
+	CCS_EQ_INT(ccs_pg_migrate(c, "gamma", migs_gamma, err, sizeof(err)), CCS_PG_OK);
+	CCS_EQ_INT(ccs_pg_schema_check(c, "gamma", migs_gamma, "ccs-gammad", err, sizeof(err)), CCS_PG_OK);
+	CCS_EQ_INT(ccs_pg_exec(c, "INSERT INTO g_applied VALUES (9)", err, sizeof(err)), CCS_PG_OK);
+
+	static const ccs_migration delta[] = {{1, "0001_delta", "CREATE TABLE delta_t (x int)"}, {0, NULL, NULL}};
+	CCS_EQ_INT(ccs_pg_migrate(c, "delta", delta, err, sizeof(err)), CCS_PG_DATA);
+	CCS_TRUE(strstr(err, "schema of delta is at version 0, this binary needs 1") != NULL);
+	CCS_TRUE(strstr(err, "--migrate-only as the owner role") != NULL);
+	CCS_EQ_INT(ccs_pg_schema_check(c, "delta", delta, "ccs-deltad", err, sizeof(err)), CCS_PG_DATA);
+	CCS_EQ_STR(err, "schema of delta is at version 0, this binary needs 1:"
+			" run ccs-deltad --migrate-only as the owner role");
+	query1(admin, "SELECT (to_regclass('delta_t') IS NULL) AND NOT EXISTS"
+		      " (SELECT 1 FROM schema_migrations WHERE component = 'delta')", v, sizeof(v));
+	CCS_EQ_STR(v, "t");
+	/* The session is still usable and the advisory lock released. */
+	query1(c, "SELECT pg_try_advisory_lock(hashtext('ccs.schema_migrations'))", v, sizeof(v));
+	CCS_EQ_STR(v, "t");
+	query1(c, "SELECT pg_advisory_unlock(hashtext('ccs.schema_migrations'))", v, sizeof(v));
+
+	/* Missing grants are configuration faults: transient, never data. */
+	CCS_EQ_INT(ccs_pg_exec(c, "CREATE TABLE nope (x int)", err, sizeof(err)), CCS_PG_TRANSIENT);
+	CCS_TRUE(strncmp(err, "42501: ", 7) == 0);
+	CCS_EQ_INT(ccs_pg_exec(c, "DELETE FROM g_applied", err, sizeof(err)), CCS_PG_TRANSIENT);
+	CCS_TRUE(strncmp(err, "42501: ", 7) == 0);
+	CCS_EQ_INT(ccs_pg_exec(c, "INSERT INTO schema_migrations VALUES ('gamma', 9, 'forged')", err,
+			       sizeof(err)), CCS_PG_TRANSIENT);
+	PGresult *r = PQexec(c, "SELECT * FROM no_such_table");
+	CCS_EQ_INT(ccs_pg_classify(c, r), CCS_PG_TRANSIENT);
+	CCS_EQ_INT(ccs_pg_config_fault(r), 1);
+	PQclear(r);
+	PQfinish(c);
+out:
+	snprintf(sql, sizeof(sql), "DROP OWNED BY %s; DROP ROLE %s", role_name, role_name);
+	CCS_EQ_INT(ccs_pg_exec(admin, sql, err, sizeof(err)), CCS_PG_OK);
+	PQfinish(admin);
+}
+
 CCS_TEST(zz_drop_throwaway_database)
 {
 	char err[512], sql[128];
@@ -349,6 +476,9 @@ CCS_TEST(zz_drop_throwaway_database)
 	if (!admin)
 		return;
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", db_name);
+	CCS_EQ_INT(ccs_pg_exec(admin, sql, err, sizeof(err)), CCS_PG_OK);
+	/* Left behind only when role_without_create failed half-way. */
+	snprintf(sql, sizeof(sql), "DROP ROLE IF EXISTS %s", role_name);
 	CCS_EQ_INT(ccs_pg_exec(admin, sql, err, sizeof(err)), CCS_PG_OK);
 	PQfinish(admin);
 	free(db_conninfo);
