@@ -6,6 +6,8 @@
 
 #include <time.h>
 
+#include "ccs/instant.h"
+
 ccs_date ccs_date_from_ymd(int y, int m, int d)
 {
 	y -= m <= 2;
@@ -147,5 +149,9 @@ int ccs_date_weekday(ccs_date day)
 
 ccs_date ccs_date_today(void)
 {
-	return (ccs_date)(time(NULL) / 86400);
+	/* Today is a California date, like every date the rules compare it with. Without tzdata
+	 * (which ccs_tz_init refuses at startup) the UTC date is still better than no date. */
+	time_t now = time(NULL);
+	ccs_date d = ccs_instant_ca_date((int64_t)now);
+	return d != CCS_DATE_INVALID ? d : (ccs_date)(now / 86400);
 }

@@ -1,7 +1,7 @@
 /*
  * Civil dates as days since 1970-01-01 (proleptic Gregorian), and the age arithmetic the
  * program's rules need. Pure functions; no time zone is involved because every rule in the
- * domain is stated in calendar days.
+ * domain is stated in calendar days (an instant becomes a California date in ccs/instant.h).
  *
  * Anniversaries of 29 February fall on 1 March in common years (the person has not yet lived
  * the full number of years on 28 February).
@@ -32,7 +32,8 @@ int ccs_date_age_years(ccs_date dob, ccs_date asof);
 int ccs_date_age_months(ccs_date dob, ccs_date asof);
 /* Day of week: 0 = Monday ... 6 = Sunday. */
 int ccs_date_weekday(ccs_date day);
-/* Today in UTC from the wall clock (only for defaults; rules take `asof`). */
+/* Today in California (America/Los_Angeles) from the wall clock (only for defaults and the
+ * timers' day; rules take `asof`). Instants are dated with ccs/instant.h. */
 ccs_date ccs_date_today(void);
 
 #endif
