@@ -3,6 +3,11 @@
 Each test gets its own databases, topic prefix, consumer group and HTTP port, so tests can
 share one broker and one PostgreSQL server without seeing each other's data.
 
+Databases are made as in production (deploy/sql/apply.sh): per database an owner role that
+runs `--migrate-only` before the daemon's first start, and a runtime role (DML only) that the
+daemon connects as. The test itself inspects the database through the admin (superuser) URL
+that Env.db() returns.
+
 Servers come from CCS_PG_URL / CCS_KAFKA_BOOTSTRAP, else from `deploy/dev/servers.sh env`.
 Binaries come from CCS_BUILD_DIR (set by ctest).
 """
@@ -95,9 +100,17 @@ def servers():
 PG_ADMIN, KAFKA = servers()
 
 
-def db_url(name):
+def db_url(name, user=None, password=None):
+    """The admin URL with another database, or (with `user`) another role's URL to it."""
     u = urllib.parse.urlsplit(PG_ADMIN)
-    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
+    netloc = u.netloc
+    if user:
+        host = netloc.rsplit("@", 1)[-1]
+        cred = urllib.parse.quote(user, safe="")
+        if password:
+            cred += ":" + urllib.parse.quote(password, safe="")
+        netloc = cred + "@" + host
+    return urllib.parse.urlunsplit((u.scheme, netloc, "/" + name, u.query, u.fragment))
 
 
 def psql(url, sql):
@@ -129,22 +142,59 @@ class Env:
         self.tag = "%s%d%04d" % (name, os.getpid() % 100000, random.randint(0, 9999))
         self.prefix = "it.%s." % self.tag
         self.dbs = {}
+        self.roles = {}      # service -> (owner, runtime)
+        self.migrated = set()
+        # Throwaway passwords for the test roles, so servers that do not trust local
+        # connections work too (apply.sh reads them from the environment).
+        self.role_password = uuid.uuid4().hex
         self.daemons = []
         self.logdir = os.path.join(BUILD, "test-logs", self.tag)
         os.makedirs(self.logdir, exist_ok=True)
 
-    def db(self, service):
+    def db(self, service, migrate=False):
+        """The service's database (created with its owner and runtime roles on first use),
+        as an admin URL for the test's own queries. `migrate`: also apply the schema now."""
         if service not in self.dbs:
             name = "ccs_%s_%s" % (service, self.tag)
-            psql(PG_ADMIN, "CREATE DATABASE %s" % name)
+            owner, runtime = name + "_owner", name
+            env = dict(os.environ, CCS_PG_OWNER_PASSWORD=self.role_password,
+                       CCS_PG_RUNTIME_PASSWORD=self.role_password)
+            out = subprocess.run([os.path.join(SRC, "deploy/sql/apply.sh"), "-d", PG_ADMIN, name, owner, runtime],
+                                 env=env, capture_output=True, text=True)
+            if out.returncode != 0:
+                raise RuntimeError("deploy/sql/apply.sh %s failed: %s" % (name, out.stderr))
             self.dbs[service] = db_url(name)
+            self.roles[service] = (owner, runtime)
+        if migrate:
+            self.migrate(service)
         return self.dbs[service]
+
+    def role_url(self, service, role="runtime"):
+        """URL of the service's database as its "owner" or "runtime" role."""
+        self.db(service)
+        owner, runtime = self.roles[service]
+        name = urllib.parse.urlsplit(self.dbs[service]).path.lstrip("/")
+        return db_url(name, owner if role == "owner" else runtime, self.role_password)
+
+    def migrate(self, service, force=False):
+        """`ccs-<service>d --migrate-only` as the owner role, once per database (`force`: again)."""
+        if service in self.migrated and not force:
+            return
+        env = dict(os.environ, CCS_PG_URL=self.role_url(service, "owner"))
+        out = subprocess.run([os.path.join(BUILD, SERVICES[service]), "--migrate-only"], env=env,
+                             capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            raise RuntimeError("%s --migrate-only failed: %s%s" % (service, out.stdout, out.stderr))
+        self.migrated.add(service)
 
     def topic(self, name):
         return self.prefix + name
 
-    def daemon(self, service, instance="a", extra=None):
+    def daemon(self, service, instance="a", extra=None, migrate=True):
+        """A daemon connecting as the runtime role; `migrate`: run the owner's --migrate-only
+        before its first start (False: leave the schema as it is)."""
         d = Daemon(self, service, instance, extra or {})
+        d.migrate = migrate
         self.daemons.append(d)
         return d
 
@@ -152,10 +202,14 @@ class Env:
         for d in self.daemons:
             d.stop()
         if not failures and os.environ.get("CCS_KEEP_DBS") is None:
-            for url in self.dbs.values():
+            for service, url in self.dbs.items():
                 name = urllib.parse.urlsplit(url).path.lstrip("/")
                 try:
                     psql(PG_ADMIN, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+                    # The roles own nothing outside the dropped database (its default
+                    # privileges and grants went with it).
+                    for role in self.roles.get(service, ()):
+                        psql(PG_ADMIN, "DROP ROLE IF EXISTS %s" % role)
                 except RuntimeError:
                     pass
 
@@ -204,8 +258,9 @@ class Daemon:
         self.port = free_port()
         self.proc = None
         self.instance = instance
+        self.migrate = True
         self.vars = {
-            "CCS_PG_URL": env.db(service),
+            "CCS_PG_URL": env.role_url(service, "runtime"),
             "CCS_KAFKA_BOOTSTRAP": KAFKA,
             "CCS_TOPICS_PREFIX": env.prefix,
             "CCS_GROUP_ID": "it-%s-%s" % (env.tag, service),
@@ -219,6 +274,8 @@ class Daemon:
         self.starts = 0
 
     def start(self):
+        if self.migrate:
+            self.env.migrate(self.service)
         env = dict(os.environ)
         env.update(self.vars)
         logf = open(os.path.join(self.env.logdir, "%s-%s.log" % (self.service, self.instance)), "a")
