@@ -7,6 +7,10 @@
 #   A libFuzzer target (LLVMFuzzerTestOneInput). With CCS_FUZZ=ON (clang) it is a real
 #   coverage-guided fuzzer; otherwise it links tests/fuzz/standalone_main.c, which replays the
 #   corpus, so every build exercises the decoders on the corpus under ctest label `fuzz`.
+#   Under libFuzzer the ctest run writes new inputs to a scratch directory in the build tree,
+#   never into the checked-in corpus. The corpus stays the test command's last argument:
+#   tests/fuzz/run_bounded.sh and tests/fuzz/campaign.sh find the targets and their corpora
+#   through `ctest --show-only=json-v1 -L fuzz`.
 function(ccs_add_unit_test name)
   cmake_parse_arguments(A "" "" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${A_SOURCES})
@@ -22,7 +26,10 @@ function(ccs_add_fuzzer name)
     add_executable(${name} ${A_SOURCES})
     target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
     target_link_options(${name} PRIVATE -fsanitize=fuzzer)
-    set(run ${name} -runs=20000 -max_total_time=60 ${A_CORPUS})
+    set(scratch ${CMAKE_CURRENT_BINARY_DIR}/${name}.new)
+    file(MAKE_DIRECTORY ${scratch})
+    set(run ${name} -runs=20000 -max_total_time=60 -timeout=10 -rss_limit_mb=2048
+      -artifact_prefix=${CMAKE_CURRENT_BINARY_DIR}/${name}- ${scratch} ${A_CORPUS})
   else()
     add_executable(${name} ${A_SOURCES} ${PROJECT_SOURCE_DIR}/tests/fuzz/standalone_main.c)
     set(run ${name} ${A_CORPUS})
