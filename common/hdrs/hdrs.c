@@ -74,3 +74,10 @@ int ccs_hdrs_parse(const uint8_t *blob, size_t len, ccs_hdrs_cb cb, void *ctx)
 	}
 	return 0;
 }
+
+void ccs_hdrs_add_blob(ccs_hdrs *h, const ccs_hdrs *other)
+{
+	reserve(h, other->len);
+	memcpy(h->buf + h->len, other->buf, other->len);
+	h->len += other->len;
+}

@@ -469,6 +469,11 @@ static const ccs_cfg_def runtime_cfg[] = {
 	{"relay.interval.ms", CCS_CFG_INT, "200", 0, 10, 60000, "outbox scan interval when idle"},
 	{"due.interval.ms", CCS_CFG_INT, "1000", 0, 10, 3600000, "how often due work is checked"},
 	{"due.batch", CCS_CFG_INT, "100", 0, 1, 10000, "due work items per transaction"},
+	{"input.max.bytes", CCS_CFG_INT, "1048576", 0, 1024, 1073741824,
+	 "an input value larger than this is dead-lettered unread (envelope error)"},
+	{"dlq.max.bytes", CCS_CFG_INT, "900000", 0, 16384, 1073741824,
+	 "a dead letter larger than this is published without its payload (kept in dead_letter_originals);"
+	 " keep it below the producer's and the topics' message size limits"},
 	{"drain.timeout.ms", CCS_CFG_INT, "10000", 0, 0, 600000, "bound on the shutdown flush"},
 	{"backoff.min.ms", CCS_CFG_INT, "100", 0, 1, 600000, "first retry delay after a transient failure"},
 	{"backoff.max.ms", CCS_CFG_INT, "10000", 0, 1, 3600000, "longest retry delay"},
@@ -498,6 +503,8 @@ static void declare_metrics(ccs_svc *s)
 	ccs_metrics_family(m, "outbox_oldest_age_seconds", CCS_METRIC_GAUGE, "age of the oldest outbox row", NULL, 0);
 	ccs_metrics_family(m, "due_work_fired_total", CCS_METRIC_COUNTER, "time-driven work fired", NULL, 0);
 	ccs_metrics_family(m, "due_work_failed_total", CCS_METRIC_COUNTER, "time-driven work dropped as failed", NULL, 0);
+	ccs_metrics_family(m, "dead_letters_bounded_total", CCS_METRIC_COUNTER,
+			   "dead letters published without their payload (too large)", NULL, 0);
 	ccs_metrics_family(m, "consumer_recreated_total", CCS_METRIC_COUNTER, "consumers replaced after a fatal error", NULL, 0);
 	ccs_metrics_family(m, "outbox_parked_total", CCS_METRIC_COUNTER,
 			   "outbox rows Kafka refused for good, moved to outbox_parked", NULL, 0);
@@ -746,6 +753,7 @@ out:
 		free(s->topics[i]);
 	free(s->topics);
 	free(s->delivered);
+	free(s->parked);
 	free(s->batch);
 	ccs_arena_destroy(&s->arena);
 	ccs_metrics_free(s->metrics);

@@ -239,25 +239,89 @@ static int check_envelope(ccs_svc *s, const ccs_msg *m, ccs_svc_err *err)
 	}
 	if (m->ce_time && strlen(m->ce_time) > 64)
 		return ccs_svc_poison(err, "envelope", "ce_time header too long");
+	if (m->len > (size_t)ccs_cfg_int(&s->cfg, "input.max.bytes"))
+		return ccs_svc_poison(err, "envelope", "value of %zu bytes exceeds input.max.bytes (%ld)", m->len,
+				      ccs_cfg_int(&s->cfg, "input.max.bytes"));
 	return 0;
 }
 
-/* Queue a dead letter: the original key, value and headers plus the context of the failure. */
+/*
+ * Keep the original of a dead letter too large to publish whole: its bytes go to
+ * dead_letter_originals in the same transaction, and *ref / *sha256 name them for the bounded
+ * record. Returns 0 or a ccs_svc_pg_error() class.
+ */
+static int keep_original(ccs_tx *tx, rd_kafka_message_t *rkm, const ccs_hdrs *orig, char **ref,
+			 char **sha256, ccs_svc_err *err)
+{
+	char pbuf[16], obuf[24];
+	int rc = 0;
+	snprintf(pbuf, sizeof(pbuf), "%d", rkm->partition);
+	snprintf(obuf, sizeof(obuf), "%lld", (long long)rkm->offset);
+	const char *params[6] = {rd_kafka_topic_name(rkm->rkt), pbuf, obuf, rkm->key,
+				 rkm->payload ? rkm->payload : "", (const char *)orig->buf};
+	int lens[6] = {0, 0, 0, (int)rkm->key_len, (int)rkm->len, (int)orig->len};
+	int fmts[6] = {0, 0, 0, 1, 1, 1};
+	/* A redelivery of the same offset (after a crash) finds the row already there. */
+	PGresult *r = PQexecParams(tx->pg,
+				   "INSERT INTO dead_letter_originals AS d (topic, partition, \"offset\", key, payload, headers)"
+				   " VALUES ($1, $2, $3, $4, $5, $6)"
+				   " ON CONFLICT (topic, partition, \"offset\") DO UPDATE SET payload = EXCLUDED.payload"
+				   " RETURNING d.id, encode(sha256(d.payload), 'hex')",
+				   6, NULL, params, lens, fmts, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		rc = ccs_svc_pg_error(tx->pg, r, err);
+		goto out;
+	}
+	*ref = ccs_arena_printf(tx->arena, "dead_letter_originals/%s", PQgetvalue(r, 0, 0));
+	*sha256 = ccs_arena_strndup(tx->arena, PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1));
+out:
+	PQclear(r);
+	return rc;
+}
+
+/*
+ * Queue a dead letter: the original key, value and headers plus the context of the failure.
+ * One larger than dlq.max.bytes (the broker would refuse it and jam the relay) is published
+ * as a bounded record instead: no payload, the original headers only if they are small, the
+ * original's size and SHA-256, and dlq_original_ref naming the row of dead_letter_originals
+ * that keeps the bytes (the input topic keeps them too, until its retention).
+ */
 static int dead_letter(ccs_svc *s, ccs_tx *tx, rd_kafka_message_t *rkm, const ccs_svc_err *err)
 {
-	ccs_hdrs h;
+	ccs_hdrs orig_h, h;
 	rd_kafka_headers_t *orig = NULL;
 	char buf[64];
 	const char *name;
 	const void *val;
 	size_t vlen;
-	int rc = 0;
+	int rc = 0, bounded = 0;
 	const char *topic = rd_kafka_topic_name(rkm->rkt);
+	const void *key = rkm->key, *payload = rkm->payload;
+	size_t keylen = rkm->key_len, len = rkm->len;
+	char *ref = NULL, *sha = NULL;
+	ccs_svc_err e;
 
-	ccs_hdrs_init(&h, tx->arena);
+	ccs_hdrs_init(&orig_h, tx->arena);
 	if (rd_kafka_message_headers(rkm, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR)
 		for (size_t i = 0; rd_kafka_header_get_all(orig, i, &name, &val, &vlen) == 0; i++)
-			ccs_hdrs_add(&h, name, strlen(name), val, val ? vlen : 0);
+			ccs_hdrs_add(&orig_h, name, strlen(name), val, val ? vlen : 0);
+	/* 4 KiB for our own headers and the record's framing. */
+	if (rkm->key_len + rkm->len + orig_h.len + 4096 > (size_t)ccs_cfg_int(&s->cfg, "dlq.max.bytes")) {
+		bounded = 1;
+		if (keep_original(tx, rkm, &orig_h, &ref, &sha, &e) != 0) {
+			CCS_LOG_WARN("dead letter original insert failed", "error", CCS_LOG_S(e.msg));
+			return CCS_SVC_TRANSIENT;
+		}
+		payload = NULL;
+		len = 0;
+		if (keylen > 1024) {
+			key = NULL;
+			keylen = 0;
+		}
+	}
+	ccs_hdrs_init(&h, tx->arena);
+	if (!bounded || orig_h.len <= 16384)
+		ccs_hdrs_add_blob(&h, &orig_h);
 	ccs_hdrs_add_str(&h, "dlq_original_topic", topic);
 	snprintf(buf, sizeof(buf), "%d", rkm->partition);
 	ccs_hdrs_add_str(&h, "dlq_original_partition", buf);
@@ -269,10 +333,16 @@ static int dead_letter(ccs_svc *s, ccs_tx *tx, rd_kafka_message_t *rkm, const cc
 	ccs_hdrs_add_str(&h, "dlq_service", s->def->name);
 	ccs_hdrs_add_str(&h, "dlq_error_class", err->cls);
 	ccs_hdrs_add_str(&h, "dlq_error_message", err->msg);
+	if (bounded) {
+		snprintf(buf, sizeof(buf), "%zu", rkm->len);
+		ccs_hdrs_add_str(&h, "dlq_original_size", buf);
+		ccs_hdrs_add_str(&h, "dlq_original_sha256", sha);
+		ccs_hdrs_add_str(&h, "dlq_original_ref", ref);
+		ccs_hdrs_add_str(&h, "dlq_omitted", orig_h.len <= 16384 ? "payload" : "payload,headers");
+	}
 
 	char *dlq = ccs_arena_printf(tx->arena, "%s.dlq", topic);
-	ccs_svc_err e;
-	if (ccs__svc_outbox_insert(tx, dlq, rkm->key, rkm->key_len, rkm->payload, rkm->len, &h, &e) != 0) {
+	if (ccs__svc_outbox_insert(tx, dlq, key, keylen, payload, len, &h, &e) != 0) {
 		/* A dead letter that cannot be stored must not be dropped: retry the batch. */
 		rc = CCS_SVC_TRANSIENT;
 		CCS_LOG_WARN("dead letter insert failed", "error", CCS_LOG_S(e.msg));
@@ -282,8 +352,10 @@ static int dead_letter(ccs_svc *s, ccs_tx *tx, rd_kafka_message_t *rkm, const cc
 		snprintf(labels, sizeof(labels), "error_class=\"%s\"", err->cls);
 		ccs_metrics_inc(s->metrics, "dead_letters_total", labels, 1);
 		ccs_metric_add(s->m_dead, 1);
+		if (bounded)
+			ccs_metrics_inc(s->metrics, "dead_letters_bounded_total", "", 1);
 		CCS_LOG_MSG(CCS_LOG_WARN_L, "dead letter", topic, rkm->partition, rkm->offset, "error_class",
-			    CCS_LOG_S(err->cls), "error", CCS_LOG_S(err->msg));
+			    CCS_LOG_S(err->cls), "error", CCS_LOG_S(err->msg), "bounded", CCS_LOG_I(bounded));
 	}
 	return rc;
 }

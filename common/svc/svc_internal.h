@@ -73,6 +73,11 @@ struct ccs_svc {
 	int64_t *delivered;
 	size_t ndelivered, delivered_cap;
 	size_t relay_failed;
+	struct {
+		int64_t id;
+		rd_kafka_resp_err_t err;
+	} *parked;           /* rows Kafka refused for good, to move to outbox_parked */
+	size_t nparked, parked_cap;
 	int relay_full;
 	int relay_again;     /* kicked while a round was in flight: run again when it ends */
 	/* state */

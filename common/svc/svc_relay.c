@@ -19,12 +19,87 @@
 
 /* ---------------------------------------------------------------- outbox relay */
 
+/*
+ * Errors after which Kafka will never take this record as it is, however often it is sent:
+ * retrying would block every row behind it (the relay publishes in id order).
+ */
+static int refused_for_good(rd_kafka_resp_err_t err)
+{
+	switch (err) {
+	case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+	case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+	case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+	case RD_KAFKA_RESP_ERR_INVALID_MSG:
+	case RD_KAFKA_RESP_ERR__INVALID_ARG:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Move a row Kafka refused for good into outbox_parked, with the reason, so that the rows
+ * behind it flow. Counted (outbox_parked_total) and alerted on; an operator can inspect it and
+ * put it back. Returns a CCS_PG_* code.
+ */
+static int relay_park(ccs_svc *s, int64_t id, rd_kafka_resp_err_t why)
+{
+	char idb[24];
+	snprintf(idb, sizeof(idb), "%lld", (long long)id);
+	const char *params[2] = {idb, rd_kafka_err2str(why)};
+	PGresult *r = PQexecParams(s->pg,
+				   "WITH moved AS (DELETE FROM outbox WHERE id = $1"
+				   " RETURNING id, topic, key, payload, headers, created_at)"
+				   " INSERT INTO outbox_parked (id, topic, key, payload, headers, created_at, reason)"
+				   " SELECT id, topic, key, payload, headers, created_at, $2 FROM moved"
+				   " ON CONFLICT (id) DO NOTHING",
+				   2, NULL, params, NULL, NULL, 0);
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? CCS_PG_OK : ccs_pg_classify(s->pg, r);
+	PQclear(r);
+	if (rc == CCS_PG_OK) {
+		ccs_metric_add(s->m_parked, 1);
+		CCS_LOG_ERROR("outbox row refused by kafka for good, parked", "id", CCS_LOG_I(id), "error",
+			      CCS_LOG_S(rd_kafka_err2str(why)));
+	}
+	return rc;
+}
+
+/* Park what the last round collected; rows whose park failed are retried next round. */
+static int relay_park_all(ccs_svc *s)
+{
+	size_t kept = 0;
+	int rc = CCS_PG_OK;
+	for (size_t i = 0; i < s->nparked; i++) {
+		if (rc == CCS_PG_OK)
+			rc = relay_park(s, s->parked[i].id, s->parked[i].err);
+		if (rc != CCS_PG_OK)
+			s->parked[kept++] = s->parked[i];
+	}
+	s->nparked = kept;
+	return rc;
+}
+
+static void park_later(ccs_svc *s, int64_t id, rd_kafka_resp_err_t err)
+{
+	if (s->nparked == s->parked_cap) {
+		s->parked_cap = s->parked_cap ? s->parked_cap * 2 : 16;
+		s->parked = ccs_xrealloc(s->parked, s->parked_cap * sizeof(*s->parked));
+	}
+	s->parked[s->nparked].id = id;
+	s->parked[s->nparked].err = err;
+	s->nparked++;
+}
+
 void ccs__svc_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	ccs_svc *s = opaque;
 	(void)rk;
 	if (s->inflight)
 		s->inflight--;
+	if (m->err && refused_for_good(m->err)) {
+		park_later(s, (int64_t)(intptr_t)m->_private, m->err);
+		return;
+	}
 	if (m->err) {
 		s->relay_failed++;
 		ccs_metric_add(s->m_pub_err, 1);
@@ -93,6 +168,8 @@ void ccs__svc_relay_run(ccs_svc *s)
 	/* Acknowledged rows whose delete failed (connection lost) are deleted first. */
 	if (s->ndelivered && ccs__svc_relay_delete(s) != CCS_PG_OK)
 		goto out;
+	if (s->nparked && relay_park_all(s) != CCS_PG_OK)
+		goto out;
 	if (!s->relay_leader) {
 		r = PQexec(s->pg, "SELECT pg_try_advisory_lock(hashtext('ccs.outbox.relay'))");
 		s->relay_leader = PQresultStatus(r) == PGRES_TUPLES_OK && PQgetvalue(r, 0, 0)[0] == 't';
@@ -136,6 +213,12 @@ void ccs__svc_relay_run(ccs_svc *s)
 			RD_KAFKA_V_OPAQUE((void *)(intptr_t)id), RD_KAFKA_V_END);
 		if (err) {
 			rd_kafka_headers_destroy(h);
+			if (refused_for_good(err)) {
+				/* Not this row's turn to block the others: park it, go on. */
+				park_later(s, id, err);
+				s->relay_again = 1;
+				continue;
+			}
 			CCS_LOG_WARN("produce refused, will retry", "error", CCS_LOG_S(rd_kafka_err2str(err)));
 			s->relay_full = 1;
 			break;
@@ -144,6 +227,8 @@ void ccs__svc_relay_run(ccs_svc *s)
 	}
 	if (s->inflight)
 		uv_timer_start(&s->dr_timer, dr_timer_cb, 2, 2);
+	else if (s->nparked && relay_park_all(s) != CCS_PG_OK && PQstatus(s->pg) != CONNECTION_OK)
+		ccs__svc_go_transient(s, "outbox park failed");
 out:
 	PQclear(r);
 }
@@ -157,7 +242,7 @@ static void dr_timer_cb(uv_timer_t *t)
 	uv_timer_stop(&s->dr_timer);
 	if (s->ndelivered)
 		CCS_FAILPOINT("relay.after_publish");
-	if (ccs__svc_relay_delete(s) != CCS_PG_OK) {
+	if (ccs__svc_relay_delete(s) != CCS_PG_OK || relay_park_all(s) != CCS_PG_OK) {
 		ccs__svc_go_transient(s, "outbox delete failed");
 		return;
 	}

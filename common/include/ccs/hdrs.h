@@ -20,6 +20,8 @@ typedef struct ccs_hdrs {
 void ccs_hdrs_init(ccs_hdrs *h, ccs_arena *arena);
 void ccs_hdrs_add(ccs_hdrs *h, const char *name, size_t nlen, const void *val, size_t vlen);
 void ccs_hdrs_add_str(ccs_hdrs *h, const char *name, const char *val);
+/* Append every header of another blob. */
+void ccs_hdrs_add_blob(ccs_hdrs *h, const ccs_hdrs *other);
 
 /* Called once per header; return non-zero to stop. */
 typedef int (*ccs_hdrs_cb)(void *ctx, const char *name, size_t nlen, const uint8_t *val, size_t vlen);
