@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # deploy/dev/test.sh: the project's test command (README, .ci/run).
 #
-#   usage: deploy/dev/test.sh [--quick] [--no-asan] [--stop-servers|--keep-servers]
+#   usage: deploy/dev/test.sh [--quick] [--no-fuzz] [--no-asan] [--stop-servers|--keep-servers]
 #     (none)          deps.sh; servers.sh up; build preset `dev` and run ctest labels
-#                     unit|fuzz|integration|chaos; then build preset `asan` and run
+#                     unit|fuzz|integration|chaos; then tests/fuzz/run_bounded.sh (build preset
+#                     `fuzz` with clang-14, every fuzz target under libFuzzer for
+#                     CCS_FUZZ_SECONDS, default 20 s, each); then build preset `asan` and run
 #                     unit|fuzz|integration under ASan+UBSan
-#     --quick         unit and fuzz tests of the `dev` build only; no servers are started
+#     --quick         unit and fuzz tests (corpus replay) of the `dev` build only; no servers
+#                     are started, no libFuzzer run
+#     --no-fuzz       skip the libFuzzer run (the corpus replay in ctest still runs)
 #     --no-asan       skip the `asan` build and run
 #     --stop-servers  stop at exit the servers this run started (the default when CI is set)
 #     --keep-servers  leave them running (the default otherwise: the next run reuses them)
@@ -20,17 +24,19 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DEV=$ROOT/deploy/dev
 quick=0
 asan=1
+fuzz=1
 stop_servers=0
 [ -n "${CI:-}" ] && [ "${CI}" != false ] && stop_servers=1
 
 for a in "$@"; do
 	case "$a" in
 	--quick) quick=1 ;;
+	--no-fuzz) fuzz=0 ;;
 	--no-asan) asan=0 ;;
 	--stop-servers) stop_servers=1 ;;
 	--keep-servers) stop_servers=0 ;;
 	-h | --help)
-		sed -n '2,18p' "$0"
+		sed -n '2,20p' "$0"
 		exit 0
 		;;
 	*)
@@ -91,6 +97,11 @@ phase "build dev"
 ctest --preset dev -L 'unit|fuzz|integration|chaos' --output-on-failure "${jobs[@]}" ||
 	failed+=("ctest dev")
 phase "ctest dev (unit|fuzz|integration|chaos)"
+
+if [ "$fuzz" = 1 ]; then
+	"$ROOT/tests/fuzz/run_bounded.sh" || failed+=("fuzz (libFuzzer)")
+	phase "fuzz (libFuzzer, ${CCS_FUZZ_SECONDS:-20} s per target)"
+fi
 
 if [ "$asan" = 1 ]; then
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
