@@ -59,8 +59,8 @@ int ccs_ref_validate(const Ccs__Mtp__V1__ReferralSubmitted *r, ccs_date today,
 int ccs_ref_reasons_has(const ccs_ref_reasons *rs, const char *code);
 
 /*
- * The UTC calendar date of an RFC 3339 instant "YYYY-MM-DDTHH:MM:SS[.frac]Z" (the contracts
- * only carry UTC instants). CCS_DATE_INVALID on anything else.
+ * The California calendar date of an RFC 3339 instant (ccs_instant_date_ca: any offset, 23:30
+ * PST is that day, not the next). CCS_DATE_INVALID on anything else.
  */
 ccs_date ccs_ref_instant_date(const char *rfc3339);
 
