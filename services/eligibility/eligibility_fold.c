@@ -16,74 +16,16 @@
 #include <strings.h>
 
 #include "ccs/err.h"
+#include "ccs/instant.h"
 #include "ccs/uuid.h"
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 #define AMOUNT_MAX_CENTS 1000000000000000LL
 
-/* Two decimal digits at s, or -1. */
-static int two_digits(const char *s)
-{
-	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
-		return -1;
-	return (s[0] - '0') * 10 + (s[1] - '0');
-}
-
-/* Parse "HH:MM:SS[.frac]" then "Z", "+HH:MM", "-HH:MM" or nothing; minutes of the day in UTC
- * (may be < 0 or >= 1440 when the offset crosses midnight) into *utc_min, and the nanoseconds
- * of the local time into *ns when ns is not NULL. 0 or -1. */
-static int parse_time(const char *t, int *utc_min, long long *ns)
-{
-	int hh = two_digits(t), mm, ss, oh = 0, om = 0, sign = 0;
-	long long frac = 0;
-	int digits = 0;
-	if (hh < 0 || hh > 23 || t[2] != ':' || (mm = two_digits(t + 3)) < 0 || mm > 59 || t[5] != ':' ||
-	    (ss = two_digits(t + 6)) < 0 || ss > 60)
-		return -1;
-	t += 8;
-	if (*t == '.') {
-		t++;
-		if (*t < '0' || *t > '9')
-			return -1;
-		for (; *t >= '0' && *t <= '9'; t++)
-			if (digits < 9) {
-				frac = frac * 10 + (*t - '0');
-				digits++;
-			}
-		for (; digits < 9; digits++)
-			frac *= 10;
-	}
-	if (*t == 'Z' || *t == 'z') {
-		t++;
-	} else if (*t == '+' || *t == '-') {
-		sign = *t == '+' ? 1 : -1;
-		if ((oh = two_digits(t + 1)) < 0 || oh > 23 || t[3] != ':' || (om = two_digits(t + 4)) < 0 || om > 59)
-			return -1;
-		t += 6;
-	}
-	if (*t != '\0')
-		return -1;
-	*utc_min = hh * 60 + mm - sign * (oh * 60 + om);
-	if (ns)
-		*ns = ((long long)(hh * 3600 + mm * 60 + ss) - sign * (oh * 3600 + om * 60)) * 1000000000LL + frac;
-	return 0;
-}
-
+/* The project's one RFC 3339 parser, dated in California (ccs/instant.h). */
 ccs_date ccs_elig_fold_instant_date(const char *s)
 {
-	char d[11];
-	ccs_date day;
-	int utc_min;
-	if (!s || strlen(s) < 10 || (s[10] != '\0' && s[10] != 'T' && s[10] != 't' && s[10] != ' '))
-		return CCS_DATE_INVALID;
-	memcpy(d, s, 10);
-	d[10] = '\0';
-	day = ccs_date_parse(d);
-	if (day == CCS_DATE_INVALID || s[10] == '\0')
-		return day;
-	if (parse_time(s + 11, &utc_min, NULL) != 0)
-		return CCS_DATE_INVALID;
-	return day + (utc_min < 0 ? -1 : utc_min >= 1440 ? 1 : 0);
+	return ccs_instant_date_ca(s);
 }
 
 /* The rules engine's date range (rules.c DATE_MIN_Y..DATE_MAX_Y). */
@@ -302,25 +244,34 @@ static void apply_step(struct fold *s, const ccs_elig_fold_step *st)
 			appliers[i].apply(s, st);
 }
 
-/* Nanoseconds since the instant's local midnight, shifted to UTC; 0 when there is none. */
-static long long time_of_day(const char *s)
+/* received_at as a point in time, for ordering one day's steps; a step without one (dated
+ * from its envelope) sorts first, as if received at the day's start. */
+static void step_instant(const ccs_elig_fold_step *st, int64_t *s, int32_t *ns)
 {
-	int utc_min;
-	long long ns = 0;
-	if (!s || strlen(s) < 11 || parse_time(s + 11, &utc_min, &ns) != 0)
-		return 0;
-	return ns;
+	int64_t t;
+	int32_t n;
+	*s = INT64_MIN;
+	*ns = 0;
+	if (ccs_instant_parse(st->ev->received_at, &t, &n) == 0) {
+		*s = t;
+		*ns = n;
+	}
 }
 
 static int step_cmp(const void *a, const void *b)
 {
 	const ccs_elig_fold_step *x = a, *y = b;
+	int64_t sx, sy;
+	int32_t nx, ny;
 	if (x->on != y->on)
 		return x->on < y->on ? -1 : 1;
 	/* the same day: the earlier instant first */
-	long long tx = time_of_day(x->ev->received_at), ty = time_of_day(y->ev->received_at);
-	if (tx != ty)
-		return tx < ty ? -1 : 1;
+	step_instant(x, &sx, &nx);
+	step_instant(y, &sy, &ny);
+	if (sx != sy)
+		return sx < sy ? -1 : 1;
+	if (nx != ny)
+		return nx < ny ? -1 : 1;
 	return strcmp(x->event_id, y->event_id);
 }
 

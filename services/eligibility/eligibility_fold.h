@@ -65,7 +65,8 @@ int ccs_elig_fold(const ccs_elig_fold_case *c, ccs_elig_fold_step *steps, size_t
 int ccs_elig_fold_check_evidence(const Ccs__Mtp__V1__EligibilityEvidence *ev, char *errbuf,
 				 size_t errlen) __attribute__((warn_unused_result));
 
-/* Date of an RFC 3339 instant ("2026-11-02T16:00:00Z" -> 2026-11-02), or CCS_DATE_INVALID. */
+/* California date of an RFC 3339 instant ("2026-11-02T16:00:00Z" -> 2026-11-02, but
+ * "2026-11-03T07:30:00Z", 23:30 PST, -> 2026-11-02), or CCS_DATE_INVALID (ccs/instant.h). */
 ccs_date ccs_elig_fold_instant_date(const char *s);
 
 /* Service lines a requested program implies when the referral listed none (a data table). */

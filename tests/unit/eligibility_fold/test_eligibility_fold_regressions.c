@@ -9,8 +9,9 @@
  *      held evidence made the accepted referral that opens the case a poison message).
  *   3. same_day_order_follows_the_instant: steps of one day were ordered by event id (random),
  *      not by time, so "the later review replaces the earlier one" held only by chance.
- *   4. instant_date_honours_the_offset: the date of "2026-11-02T23:30:00-08:00" was taken as
- *      2026-11-02 (it is 2026-11-03 UTC), and any text after the 'T' was accepted.
+ *   4. instant_date_honours_the_offset: the offset was ignored (the date was the written
+ *      one), and any text after the 'T' was accepted. Instants are now dated in California
+ *      (ccs/instant.h), so the expected dates are California's, not UTC's.
  */
 #include "eligibility_fold.h"
 
@@ -177,7 +178,7 @@ CCS_TEST(checked_evidence_always_folds)
 
 /* ---------------------------------------------------------------- 3. same-day order */
 
-/* Fixed by ordering a day's steps by received_at's time of day (UTC) before the event id.
+/* Fixed by ordering a day's steps by received_at's instant before the event id.
  * Evidence without received_at is dated from its envelope's ce_time, which the fold does not
  * see; carrying the stored received_at column in ccs_elig_fold_step would cover it too. */
 CCS_TEST(same_day_order_follows_the_instant)
@@ -201,18 +202,21 @@ CCS_TEST(same_day_order_follows_the_instant)
 
 /* ---------------------------------------------------------------- 4. offsets */
 
-/* Fixed by parsing the time and offset: the UTC date, and anything else after the 'T' invalid.
- * A bare "YYYY-MM-DD" and a time without an offset stay accepted (as UTC). */
+/* Fixed by parsing the time and offset, and anything else after the 'T' invalid. The date is
+ * California's: 23:30 PST is its own day, although UTC is past midnight. */
 CCS_TEST(instant_date_honours_the_offset)
 {
 	static const struct {
 		const char *in;
 		const char *want; /* NULL: invalid */
 	} rows[] = {
-		{"2026-11-02T23:30:00-08:00", "2026-11-03"},
+		{"2026-11-02T23:30:00-08:00", "2026-11-02"},
+		{"2026-11-03T07:30:00+00:00", "2026-11-02"},
 		{"2026-11-03T01:00:00+05:00", "2026-11-02"},
+		{"2026-11-03T13:00:00+05:30", "2026-11-02"}, /* 23:30 PST */
 		{"2026-11-02T16:00:00+00:00", "2026-11-02"},
-		{"2026-12-31T20:00:00.5-05:00", "2027-01-01"},
+		{"2026-12-31T20:00:00.5-05:00", "2026-12-31"},
+		{"2027-01-01T08:00:00.5Z", "2027-01-01"},
 		{"2026-11-02Tnonsense", NULL},
 		{"2026-11-02T25:00:00Z", NULL},
 		{"2026-11-02T", NULL},
