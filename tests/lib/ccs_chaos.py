@@ -93,6 +93,8 @@ class Node(Daemon):
         return self
 
     def start(self):
+        if getattr(self, "migrate", True) and hasattr(self.env, "migrate"):
+            self.env.migrate(self.service)  # as the owner role, once (ccs_it's roles)
         env = dict(os.environ)
         env.update(self.vars)
         env.pop("CCS_FAILPOINTS", None)
