@@ -57,10 +57,16 @@ fuzz_stats() {
 		END { printf "%d %d %d\n", runs, cov, ft }' "$1"
 }
 
-# fuzz_finding_kind LOG: a one-word reason for a failed run, from libFuzzer's report.
+# fuzz_finding_kind LOG: a short reason for a failed run from the report's SUMMARY line, e.g.
+# AddressSanitizer:heap-buffer-overflow, AddressSanitizer:leak, libFuzzer:timeout,
+# libFuzzer:deadly-signal (an abort() in the harness: a broken invariant).
 fuzz_finding_kind() {
-	local k
-	k=$(grep -m1 -oE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer|UndefinedBehaviorSanitizer)[^(]*|runtime error:|SUMMARY: [A-Za-z]+: [a-z-]+' "$1" |
-		head -n1 | tr -s ' ' | tr ' ' '_')
-	echo "${k:-exit_status}"
+	awk '
+		/^SUMMARY: / && !k {
+			tool = $2; sub(/:$/, "", tool)
+			what = ($0 ~ /leaked in/) ? "leak" : $3
+			if ($3 == "deadly" && $4 == "signal") what = "deadly-signal"
+			k = tool ":" what
+		}
+		END { print (k ? k : "exit-status") }' "$1"
 }
