@@ -36,6 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ccs/instant.h"
 #include "ccs/log.h"
 #include "ccs/pbutf8.h"
 #include "ccs/metrics.h"
@@ -121,32 +122,21 @@ void ccs_scheduling_free(ccs_scheduling *s)
 
 /* ---------------------------------------------------------------- small helpers */
 
-static int two_digits(const char *p)
-{
-	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
-		return -1;
-	return (p[0] - '0') * 10 + (p[1] - '0');
-}
-
-/* "YYYY-MM-DDTHH:MM:SS..." (UTC) as epoch milliseconds; -1 when malformed. */
+/* An RFC 3339 instant as epoch milliseconds, by the project's one parser (ccs/instant.h);
+ * negative when malformed (or before 1970, which no request is). */
 static int64_t instant_ms(const char *s)
 {
-	char d[11];
-	if (!s || strlen(s) < 19 || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
+	int64_t t;
+	int32_t ns;
+	if (ccs_instant_parse(s, &t, &ns) != 0)
 		return -1;
-	memcpy(d, s, 10);
-	d[10] = '\0';
-	ccs_date day = ccs_date_parse(d);
-	int h = two_digits(s + 11), mi = two_digits(s + 14), se = two_digits(s + 17);
-	if (day == CCS_DATE_INVALID || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60)
-		return -1;
-	return ((int64_t)day * 86400 + h * 3600 + mi * 60 + se) * 1000;
+	return t * 1000 + ns / 1000000;
 }
 
+/* The California date of an instant: what "today" is for the request's rules. */
 static ccs_date instant_date(const char *s)
 {
-	int64_t ms = instant_ms(s);
-	return ms < 0 ? CCS_DATE_INVALID : (ccs_date)(ms / 86400000);
+	return ccs_instant_date_ca(s);
 }
 
 static int valid_uuid(const char *s)
