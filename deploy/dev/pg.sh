@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # deploy/dev/pg.sh: a PostgreSQL server for development and tests.
 #
-#   usage: deploy/dev/pg.sh up|down|url|status
+#   usage: deploy/dev/pg.sh up|down|url|status|db
 #     up      make sure a server answers (quiet on success)
 #     url     print the admin URL to use (after `up`); exit 1 when none answers
+#     url DB owner|runtime
+#             print the URL of database DB as its owner or runtime role (no password: the
+#             dev servers trust local connections)
+#     db DB   create database DB with its owner role DB_owner and runtime role DB, or repair
+#             their grants (deploy/sql/apply.sh); the owner then runs `--migrate-only`, the
+#             daemon connects as the runtime role
 #     status  print which server is used; exit 0 if one answers, 3 otherwise
 #     down    stop the throwaway cluster if this script started one (machine-wide
 #             servers are left alone)
@@ -128,14 +134,38 @@ cmd_down() {
 	as_dev "$bin/pg_ctl" -D "$RUN/data" -m fast -w -t 60 stop >/dev/null
 }
 
-case "${1:-}" in
-up) cmd_up ;;
-down) cmd_down ;;
-url)
+# role_url ADMIN_URL DB ROLE: the admin URI with another role and database (query kept).
+role_url() {
+	local scheme=${1%%://*} rest=${1#*://} query=""
+	case $rest in *\?*) query="?${rest#*\?}" rest=${rest%%\?*} ;; esac
+	rest=${rest%%/*}
+	echo "$scheme://$3@${rest##*@}/$2$query"
+}
+
+admin_url() {
 	current_url || {
 		echo "pg.sh: no PostgreSQL answers; run deploy/dev/pg.sh up" >&2
 		exit 1
 	}
+}
+
+case "${1:-}" in
+up) cmd_up ;;
+down) cmd_down ;;
+url)
+	if [ $# -ge 3 ]; then
+		case "$3" in
+		owner) role_url "$(admin_url)" "$2" "${2}_owner" ;;
+		runtime) role_url "$(admin_url)" "$2" "$2" ;;
+		*) echo "pg.sh: url DB owner|runtime" >&2; exit 2 ;;
+		esac
+	else
+		admin_url
+	fi
+	;;
+db)
+	[ $# -ge 2 ] || { echo "pg.sh: db DB" >&2; exit 2; }
+	"$ROOT/deploy/sql/apply.sh" -d "$(admin_url)" "$2"
 	;;
 status)
 	if u=$(current_url); then
@@ -146,7 +176,7 @@ status)
 	fi
 	;;
 *)
-	sed -n '2,20p' "$0" >&2
+	sed -n '2,25p' "$0" >&2
 	exit 2
 	;;
 esac

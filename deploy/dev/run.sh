@@ -5,8 +5,9 @@
 #
 # Installs what is missing (deps.sh), starts or reuses PostgreSQL and Kafka (servers.sh; set
 # CCS_PG_URL / CCS_KAFKA_BOOTSTRAP to use your own), builds the `dev` preset, creates the
-# databases ccs_referral, ccs_eligibility and ccs_scheduling when missing, starts the three
-# daemons (logs in .run/logs/, metrics on 127.0.0.1:9101-9103), then sends sample referrals
+# databases ccs_referral, ccs_eligibility and ccs_scheduling with their owner and runtime roles
+# when missing (deploy/sql/), migrates each as its owner role, starts the three daemons as their
+# runtime roles (logs in .run/logs/, metrics on 127.0.0.1:9101-9103), then sends sample referrals
 # and the evidence that makes most children eligible, printing every decision as one line.
 # Ctrl-C (or --duration) stops the daemons with SIGTERM; the servers keep running
 # (deploy/dev/servers.sh down stops them).
@@ -38,13 +39,11 @@ if [ "$build" = 1 ]; then
 fi
 BUILD=$ROOT/build/dev
 
-# One database per daemon, on the server CCS_PG_URL points at.
-admin=$CCS_PG_URL
-base=${admin%/*}
+# One database per daemon with its two roles, on the server CCS_PG_URL points at (an older
+# database made by a superuser is adopted by its owner role). The owner role migrates below;
+# the daemons connect as the runtime role, which may not change the schema.
 for db in ccs_referral ccs_eligibility ccs_scheduling; do
-	if [ "$(psql "$admin" -XAtqc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
-		psql "$admin" -Xqc "CREATE DATABASE $db"
-	fi
+	"$DEV/pg.sh" db "$db"
 done
 
 # The topics (the daemons create their own too; the demo may write before a daemon starts).
@@ -71,7 +70,11 @@ for svc in referral eligibility scheduling; do
 		port=$((port + 1))
 		continue
 	fi
-	CCS_PG_URL="$base/ccs_$svc" CCS_HTTP_LISTEN="127.0.0.1:$port" \
+	if ! CCS_PG_URL=$("$DEV/pg.sh" url "ccs_$svc" owner) "$bin" --migrate-only >>"$ROOT/.run/logs/$svc.log" 2>&1; then
+		echo "-- migrating ccs_$svc as its owner role failed; see .run/logs/$svc.log" >&2
+		exit 1
+	fi
+	CCS_PG_URL=$("$DEV/pg.sh" url "ccs_$svc" runtime) CCS_HTTP_LISTEN="127.0.0.1:$port" \
 		"$bin" >>"$ROOT/.run/logs/$svc.log" 2>&1 &
 	pids+=($!)
 	ports+=("$port")
