@@ -115,3 +115,92 @@ int ccs_pb_check_utf8(const ProtobufCMessage *m, char *field, size_t fieldlen)
 		field[0] = '\0';
 	return m ? walk(m, "", 0, field, fieldlen) : 0;
 }
+
+/* ---------------------------------------------------------------- wire-level string check */
+
+/* Read a base-128 varint; 0 on success. */
+static int wire_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
+{
+	uint64_t x = 0;
+	for (int shift = 0; shift < 64 && *pos < len; shift += 7) {
+		uint8_t b = p[(*pos)++];
+		x |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = x;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Walk the encoded message field by field. Only length-delimited fields the descriptor names
+ * as strings or messages are looked into; anything malformed stops the walk with 0, because
+ * the unpacker that runs next reports it as a decode failure with its own words.
+ */
+static int wire_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, const char *prefix,
+		     int depth, char *field, size_t flen)
+{
+	size_t pos = 0;
+	char sub[256];
+
+	if (depth > MAX_DEPTH) {
+		snprintf(field, flen, "%s(nesting too deep)", prefix);
+		return -1;
+	}
+	while (pos < len) {
+		uint64_t key, n;
+		if (wire_varint(p, len, &pos, &key) != 0)
+			return 0;
+		switch (key & 7) {
+		case 0:
+			if (wire_varint(p, len, &pos, &n) != 0)
+				return 0;
+			continue;
+		case 1:
+			pos += 8;
+			continue;
+		case 5:
+			pos += 4;
+			continue;
+		case 2:
+			break;
+		default:
+			return 0;
+		}
+		if (wire_varint(p, len, &pos, &n) != 0 || n > len - pos)
+			return 0;
+		const uint8_t *v = p + pos;
+		pos += (size_t)n;
+		if (key >> 3 > 0x1fffffff)
+			return 0;
+		const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3));
+		if (!f)
+			continue;
+		if (f->type == PROTOBUF_C_TYPE_STRING) {
+			/* protobuf-c copies a string up to its first NUL: "Gar\0cia" would arrive as
+			 * "Gar". Such a value is refused, not silently cut. */
+			if (memchr(v, 0, (size_t)n)) {
+				snprintf(field, flen, "%s%s (contains a NUL byte)", prefix, f->name);
+				return -1;
+			}
+			if (!ccs_utf8_valid((const char *)v, (size_t)n)) {
+				snprintf(field, flen, "%s%s", prefix, f->name);
+				return -1;
+			}
+		} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+			snprintf(sub, sizeof(sub), "%s%s.", prefix, f->name);
+			if (wire_walk(f->descriptor, v, (size_t)n, sub, depth + 1, field, flen))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int ccs_pb_check_wire(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t len, char *field,
+		      size_t fieldlen)
+{
+	if (fieldlen)
+		field[0] = '\0';
+	return wire_walk(d, data ? data : (const uint8_t *)"", data ? len : 0, "", 0, field, fieldlen);
+}

@@ -36,6 +36,7 @@
 #include "ccs/http.h"
 #include "ccs/log.h"
 #include "ccs/hdrs.h"
+#include "ccs/tz.h"
 #include "svc_internal.h"
 
 extern const ccs_migration ccs_runtime_migrations[];
@@ -479,7 +480,7 @@ static const ccs_cfg_def runtime_cfg[] = {
 	{"backoff.max.ms", CCS_CFG_INT, "10000", 0, 1, 3600000, "longest retry delay"},
 	{"stats.interval.ms", CCS_CFG_INT, "30000", 0, 1000, 3600000, "stats log line and consumer lag refresh"},
 	{"clock.today", CCS_CFG_STR, "", CCS_CFG_RELOAD, 0, 0,
-	 "YYYY-MM-DD overriding today's date for time-driven work (tests, replays); empty: the UTC date"},
+	 "YYYY-MM-DD overriding today's date for time-driven work (tests, replays); empty: today in California"},
 	{NULL, 0, NULL, 0, 0, 0, NULL},
 };
 
@@ -645,13 +646,19 @@ int ccs_svc_main(const ccs_svc_def *def, int argc, char **argv)
 	snprintf(s->source, sizeof(s->source), "urn:ccs:mtp:%s", def->name);
 	s->prefix = ccs_cfg_str(&s->cfg, "topics.prefix");
 	size_t nt = 0;
-	while (def->topics[nt])
+	while (def->inputs[nt].topic)
 		nt++;
 	s->topics = ccs_xcalloc(nt + 1, sizeof(char *));
+	s->types = ccs_xcalloc(nt + 1, sizeof(*s->types));
 	for (size_t i = 0; i < nt; i++) {
-		size_t tl = strlen(s->prefix) + strlen(def->topics[i]) + 1;
+		size_t tl = strlen(s->prefix) + strlen(def->inputs[i].topic) + 1;
 		s->topics[i] = ccs_xmalloc(tl);
-		snprintf(s->topics[i], tl, "%s%s", s->prefix, def->topics[i]);
+		snprintf(s->topics[i], tl, "%s%s", s->prefix, def->inputs[i].topic);
+		s->types[i] = def->contract(def->inputs[i].topic);
+		if (!s->types[i]) {
+			snprintf(err, sizeof(err), "input topic %s has no contract", def->inputs[i].topic);
+			goto usage_err;
+		}
 	}
 	if (ccs_failpoint_init(err, sizeof(err)) != 0)
 		goto usage_err;
@@ -663,6 +670,9 @@ int ccs_svc_main(const ccs_svc_def *def, int argc, char **argv)
 	ccs_arena_init(&s->arena, 256 * 1024);
 	s->batch = ccs_xcalloc((size_t)ccs_cfg_int(&s->cfg, "batch.max"), sizeof(*s->batch));
 
+	/* Every deadline is a California date: without the zone rules the daemon cannot date. */
+	if (ccs_tz_init(err, sizeof(err)) != 0)
+		goto fatal;
 	if (connect_pg(s, err, sizeof(err)) != 0)
 		goto fatal;
 	if (ccs_pg_migrate(s->pg, "runtime", ccs_runtime_migrations, err, sizeof(err)) != 0 ||
@@ -752,6 +762,7 @@ out:
 	for (size_t i = 0; s->topics && s->topics[i]; i++)
 		free(s->topics[i]);
 	free(s->topics);
+	free(s->types);
 	free(s->delivered);
 	free(s->parked);
 	free(s->batch);

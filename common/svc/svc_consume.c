@@ -15,7 +15,9 @@
 
 #include "ccs/failpoint.h"
 #include "ccs/hdrs.h"
+#include "ccs/instant.h"
 #include "ccs/log.h"
+#include "ccs/pbutf8.h"
 #include "svc_internal.h"
 
 /* ---------------------------------------------------------------- partitions */
@@ -230,15 +232,18 @@ static int check_envelope(ccs_svc *s, const ccs_msg *m, ccs_svc_err *err)
 	if (ccs_uuid_parse(m->ce_id, &u) != 0)
 		return ccs_svc_poison(err, "envelope", "ce_id header is not a UUID");
 	long ti = topic_index(s, m->topic);
-	if (ti >= 0 && s->def->expected_types && s->def->expected_types[ti]) {
-		if (!m->ce_type)
-			return ccs_svc_poison(err, "envelope", "missing ce_type header");
-		if (strcmp(m->ce_type, s->def->expected_types[ti]) != 0)
-			return ccs_svc_poison(err, "envelope", "ce_type %.100s is not %s on this topic",
-					      m->ce_type, s->def->expected_types[ti]);
-	}
-	if (m->ce_time && strlen(m->ce_time) > 64)
-		return ccs_svc_poison(err, "envelope", "ce_time header too long");
+	if (ti < 0)
+		return ccs_svc_poison(err, "envelope", "not an input topic of this service");
+	if (!m->ce_type)
+		return ccs_svc_poison(err, "envelope", "missing ce_type header");
+	if (strcmp(m->ce_type, s->types[ti]->name) != 0)
+		return ccs_svc_poison(err, "envelope", "ce_type %.100s is not %s on this topic", m->ce_type,
+				      s->types[ti]->name);
+	/* ce_time is copied into every decision's header: it must be an RFC 3339 instant. */
+	int64_t t;
+	int32_t ns;
+	if (m->ce_time && (strlen(m->ce_time) > 64 || ccs_instant_parse(m->ce_time, &t, &ns) != 0))
+		return ccs_svc_poison(err, "envelope", "ce_time header is not an RFC 3339 date-time");
 	if (m->len > (size_t)ccs_cfg_int(&s->cfg, "input.max.bytes"))
 		return ccs_svc_poison(err, "envelope", "value of %zu bytes exceeds input.max.bytes (%ld)", m->len,
 				      ccs_cfg_int(&s->cfg, "input.max.bytes"));
@@ -377,6 +382,26 @@ int ccs__svc_savepoint(ccs_svc *s, const char *sql, ccs_svc_err *err)
 }
 
 /*
+ * Decode the value as its topic's contract type and call the topic's handler. The strings are
+ * checked on the encoded bytes first (UTF-8, no NUL: protobuf-c would cut "Gar\0cia" to
+ * "Gar"), so handlers see only clean text; what fails is a poison message naming the field.
+ */
+static int decode_and_handle(ccs_svc *s, ccs_tx *tx, const ccs_msg *m, ccs_svc_err *err)
+{
+	long ti = topic_index(s, m->topic);
+	const ProtobufCMessageDescriptor *type = s->types[ti];
+	char bad[160];
+
+	if (ccs_pb_check_wire(type, m->value, m->len, bad, sizeof(bad)) != 0)
+		return ccs_svc_poison(err, "validation", "field %s is not valid UTF-8 text", bad);
+	ProtobufCAllocator alloc = ccs_svc_arena_allocator(tx->arena);
+	ProtobufCMessage *pb = protobuf_c_message_unpack(type, &alloc, m->len, m->value ? m->value : (const uint8_t *)"");
+	if (!pb)
+		return ccs_svc_poison(err, "decode", "value is not a valid %s", type->name);
+	return s->def->inputs[ti].handle(s, s->def->ctx, tx, m, pb, err);
+}
+
+/*
  * Apply one message inside the batch transaction. Returns 0 (applied, skipped as duplicate, or
  * dead-lettered) or CCS_SVC_TRANSIENT.
  */
@@ -438,7 +463,7 @@ static int apply_one(ccs_svc *s, rd_kafka_message_t *rkm)
 		tx.input_id = m.ce_id;
 		tx.input_time = m.ce_time ? m.ce_time : "1970-01-01T00:00:00Z";
 		tx.correlation_id = m.correlation_id;
-		rc = s->def->handle(s, s->def->ctx, &tx, &m, &err);
+		rc = decode_and_handle(s, &tx, &m, &err);
 	}
 	if (rc == CCS_SVC_TRANSIENT) {
 		CCS_LOG_MSG(CCS_LOG_WARN_L, "transient failure", m.topic, m.partition, m.offset, "error",

@@ -67,6 +67,7 @@ struct ccs_svc {
 	char source[128];
 	const char *prefix;  /* topics.prefix, prepended to every topic name */
 	char **topics;       /* input topics with the prefix, NULL-terminated */
+	const ProtobufCMessageDescriptor **types; /* each input topic's contract type */
 	/* relay */
 	int relay_leader;
 	size_t inflight;

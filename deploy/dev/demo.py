@@ -90,7 +90,10 @@ for t in ("ccs.referral.decided.v1", "ccs.eligibility.decided.v1", "ccs.scheduli
 time.sleep(2)  # let the tails reach the end of the topics
 
 rng = random.Random()
-today = time.strftime("%Y-%m-%d", time.gmtime())
+# Dates are California calendar dates (the daemons date every instant in America/Los_Angeles).
+os.environ["TZ"] = "America/Los_Angeles"
+time.tzset()
+today = time.strftime("%Y-%m-%d", time.localtime())
 now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 docs = []
 # Mostly counties whose MTUs are in the sample directory (deploy/data/mtu_directory.tsv), so

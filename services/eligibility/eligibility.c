@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ccs/instant.h"
 #include "ccs/log.h"
-#include "ccs/pbutf8.h"
 #include "ccs/mtp/v1/eligibility.pb-c.h"
 #include "ccs/mtp/v1/referral.pb-c.h"
 #include "eligibility_fold.h"
@@ -470,7 +470,7 @@ static ccs_date input_date(const char *instant, const ccs_msg *m)
 	if (d == CCS_DATE_INVALID && m->ce_time)
 		d = ccs_elig_fold_instant_date(m->ce_time);
 	if (d == CCS_DATE_INVALID && m->timestamp_ms > 0)
-		d = (ccs_date)(m->timestamp_ms / 86400000);
+		d = ccs_instant_ca_date(m->timestamp_ms / 1000);
 	return d;
 }
 
@@ -578,18 +578,12 @@ static int accepted(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const cc
 			  *rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), err);
 }
 
-static int handle_referral(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const ccs_msg *m, ccs_svc_err *err)
+int ccs_eligibility_on_referral(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
+				ccs_svc_err *err)
 {
-	ProtobufCAllocator alloc = ccs_svc_arena_allocator(ccs_tx_arena(tx));
+	const ccs_eligibility *e = ctx;
 	ccs_uuid u;
-	Ccs__Mtp__V1__ReferralDecision *rd = ccs__mtp__v1__referral_decision__unpack(&alloc, m->len, m->value);
-	if (!rd)
-		return ccs_svc_poison(err, "decode", "value is not a valid ccs.mtp.v1.ReferralDecision");
-	{
-		char bad[128];
-		if (ccs_pb_check_utf8(&rd->base, bad, sizeof(bad)) != 0)
-			return ccs_svc_poison(err, "validation", "field %s is not valid UTF-8", bad);
-	}
+	Ccs__Mtp__V1__ReferralDecision *rd = (Ccs__Mtp__V1__ReferralDecision *)pb;
 	switch (rd->outcome_case) {
 	case CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_ACCEPTED:
 		return accepted(svc, e, tx, m, rd, err);
@@ -669,21 +663,15 @@ static int record_appeal(ccs_tx *tx, const ccs_eligibility *e, const ccs_msg *m,
 	return rc;
 }
 
-static int handle_evidence(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const ccs_msg *m, ccs_svc_err *err)
+int ccs_eligibility_on_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
+				ccs_svc_err *err)
 {
-	ProtobufCAllocator alloc = ccs_svc_arena_allocator(ccs_tx_arena(tx));
+	const ccs_eligibility *e = ctx;
 	char eb[160], on_s[11];
 	case_row c;
 	int found = 0, rc;
 
-	Ccs__Mtp__V1__EligibilityEvidence *ev = ccs__mtp__v1__eligibility_evidence__unpack(&alloc, m->len, m->value);
-	if (!ev)
-		return ccs_svc_poison(err, "decode", "value is not a valid ccs.mtp.v1.EligibilityEvidence");
-	{
-		char bad[128];
-		if (ccs_pb_check_utf8(&ev->base, bad, sizeof(bad)) != 0)
-			return ccs_svc_poison(err, "validation", "field %s is not valid UTF-8", bad);
-	}
+	Ccs__Mtp__V1__EligibilityEvidence *ev = (Ccs__Mtp__V1__EligibilityEvidence *)pb;
 	if (ccs_elig_fold_check_evidence(ev, eb, sizeof(eb)) != 0)
 		return ccs_svc_poison(err, "validation", "%s", eb);
 	ccs_date on = input_date(ev->received_at, m);
@@ -743,16 +731,6 @@ static int handle_evidence(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, c
 			  appeal ? CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_APPEAL
 				 : CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_EVIDENCE,
 			  KIND_EVIDENCE, *ev->received_at ? ev->received_at : ccs_tx_input_time(tx), err);
-}
-
-int ccs_eligibility_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ccs_svc_err *err)
-{
-	const ccs_eligibility *e = ctx;
-	size_t tl = strlen(m->topic), el = strlen(CCS_ELIGIBILITY_TOPIC_EVIDENCE);
-	/* topic names carry the deployment's prefix: match on the suffix */
-	if (tl >= el && strcmp(m->topic + tl - el, CCS_ELIGIBILITY_TOPIC_EVIDENCE) == 0)
-		return handle_evidence(svc, e, tx, m, err);
-	return handle_referral(svc, e, tx, m, err);
 }
 
 /* ---------------------------------------------------------------- time-driven work */

@@ -25,7 +25,11 @@ typedef struct ccs_eligibility {
 extern const ccs_cfg_def ccs_eligibility_cfg[];
 
 int ccs_eligibility_start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen);
-int ccs_eligibility_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ccs_svc_err *err);
+/* The input table's handlers: referral decisions and evidence. */
+int ccs_eligibility_on_referral(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
+				ccs_svc_err *err);
+int ccs_eligibility_on_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
+				ccs_svc_err *err);
 int ccs_eligibility_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, ccs_svc_err *err);
 /* `what-if --rule-set VERSION [--json]`: exit code, or -1 when argv[0] is not ours. */
 int ccs_eligibility_command(ccs_svc *svc, void *ctx, int argc, char **argv);

@@ -5,13 +5,17 @@
  * the county and reviewing office so regional offices can filter). Everything but the handlers
  * is the shared engine (ccs/svc.h); the rules are the pure engine in rules.h.
  */
+#include "ccs/pbjson.h"
 #include "ccs/svc.h"
 #include "eligibility.h"
 
 extern const ccs_migration ccs_eligibility_migrations[];
 
-static const char *const topics_in[] = {CCS_ELIGIBILITY_TOPIC_REFERRALS, CCS_ELIGIBILITY_TOPIC_EVIDENCE, NULL};
-static const char *const types_in[] = {"ccs.mtp.v1.ReferralDecision", "ccs.mtp.v1.EligibilityEvidence", NULL};
+static const ccs_svc_input inputs[] = {
+	{CCS_ELIGIBILITY_TOPIC_REFERRALS, ccs_eligibility_on_referral},
+	{CCS_ELIGIBILITY_TOPIC_EVIDENCE, ccs_eligibility_on_evidence},
+	{NULL, NULL},
+};
 static const char *const topics_out[] = {CCS_ELIGIBILITY_TOPIC_OUT, NULL};
 
 int main(int argc, char **argv)
@@ -20,15 +24,14 @@ int main(int argc, char **argv)
 	const ccs_svc_def def = {
 		.name = "eligibility",
 		.version = CCS_VERSION,
-		.topics = topics_in,
-		.expected_types = types_in,
+		.inputs = inputs,
+		.contract = ccs_pbjson_topic_descriptor,
 		.output_topics = topics_out,
 		.migrations = ccs_eligibility_migrations,
 		.cfg = ccs_eligibility_cfg,
 		.default_http = "127.0.0.1:9102",
 		.ctx = &state,
 		.start = ccs_eligibility_start,
-		.handle = ccs_eligibility_handle,
 		.due = ccs_eligibility_due,
 		.command = ccs_eligibility_command,
 	};

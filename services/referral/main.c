@@ -3,13 +3,16 @@
  * Consumes ccs.referral.submitted.v1, owns database ccs_referral, publishes
  * ccs.referral.decided.v1. Everything but the handler is the shared engine (ccs/svc.h).
  */
+#include "ccs/pbjson.h"
 #include "ccs/svc.h"
 #include "referral.h"
 
 extern const ccs_migration ccs_referral_migrations[];
 
-static const char *const topics_in[] = {CCS_REFERRAL_TOPIC_IN, NULL};
-static const char *const types_in[] = {"ccs.mtp.v1.ReferralSubmitted", NULL};
+static const ccs_svc_input inputs[] = {
+	{CCS_REFERRAL_TOPIC_IN, ccs_referral_handle},
+	{NULL, NULL},
+};
 static const char *const topics_out[] = {CCS_REFERRAL_TOPIC_OUT, NULL};
 
 int main(int argc, char **argv)
@@ -17,12 +20,11 @@ int main(int argc, char **argv)
 	const ccs_svc_def def = {
 		.name = "referral",
 		.version = CCS_VERSION,
-		.topics = topics_in,
-		.expected_types = types_in,
+		.inputs = inputs,
+		.contract = ccs_pbjson_topic_descriptor,
 		.output_topics = topics_out,
 		.migrations = ccs_referral_migrations,
 		.default_http = "127.0.0.1:9101",
-		.handle = ccs_referral_handle,
 	};
 	return ccs_svc_main(&def, argc, argv);
 }

@@ -22,8 +22,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ccs/instant.h"
 #include "ccs/log.h"
-#include "ccs/pbutf8.h"
 #include "referral_rules.h"
 
 #define TYPE_DECISION "ccs.mtp.v1.ReferralDecision"
@@ -71,7 +71,7 @@ static ccs_date judged_on(const Ccs__Mtp__V1__ReferralSubmitted *r, const ccs_ms
 	if (d == CCS_DATE_INVALID && m->ce_time)
 		d = ccs_ref_instant_date(m->ce_time);
 	if (d == CCS_DATE_INVALID && m->timestamp_ms > 0)
-		d = (ccs_date)(m->timestamp_ms / 86400000);
+		d = ccs_instant_ca_date(m->timestamp_ms / 1000);
 	return d;
 }
 
@@ -222,10 +222,10 @@ static int reject(ccs_tx *tx, const ccs_msg *msg, const Ccs__Mtp__V1__ReferralSu
 	return rc;
 }
 
-int ccs_referral_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *msg, ccs_svc_err *err)
+int ccs_referral_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *msg, ProtobufCMessage *pb,
+			ccs_svc_err *err)
 {
 	ccs_arena *a = ccs_tx_arena(tx);
-	ProtobufCAllocator alloc = ccs_svc_arena_allocator(a);
 	ccs_ref_reasons *rs = ccs_arena_alloc(a, sizeof(*rs));
 	Ccs__Mtp__V1__ReferralDecision d = CCS__MTP__V1__REFERRAL_DECISION__INIT;
 	Ccs__Mtp__V1__ReferralAccepted acc = CCS__MTP__V1__REFERRAL_ACCEPTED__INIT;
@@ -239,14 +239,7 @@ int ccs_referral_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *msg,
 	(void)svc;
 	(void)ctx;
 
-	Ccs__Mtp__V1__ReferralSubmitted *r = ccs__mtp__v1__referral_submitted__unpack(&alloc, msg->len, msg->value);
-	if (!r)
-		return ccs_svc_poison(err, "decode", "value is not a valid ccs.mtp.v1.ReferralSubmitted");
-	{
-		char bad[128];
-		if (ccs_pb_check_utf8(&r->base, bad, sizeof(bad)) != 0)
-			return ccs_svc_poison(err, "validation", "field %s is not valid UTF-8", bad);
-	}
+	Ccs__Mtp__V1__ReferralSubmitted *r = (Ccs__Mtp__V1__ReferralSubmitted *)pb;
 	if (ccs_ref_validate(r, judged_on(r, msg), rs) > 0)
 		return reject(tx, msg, r, rs, err);
 

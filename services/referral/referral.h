@@ -11,6 +11,7 @@
 #define CCS_REFERRAL_TOPIC_IN "ccs.referral.submitted.v1"
 #define CCS_REFERRAL_TOPIC_OUT "ccs.referral.decided.v1"
 
-int ccs_referral_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ccs_svc_err *err);
+int ccs_referral_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
+			ccs_svc_err *err);
 
 #endif

@@ -38,7 +38,6 @@
 
 #include "ccs/instant.h"
 #include "ccs/log.h"
-#include "ccs/pbutf8.h"
 #include "ccs/metrics.h"
 #include "ccs/mtp/v1/eligibility.pb-c.h"
 #include "ccs/mtp/v1/scheduling.pb-c.h"
@@ -53,8 +52,6 @@
 #define CCS_SCHED_DIRECTORY_INSTALLED "/usr/local/share/ccs/mtu_directory.tsv"
 #endif
 
-#define TYPE_ELIGIBILITY "ccs.mtp.v1.EligibilityDecision"
-#define TYPE_REQUEST "ccs.mtp.v1.SchedulingRequest"
 
 const ccs_cfg_def ccs_scheduling_cfg[] = {
 	{"mtu.directory", CCS_CFG_STR, "", 0, 0, 0,
@@ -721,21 +718,11 @@ static const char *outcome_name(Ccs__Mtp__V1__EligibilityOutcome o)
  * has lines (MTP therapy has no financial test, so the line can be eligible while another
  * line is pending), else the overall outcome.
  */
-static int on_eligibility(req *q, const ccs_msg *m)
+static int on_eligibility(req *q, const ccs_msg *m, Ccs__Mtp__V1__EligibilityDecision *ed)
 {
-	ProtobufCAllocator alloc = ccs_svc_arena_allocator(q->a);
 	const char *outcome = NULL;
 	int rc;
 
-	Ccs__Mtp__V1__EligibilityDecision *ed =
-		ccs__mtp__v1__eligibility_decision__unpack(&alloc, m->len, m->value);
-	if (!ed)
-		return ccs_svc_poison(q->err, "decode", "value is not a valid ccs.mtp.v1.EligibilityDecision");
-	{
-		char bad[128];
-		if (ccs_pb_check_utf8(&ed->base, bad, sizeof(bad)) != 0)
-			return ccs_svc_poison(q->err, "validation", "field %s is not valid UTF-8", bad);
-	}
 	if (!valid_uuid(ed->case_id))
 		return ccs_svc_poison(q->err, "validation", "case_id is not a UUID");
 	if (!*ed->county)
@@ -1545,20 +1532,11 @@ static int on_release(req *q, const char *case_id, const Ccs__Mtp__V1__ReleaseOf
 	return 0;
 }
 
-static int on_request(req *q, const ccs_msg *m)
+static int on_request(req *q, const ccs_msg *m, Ccs__Mtp__V1__SchedulingRequest *sr)
 {
-	ProtobufCAllocator alloc = ccs_svc_arena_allocator(q->a);
 	const char *outcome = "?", *kind;
 	int rc;
 
-	Ccs__Mtp__V1__SchedulingRequest *sr = ccs__mtp__v1__scheduling_request__unpack(&alloc, m->len, m->value);
-	if (!sr)
-		return ccs_svc_poison(q->err, "decode", "value is not a valid ccs.mtp.v1.SchedulingRequest");
-	{
-		char bad[128];
-		if (ccs_pb_check_utf8(&sr->base, bad, sizeof(bad)) != 0)
-			return ccs_svc_poison(q->err, "validation", "field %s is not valid UTF-8", bad);
-	}
 	q->request_id = *sr->request_id ? sr->request_id : q->event_id;
 	q->decided_at = *sr->received_at ? sr->received_at : ccs_tx_input_time(q->tx);
 	q->asof = instant_date(q->decided_at);
@@ -1603,23 +1581,34 @@ static int on_request(req *q, const ccs_msg *m)
 	return record_input(q, "request", kind, case_id, outcome);
 }
 
-int ccs_scheduling_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ccs_svc_err *err)
+/* A request's context, shared by the input table's two handlers. */
+static void req_init(req *q, void *ctx, ccs_tx *tx, ccs_svc_err *err)
+{
+	memset(q, 0, sizeof(*q));
+	q->s = ctx;
+	q->tx = tx;
+	q->a = ccs_tx_arena(tx);
+	q->err = err;
+	q->event_id = ccs_tx_input_id(tx);
+	q->request_id = q->event_id;
+}
+
+int ccs_scheduling_on_eligibility(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
+				  ccs_svc_err *err)
 {
 	req q;
 	(void)svc;
+	req_init(&q, ctx, tx, err);
+	return on_eligibility(&q, m, (Ccs__Mtp__V1__EligibilityDecision *)pb);
+}
 
-	memset(&q, 0, sizeof(q));
-	q.s = ctx;
-	q.tx = tx;
-	q.a = ccs_tx_arena(tx);
-	q.err = err;
-	q.event_id = ccs_tx_input_id(tx);
-	q.request_id = q.event_id;
-	if (m->ce_type && strcmp(m->ce_type, TYPE_ELIGIBILITY) == 0)
-		return on_eligibility(&q, m);
-	if (m->ce_type && strcmp(m->ce_type, TYPE_REQUEST) == 0)
-		return on_request(&q, m);
-	return ccs_svc_poison(err, "envelope", "unexpected ce_type");
+int ccs_scheduling_on_request(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
+			      ccs_svc_err *err)
+{
+	req q;
+	(void)svc;
+	req_init(&q, ctx, tx, err);
+	return on_request(&q, m, (Ccs__Mtp__V1__SchedulingRequest *)pb);
 }
 
 /* ---------------------------------------------------------------- start */

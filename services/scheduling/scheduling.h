@@ -32,6 +32,10 @@ void ccs_scheduling_free(ccs_scheduling *s);
 /* Build the rules from the settings and load the MTU directory file into the database. */
 int ccs_scheduling_start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen)
 	__attribute__((warn_unused_result));
-int ccs_scheduling_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ccs_svc_err *err);
+/* The input table's handlers: eligibility decisions and scheduling requests. */
+int ccs_scheduling_on_eligibility(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
+				  ccs_svc_err *err);
+int ccs_scheduling_on_request(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
+			      ccs_svc_err *err);
 
 #endif

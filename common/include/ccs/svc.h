@@ -76,11 +76,28 @@ typedef struct ccs_due {
 	const char *correlation_id;
 } ccs_due;
 
+/*
+ * The handler of one input topic. `pb` is the input's value, unpacked by the engine as the
+ * topic's contract type into the batch arena and checked (every string well-formed UTF-8
+ * without NUL bytes): the handler casts it to its type and never decodes by itself.
+ */
+typedef int (*ccs_svc_handler)(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m,
+			       ProtobufCMessage *pb, ccs_svc_err *err);
+
+/* One row of a daemon's input table: a {word, handler} table in the PgBouncer manner. */
+typedef struct ccs_svc_input {
+	const char *topic;       /* without topics.prefix */
+	ccs_svc_handler handle;
+} ccs_svc_input;
+
+/* The contract of a topic: its message type, or NULL (ccs_pbjson_topic_descriptor). */
+typedef const ProtobufCMessageDescriptor *(*ccs_svc_contract_fn)(const char *topic);
+
 typedef struct ccs_svc_def {
 	const char *name;                /* "referral": metrics prefix ccs_referral_, group ccs-referral */
 	const char *version;
-	const char *const *topics;       /* input topics, NULL-terminated */
-	const char *const *expected_types; /* ce_type per input topic (same order), or NULL */
+	const ccs_svc_input *inputs;     /* input topics and their handlers, {NULL}-terminated */
+	ccs_svc_contract_fn contract;    /* the shared topic -> message type table */
 	const char *const *output_topics;  /* created at start when topics.create is on */
 	const ccs_migration *migrations; /* the daemon's own schema */
 	const ccs_cfg_def *cfg;          /* the daemon's settings (may be NULL) */
@@ -88,7 +105,6 @@ typedef struct ccs_svc_def {
 	void *ctx;
 	/* After config, database and migrations, before consuming: load reference data. */
 	int (*start)(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen);
-	int (*handle)(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ccs_svc_err *err);
 	int (*due)(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, ccs_svc_err *err);
 	void (*stop)(ccs_svc *svc, void *ctx);
 	/* Extra command-line subcommands (e.g. "what-if"); return -1 when not handled. */
