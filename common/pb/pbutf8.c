@@ -181,11 +181,11 @@ static int wire_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, size
 			/* protobuf-c copies a string up to its first NUL: "Gar\0cia" would arrive as
 			 * "Gar". Such a value is refused, not silently cut. */
 			if (memchr(v, 0, (size_t)n)) {
-				snprintf(field, flen, "%s%s (contains a NUL byte)", prefix, f->name);
+				snprintf(field, flen, "%s%s: contains a NUL byte", prefix, f->name);
 				return -1;
 			}
 			if (!ccs_utf8_valid((const char *)v, (size_t)n)) {
-				snprintf(field, flen, "%s%s", prefix, f->name);
+				snprintf(field, flen, "%s%s: not valid UTF-8", prefix, f->name);
 				return -1;
 			}
 		} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {

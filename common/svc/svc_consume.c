@@ -393,7 +393,7 @@ static int decode_and_handle(ccs_svc *s, ccs_tx *tx, const ccs_msg *m, ccs_svc_e
 	char bad[160];
 
 	if (ccs_pb_check_wire(type, m->value, m->len, bad, sizeof(bad)) != 0)
-		return ccs_svc_poison(err, "validation", "field %s is not valid UTF-8 text", bad);
+		return ccs_svc_poison(err, "validation", "field %s", bad);
 	ProtobufCAllocator alloc = ccs_svc_arena_allocator(tx->arena);
 	ProtobufCMessage *pb = protobuf_c_message_unpack(type, &alloc, m->len, m->value ? m->value : (const uint8_t *)"");
 	if (!pb)

@@ -24,7 +24,8 @@ int ccs_pb_check_utf8(const ProtobufCMessage *m, char *field, size_t fieldlen)
 /*
  * The same check on the encoded bytes, before unpacking, plus what the decoded form cannot show:
  * a NUL byte inside a string (protobuf-c keeps only what precedes it). Returns 0, or -1 with
- * the path of the first bad field in `field`. Malformed encodings are left to the unpacker.
+ * the path of the first bad field and what is wrong in `field` ("child.last_name: contains a
+ * NUL byte"). Malformed encodings are left to the unpacker.
  */
 int ccs_pb_check_wire(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t len, char *field,
 		      size_t fieldlen) __attribute__((warn_unused_result));
