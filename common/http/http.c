@@ -140,20 +140,23 @@ static const char *reason(int status)
 static void respond(conn *c, int status, char *body, size_t blen, const char *ctype)
 {
 	char head[256];
-	int hl = snprintf(head, sizeof(head),
-			  "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-			  status, reason(status), ctype, blen);
+	int hl;
+	uv_buf_t b;
+
+	if (c->state == CLOSING) /* the handler stopped the server */
+		goto out;
+	hl = snprintf(head, sizeof(head),
+		      "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+		      status, reason(status), ctype, blen);
 	if (hl < 0 || (size_t)hl >= sizeof(head)) {
-		free(body);
 		conn_close(c);
-		return;
+		goto out;
 	}
 	c->out = ccs_xmalloc((size_t)hl + blen);
 	memcpy(c->out, head, (size_t)hl);
 	if (blen)
 		memcpy(c->out + hl, body, blen);
-	free(body);
-	uv_buf_t b = uv_buf_init(c->out, (unsigned)((size_t)hl + blen));
+	b = uv_buf_init(c->out, (unsigned)((size_t)hl + blen));
 	c->state = WRITING;
 	c->wr.data = c;
 	uv_read_stop((uv_stream_t *)&c->tcp);
@@ -162,6 +165,8 @@ static void respond(conn *c, int status, char *body, size_t blen, const char *ct
 	uv_timer_start(&c->timer, on_timeout, or_default(c->h->write_timeout_ms, CCS_HTTP_WRITE_TIMEOUT_MS), 0);
 	if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0)
 		conn_close(c);
+out:
+	free(body);
 }
 
 static void respond_text(conn *c, int status, const char *text)
@@ -252,39 +257,42 @@ static const char *parse_head(char *req, size_t hlen, char **method, char **targ
 	return NULL;
 }
 
-/* A complete head of hlen bytes is in c->req: answer it. */
+/* A complete head of hlen bytes is in c->req: answer it, from the handler or with an error. */
 static void handle_head(conn *c, size_t hlen)
 {
 	char *method, *target, *body = NULL;
-	size_t blen = 0;
-	const char *ctype = "text/plain; charset=utf-8";
-	char path[PATH_MAX_];
-	const char *bad = parse_head(c->req, hlen, &method, &target);
+	size_t blen = 0, tl;
+	const char *ctype = "text/plain; charset=utf-8", *bad, *text = NULL;
+	char path[PATH_MAX_], msg[64];
 	int status;
 
+	bad = parse_head(c->req, hlen, &method, &target);
 	if (bad) {
-		char msg[64];
 		snprintf(msg, sizeof(msg), "bad request: %s\n", bad);
-		respond_text(c, 400, msg);
-		return;
+		status = 400, text = msg;
+		goto out;
 	}
 	if (strcmp(method, "GET") != 0) {
-		respond_text(c, 405, "only GET is supported\n");
-		return;
+		status = 405, text = "only GET is supported\n";
+		goto out;
 	}
 	if (target[0] != '/') {
-		respond_text(c, 400, "bad request: target must be a path\n");
-		return;
+		status = 400, text = "bad request: target must be a path\n";
+		goto out;
 	}
-	size_t tl = strcspn(target, "?");
+	tl = strcspn(target, "?");
 	if (tl >= sizeof(path)) {
-		respond_text(c, 414, "path too long\n");
-		return;
+		status = 414, text = "path too long\n";
+		goto out;
 	}
 	memcpy(path, target, tl);
 	path[tl] = '\0';
 	status = c->h->handler(c->h->ctx, path, &body, &blen, &ctype);
-	respond(c, status, body, blen, ctype);
+out:
+	if (text)
+		respond_text(c, status, text);
+	else
+		respond(c, status, body, blen, ctype);
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
@@ -349,23 +357,23 @@ static void on_conn(uv_stream_t *srv, int status)
 	/* Always accept, even at the cap: a connection left pending keeps the listener readable. */
 	if (uv_accept(srv, (uv_stream_t *)&c->tcp) != 0) {
 		h->stats.accept_errors++;
-		conn_close(c);
-		return;
+		goto fail;
 	}
 	h->stats.accepted++;
 	if (h->stats.open > or_default(h->max_conns, CCS_HTTP_MAX_CONNS)) {
 		conn *old = oldest_idle(h, c);
 		if (!old) {
 			h->stats.refused++;
-			conn_close(c);
-			return;
+			goto fail;
 		}
 		h->stats.evicted++;
 		conn_close(old);
 	}
 	uv_timer_start(&c->timer, on_timeout, or_default(h->header_timeout_ms, CCS_HTTP_HEADER_TIMEOUT_MS), 0);
-	if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read) != 0)
-		conn_close(c);
+	if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read) == 0)
+		return;
+fail:
+	conn_close(c);
 }
 
 int ccs_http_start(ccs_http *h, uv_loop_t *loop, const char *listen, ccs_http_handler handler,
