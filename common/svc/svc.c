@@ -305,10 +305,33 @@ static void stats_timer_cb(uv_timer_t *t)
 
 /* ---------------------------------------------------------------- http */
 
+/* The endpoint's own counters, copied into the registry when /metrics is rendered. */
+static void http_stats_export(ccs_svc *s)
+{
+	static const struct {
+		const char *labels;
+		size_t off;
+	} rows[] = {
+		{"event=\"accepted\"", offsetof(ccs_http_stats, accepted)},
+		{"event=\"bad_request\"", offsetof(ccs_http_stats, bad_requests)},
+		{"event=\"timeout\"", offsetof(ccs_http_stats, timeouts)},
+		{"event=\"evicted\"", offsetof(ccs_http_stats, evicted)},
+		{"event=\"refused\"", offsetof(ccs_http_stats, refused)},
+		{"event=\"accept_error\"", offsetof(ccs_http_stats, accept_errors)},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *base = (const char *)&s->http.stats + rows[i].off;
+		ccs_metric_set(ccs_metrics_series(s->metrics, "http_connections_total", rows[i].labels),
+			       (double)*(const uint64_t *)(const void *)base);
+	}
+	ccs_metric_set(ccs_metrics_series(s->metrics, "http_connections_open", ""), (double)s->http.stats.open);
+}
+
 static int http_handler(void *ctx, const char *path, char **body, size_t *len, const char **ctype)
 {
 	ccs_svc *s = ctx;
 	if (strcmp(path, "/metrics") == 0) {
+		http_stats_export(s);
 		*body = ccs_metrics_render(s->metrics, len);
 		*ctype = "text/plain; version=0.0.4; charset=utf-8";
 		return 200;
@@ -462,6 +485,11 @@ static const ccs_cfg_def runtime_cfg[] = {
 	{"topics.partitions", CCS_CFG_INT, "3", 0, 1, 1000, "partitions for created topics"},
 	{"topics.replication", CCS_CFG_INT, "-1", 0, -1, 10, "replication factor for created topics (-1: broker default)"},
 	{"http.listen", CCS_CFG_STR, "", 0, 0, 0, "host:port of /metrics, /livez, /readyz"},
+	{"http.header.timeout.ms", CCS_CFG_INT, "5000", 0, 100, 600000,
+	 "a request head must arrive within this, else the connection is closed"},
+	{"http.write.timeout.ms", CCS_CFG_INT, "30000", 0, 100, 600000, "a response must be read within this"},
+	{"http.max.connections", CCS_CFG_INT, "64", 0, 1, 10000,
+	 "open HTTP connections; the oldest idle one is closed to make room, so probes get through"},
 	{"log.level", CCS_CFG_STR, "info", CCS_CFG_RELOAD, 0, 0, "debug, info, warn, error"},
 	{"batch.max", CCS_CFG_INT, "200", 0, 1, 100000,
 	 "messages per poll round (the loop serves HTTP and signals between rounds)"},
@@ -506,6 +534,9 @@ static void declare_metrics(ccs_svc *s)
 	ccs_metrics_family(m, "due_work_failed_total", CCS_METRIC_COUNTER, "time-driven work dropped as failed", NULL, 0);
 	ccs_metrics_family(m, "dead_letters_bounded_total", CCS_METRIC_COUNTER,
 			   "dead letters published without their payload (too large)", NULL, 0);
+	ccs_metrics_family(m, "http_connections_total", CCS_METRIC_COUNTER,
+			   "HTTP endpoint connections by event (accepted, bad_request, timeout, evicted, refused)", NULL, 0);
+	ccs_metrics_family(m, "http_connections_open", CCS_METRIC_GAUGE, "HTTP connections open now", NULL, 0);
 	ccs_metrics_family(m, "consumer_recreated_total", CCS_METRIC_COUNTER, "consumers replaced after a fatal error", NULL, 0);
 	ccs_metrics_family(m, "outbox_parked_total", CCS_METRIC_COUNTER,
 			   "outbox rows Kafka refused for good, moved to outbox_parked", NULL, 0);
@@ -719,6 +750,9 @@ int ccs_svc_main(const ccs_svc_def *def, int argc, char **argv)
 								   : def->default_http;
 	if (ccs_http_start(&s->http, s->loop, listen, http_handler, s, err, sizeof(err)) != 0)
 		goto fatal;
+	s->http.header_timeout_ms = (unsigned)ccs_cfg_int(&s->cfg, "http.header.timeout.ms");
+	s->http.write_timeout_ms = (unsigned)ccs_cfg_int(&s->cfg, "http.write.timeout.ms");
+	s->http.max_conns = (unsigned)ccs_cfg_int(&s->cfg, "http.max.connections");
 	uv_timer_start(&s->poll_timer, ccs__svc_poll_timer_cb, 0, (uint64_t)ccs_cfg_int(&s->cfg, "poll.interval.ms"));
 	uv_timer_start(&s->relay_timer, ccs__svc_relay_timer_cb, 0, (uint64_t)ccs_cfg_int(&s->cfg, "relay.interval.ms"));
 	uv_timer_start(&s->due_timer, ccs__svc_due_timer_cb, 100, (uint64_t)ccs_cfg_int(&s->cfg, "due.interval.ms"));
@@ -737,6 +771,8 @@ usage_err:
 fatal:
 	CCS_LOG_FATAL("cannot start", "error", CCS_LOG_S(err));
 	rc = 1;
+	if (s->loop)
+		ccs_http_stop(&s->http);
 out:
 	if (def->stop)
 		def->stop(s, def->ctx);
