@@ -57,7 +57,8 @@ int ccs_svc_pg_error(PGconn *c, const PGresult *r, ccs_svc_err *err)
 {
 	ccs_pg_errmsg(c, r, err->msg, sizeof(err->msg));
 	if (ccs_pg_classify(c, r) == CCS_PG_TRANSIENT) {
-		snprintf(err->cls, sizeof(err->cls), "transient");
+		/* "config": a grant or table is missing; retried like an outage, reported apart. */
+		snprintf(err->cls, sizeof(err->cls), "%s", ccs_pg_config_fault(r) ? "config" : "transient");
 		return CCS_SVC_TRANSIENT;
 	}
 	snprintf(err->cls, sizeof(err->cls), "data");
@@ -349,10 +350,12 @@ static int http_handler(void *ctx, const char *path, char **body, size_t *len, c
 	}
 	if (strcmp(path, "/readyz") == 0) {
 		int ready = ccs__svc_is_ready(s);
-		char buf[256];
+		char buf[1024];
 		snprintf(buf, sizeof(buf),
-			 "%s\npostgresql %s\nkafka %s\npartitions %s (%zu, %zu fenced)\nprocessing %s\n",
-			 ready ? "ready" : "not ready", s->pg_ok ? "ok" : "down", s->kafka_ok ? "ok" : "down",
+			 "%s\npostgresql %s%s\nkafka %s\npartitions %s (%zu, %zu fenced)\nprocessing %s\n",
+			 ready ? "ready" : "not ready",
+			 !s->pg_ok ? "down" : s->pg_fault ? "configuration fault: " : "ok",
+			 s->pg_ok && s->pg_fault ? s->pg_fault_msg : "", s->kafka_ok ? "ok" : "down",
 			 s->assigned ? "assigned" : "none", s->nparts, ccs__svc_parts_fenced(s),
 			 s->draining ? "draining" : s->paused ? "paused" : "running");
 		*body = ccs_xstrdup(buf);
@@ -468,6 +471,9 @@ static void signal_cb(uv_signal_t *h, int signum)
 static const ccs_cfg_def runtime_cfg[] = {
 	{"pg.url", CCS_CFG_STR, "", 0, 0, 0,
 	 "PostgreSQL connection URL of the daemon's own database (default postgresql://127.0.0.1:5432/ccs_<service>)"},
+	{"pg.migrate", CCS_CFG_BOOL, "false", 0, 0, 0,
+	 "apply missing migrations at start (needs the database owner role); false: only check that"
+	 " the schema is current and refuse to start otherwise (run --migrate-only as the owner)"},
 	{"kafka.bootstrap", CCS_CFG_STR, "127.0.0.1:9092", 0, 0, 0, "Kafka bootstrap servers"},
 	{"group.id", CCS_CFG_STR, "", 0, 0, 0, "consumer group (default ccs-<service>)"},
 	{"group.static", CCS_CFG_BOOL, "true", 0, 0, 0,
@@ -706,9 +712,20 @@ int ccs_svc_main(const ccs_svc_def *def, int argc, char **argv)
 		goto fatal;
 	if (connect_pg(s, err, sizeof(err)) != 0)
 		goto fatal;
-	if (ccs_pg_migrate(s->pg, "runtime", ccs_runtime_migrations, err, sizeof(err)) != 0 ||
-	    ccs_pg_migrate(s->pg, def->name, def->migrations, err, sizeof(err)) != 0)
-		goto fatal;
+	/* The runtime role may not change the schema: unless asked to migrate, only check it, so
+	 * an unmigrated or older database is refused with the way out instead of a bare
+	 * "permission denied". Exit 1, not 2: it heals once the owner migrates. */
+	if (migrate_only || ccs_cfg_bool(&s->cfg, "pg.migrate")) {
+		if (ccs_pg_migrate(s->pg, "runtime", ccs_runtime_migrations, err, sizeof(err)) != 0 ||
+		    ccs_pg_migrate(s->pg, def->name, def->migrations, err, sizeof(err)) != 0)
+			goto fatal;
+	} else {
+		char prog[64];
+		snprintf(prog, sizeof(prog), "ccs-%sd", def->name);
+		if (ccs_pg_schema_check(s->pg, "runtime", ccs_runtime_migrations, prog, err, sizeof(err)) != 0 ||
+		    ccs_pg_schema_check(s->pg, def->name, def->migrations, prog, err, sizeof(err)) != 0)
+			goto fatal;
+	}
 	s->pg_ok = 1;
 	if (migrate_only) {
 		rc = 0;

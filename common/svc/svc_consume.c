@@ -47,11 +47,12 @@ size_t ccs__svc_parts_fenced(const ccs_svc *s)
 	return n;
 }
 
-/* Ready: both servers reachable, partitions assigned, processing, and none of them fenced. */
+/* Ready: both servers reachable, no configuration fault pending, partitions assigned,
+ * processing, and none of them fenced. */
 int ccs__svc_is_ready(const ccs_svc *s)
 {
-	return s->pg_ok && s->kafka_ok && s->consumer && !s->consumer_fatal && s->assigned && !s->paused &&
-	       !s->draining && ccs__svc_parts_fenced(s) == 0;
+	return s->pg_ok && !s->pg_fault && s->kafka_ok && s->consumer && !s->consumer_fatal &&
+	       s->assigned && !s->paused && !s->draining && ccs__svc_parts_fenced(s) == 0;
 }
 
 /*
@@ -167,6 +168,7 @@ void ccs__svc_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	ccs_svc *s = opaque;
 	int failed = 0;
 
+	s->pg_fault = 0; /* the failing partition may have moved to another instance */
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		ccs__svc_parts_clear(s);
 		s->parts = ccs_xcalloc((size_t)parts->cnt + 1, sizeof(part));
@@ -468,6 +470,7 @@ static int apply_one(ccs_svc *s, rd_kafka_message_t *rkm)
 	if (rc == CCS_SVC_TRANSIENT) {
 		CCS_LOG_MSG(CCS_LOG_WARN_L, "transient failure", m.topic, m.partition, m.offset, "error",
 			    CCS_LOG_S(err.msg));
+		ccs__svc_config_fault(s, &err);
 		return rc;
 	}
 	if (rc != 0) {
@@ -537,6 +540,7 @@ static int process_partition(ccs_svc *s, part *p, rd_kafka_message_t **msgs, siz
 				   5, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		(void)ccs_svc_pg_error(s->pg, r, &err);
+		ccs__svc_config_fault(s, &err);
 		rc = CCS_SVC_TRANSIENT;
 		PQclear(r);
 		goto out;
@@ -565,6 +569,7 @@ static int process_partition(ccs_svc *s, part *p, rd_kafka_message_t **msgs, siz
 	}
 	in_tx = 0;
 	CCS_FAILPOINT("batch.after_commit");
+	s->pg_fault = 0; /* whatever was missing is back */
 	p->next_offset = last + 1;
 	ccs_metric_add(s->m_commit, 1);
 	ccs_metric_observe(s->m_batch, (double)applied);
@@ -582,6 +587,22 @@ out:
 			ccs_metric_add(s->m_rollback, 1);
 	}
 	return rc;
+}
+
+/*
+ * Note a configuration fault (err->cls "config", from ccs_svc_pg_error): the batch is retried
+ * like any transient failure, but readiness stays down until a batch commits, and the first
+ * occurrence is logged as an error: an operator has to grant or migrate.
+ */
+void ccs__svc_config_fault(ccs_svc *s, const ccs_svc_err *err)
+{
+	if (strcmp(err->cls, "config") != 0)
+		return;
+	if (!s->pg_fault)
+		CCS_LOG_ERROR("postgresql configuration fault: processing waits for an operator",
+			      "error", CCS_LOG_S(err->msg));
+	s->pg_fault = 1;
+	snprintf(s->pg_fault_msg, sizeof(s->pg_fault_msg), "%s", err->msg);
 }
 
 void ccs__svc_go_transient(ccs_svc *s, const char *why)

@@ -83,6 +83,11 @@ struct ccs_svc {
 	int relay_again;     /* kicked while a round was in flight: run again when it ends */
 	/* state */
 	int pg_ok, kafka_ok, assigned, paused, draining;
+	/* A configuration fault (a missing grant or table, ccs_pg_config_fault) met while
+	 * processing: not ready until a batch commits again or the assignment changes, so the
+	 * short resumes between retries do not report ready. */
+	int pg_fault;
+	char pg_fault_msg[512];
 	int consumer_fatal;  /* the consumer hit a fatal error: recreate it from the loop */
 	uint64_t consumer_dead_since; /* loop time of the fatal error or failed recreation, 0: alive */
 	int commit_pending;  /* offsets stored since the last commit to Kafka (for lag tools) */
@@ -103,6 +108,7 @@ void ccs__svc_parts_clear(ccs_svc *s);
 size_t ccs__svc_parts_fenced(const ccs_svc *s);
 int ccs__svc_is_ready(const ccs_svc *s);
 void ccs__svc_go_transient(ccs_svc *s, const char *why);
+void ccs__svc_config_fault(ccs_svc *s, const ccs_svc_err *err);
 void ccs__svc_start_backoff(ccs_svc *s);
 void ccs__svc_poll_soon(ccs_svc *s);
 void ccs__svc_consume(ccs_svc *s);
