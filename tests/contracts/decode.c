@@ -18,7 +18,7 @@
 #include "ccs/pbjson.h"
 #include "ccs/pbutf8.h"
 
-#define MAX_INPUT (1 << 20)
+#define DECODE_MAX_INPUT (1 << 20)
 
 int main(int argc, char **argv)
 {
@@ -44,10 +44,10 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	in = malloc(MAX_INPUT);
+	in = malloc(DECODE_MAX_INPUT);
 	if (!in)
 		goto out;
-	n = fread(in, 1, MAX_INPUT, stdin);
+	n = fread(in, 1, DECODE_MAX_INPUT, stdin);
 	if (ccs_pb_check_wire(d, in, n, field, sizeof(field)) != 0) {
 		fprintf(stderr, "decode: wire check: %s\n", field);
 		goto out;
