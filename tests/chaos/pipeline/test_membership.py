@@ -103,9 +103,9 @@ try:
                       " coalesce(wait_event, '-'), left(regexp_replace(query, '\\s+', ' ', 'g'), 90)"
                       " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"):
             log("    pg session: %s" % " | ".join(r))
-        for r in psql(pipe.db("eligibility"), "SELECT l.pid, l.locktype, l.objid, l.granted FROM pg_locks l"
-                      " WHERE l.locktype = 'advisory'"):
-            log("    advisory lock: pid %s objid %s granted %s" % (r[0], r[2], r[3]))
+        for r in psql(pipe.db("eligibility"), "SELECT pid, count(*), bool_or(objid = hashtext('ccs.outbox.relay')::oid)"
+                      " FROM pg_locks WHERE locktype = 'advisory' AND granted GROUP BY pid ORDER BY 2 DESC"):
+            log("    advisory locks held: pid %s: %s (the relay lock: %s)" % tuple(r))
         for n in others:
             n.show_log(r'"level":"(warn|error)"|assigned|revoked|"stats"', 8, "survivor while the zombie sleeps")
     owners = [o[0] for o in psql(pipe.db("eligibility"), "SELECT DISTINCT owner FROM consumer_offsets ORDER BY 1")]
