@@ -384,7 +384,8 @@ class Pipeline:
             lost = inputs - effects
             check(not lost and effects == inputs, "%s: every input has its effect (inputs %d, inbox %d, lost %d,"
                   " unexpected %d%s)" % (s, len(inputs), len(effects), len(lost), len(effects - inputs),
-                                         ", e.g. lost %s" % sorted(lost)[:2] if lost else ""))
+                                         (", e.g. lost %s" % sorted(lost)[:2] if lost else "") +
+                                         (", e.g. unexpected %s" % sorted(effects - inputs)[:2] if effects - inputs else "")))
             check(len(domain) == len(set(domain)) == len(inputs) and set(domain) == inputs,
                   "%s: exactly one domain row per input (%d rows, %d distinct)" % (s, len(domain), len(set(domain))))
             # Decisions: id = UUIDv5(causation, kind), one id per (input, kind), wire == database.
