@@ -17,6 +17,7 @@ static const char *const topics_out[] = {CCS_REFERRAL_TOPIC_OUT, NULL};
 
 int main(int argc, char **argv)
 {
+	ccs_referral rf = {NULL};
 	const ccs_svc_def def = {
 		.name = "referral",
 		.version = CCS_VERSION,
@@ -24,7 +25,11 @@ int main(int argc, char **argv)
 		.contract = ccs_pbjson_topic_descriptor,
 		.output_topics = topics_out,
 		.migrations = ccs_referral_migrations,
+		.cfg = ccs_referral_cfg,
 		.default_http = "127.0.0.1:9101",
+		.ctx = &rf,
+		.start = ccs_referral_start,
+		.stop = ccs_referral_stop,
 	};
 	return ccs_svc_main(&def, argc, argv);
 }

@@ -11,6 +11,12 @@
  *     the reviewing office from the county table.
  * A valid referral_id seen before (resubmitted under a new event id) has no second effect.
  *
+ * A linked referral's diagnoses, requested program and services, coverage and school district
+ * travel in ReferralLinked so eligibility merges them into the case; the CIN it carries is
+ * recorded on a name-matched case that had none, and its school district on the case.
+ * The county table and the application clock are the installed rule set (ccs_referral_start:
+ * data.counties, application.send_days, application.return_days).
+ *
  * Everything a decision contains is derived from the input (ids are UUIDv5 of the event id,
  * decided_at is the referral's submitted_at), so a replay is byte-identical. Concurrent
  * referrals of one child (they arrive keyed by different referral ids, so possibly on different
@@ -21,12 +27,81 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ccs/instant.h"
 #include "ccs/log.h"
 #include "referral_rules.h"
 
 #define TYPE_DECISION "ccs.mtp.v1.ReferralDecision"
+
+/* The shipped county table, used when data.counties is not set: the installed copy when it
+ * exists at run time, else the source tree's (development, tests, deploy/dev scripts). */
+#ifndef CCS_REF_COUNTIES_SOURCE
+#define CCS_REF_COUNTIES_SOURCE "deploy/data/counties.tsv"
+#endif
+#ifndef CCS_REF_COUNTIES_INSTALLED
+#define CCS_REF_COUNTIES_INSTALLED "/usr/local/share/ccs/data/counties.tsv"
+#endif
+
+const ccs_cfg_def ccs_referral_cfg[] = {
+	{"data.counties", CCS_CFG_STR, "", 0, 0, 0,
+	 "county table (empty: the installed deploy/data/counties.tsv, else the source tree's); a bad file "
+	 "refuses start"},
+	{"application.send_days", CCS_CFG_INT, "5", 0, 0, 365,
+	 "the county sends the application within N days of the referral date (22 CCR 41514)"},
+	{"application.return_days", CCS_CFG_INT, "20", 0, 0, 365,
+	 "a signed application back within N days of the referral date keeps the referral date "
+	 "(22 CCR 41514); >= application.send_days"},
+	{NULL, CCS_CFG_STR, NULL, 0, 0, 0, NULL},
+};
+
+const char *ccs_referral_counties_path(const char *configured)
+{
+	if (configured && *configured)
+		return configured;
+	return access(CCS_REF_COUNTIES_INSTALLED, R_OK) == 0 ? CCS_REF_COUNTIES_INSTALLED
+							      : CCS_REF_COUNTIES_SOURCE;
+}
+
+int ccs_referral_start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen)
+{
+	ccs_referral *rf = ctx;
+	const ccs_cfg *c = ccs_svc_cfg(svc);
+	const char *path = ccs_referral_counties_path(ccs_cfg_str(c, "data.counties"));
+	ccs_ref_rules rules;
+	int rc;
+
+	rc = ccs_county_load(path, &rf->counties, errbuf, errlen);
+	if (rc)
+		goto out;
+	rules.counties = rf->counties;
+	rules.application_send_days = (int)ccs_cfg_int(c, "application.send_days");
+	rules.application_return_days = (int)ccs_cfg_int(c, "application.return_days");
+	rc = ccs_ref_rules_set(&rules);
+	if (rc) {
+		snprintf(errbuf, errlen, "application.return_days must be >= application.send_days");
+		goto out;
+	}
+	CCS_LOG_INFO("county table loaded", "path", CCS_LOG_S(path), "counties",
+		     CCS_LOG_I(ccs_county_count(rf->counties)), "application_send_days",
+		     CCS_LOG_I(rules.application_send_days), "application_return_days",
+		     CCS_LOG_I(rules.application_return_days));
+out:
+	return rc;
+}
+
+void ccs_referral_stop(ccs_svc *svc, void *ctx)
+{
+	ccs_referral *rf = ctx;
+	static const ccs_ref_rules none = {NULL, CCS_REF_APPLICATION_SEND_DAYS, CCS_REF_APPLICATION_RETURN_DAYS};
+	(void)svc;
+
+	if (ccs_ref_rules_set(&none) != 0) /* nothing may keep pointing at the freed table */
+		return;
+	ccs_county_free(rf->counties);
+	rf->counties = NULL;
+}
 
 static const char *office_name(Ccs__Mtp__V1__ReviewingOffice o)
 {
@@ -87,42 +162,58 @@ static int lock_key(ccs_tx *tx, const char *key, ccs_svc_err *err)
 typedef struct match {
 	char case_id[CCS_UUID_STRLEN];
 	char case_number[32];
-	Ccs__Mtp__V1__MatchRule rule;
+	ccs_ref_link link;
 } match;
 
-/* Look for the child's open case. Returns 0 (m->rule set when found) or a CCS_SVC_* error. */
-static int find_case(ccs_tx *tx, const char *cin, const char *key, match *m, ccs_svc_err *err)
+/* One open case as (case_id, case_number[, medi_cal_cin]) from a query; 1 when found. */
+static int take_case(PGresult *r, char *case_id, char *number, char *cin)
 {
+	if (PQntuples(r) == 0)
+		return 0;
+	snprintf(case_id, CCS_UUID_STRLEN, "%s", PQgetvalue(r, 0, 0));
+	snprintf(number, 32, "%s", PQgetvalue(r, 0, 1));
+	if (cin)
+		snprintf(cin, CCS_REF_CIN_LEN + 1, "%s", PQgetvalue(r, 0, 2));
+	return 1;
+}
+
+/*
+ * Look for the child's open case: by CIN when the referral has one, else (or when no case has
+ * that CIN) by match key among cases whose CIN does not contradict it; ccs_ref_link_decide()
+ * judges what was found. Returns 0 (m->link.rule set when found) or a CCS_SVC_* error.
+ */
+static int find_case(ccs_tx *tx, const ccs_ref_facts *f, match *m, ccs_svc_err *err)
+{
+	ccs_ref_candidates found = {0, 0, NULL};
+	char name_cin[CCS_REF_CIN_LEN + 1] = "";
 	int rc = 0;
 	PGresult *r;
-	m->rule = CCS__MTP__V1__MATCH_RULE__MATCH_RULE_UNSPECIFIED;
-	if (*cin) {
-		const char *p[1] = {cin};
+
+	memset(m, 0, sizeof(*m));
+	if (*f->cin) {
+		const char *p[1] = {f->cin};
 		r = ccs_tx_query(tx, "SELECT case_id, case_number FROM cases WHERE status = 'open' AND medi_cal_cin = $1",
 				 1, p, &rc, err);
 		if (!r)
 			return rc;
-		if (PQntuples(r) > 0)
-			m->rule = CCS__MTP__V1__MATCH_RULE__MATCH_RULE_MEDI_CAL_CIN;
-		goto found;
+		found.by_cin = take_case(r, m->case_id, m->case_number, NULL);
+		PQclear(r);
 	}
-	const char *p[2] = {key, *cin ? cin : NULL};
-	/* Same name, birth date and county, unless both carry different CINs (different children). */
-	r = ccs_tx_query(tx,
-			 "SELECT case_id, case_number FROM cases WHERE status = 'open' AND match_key = $1"
-			 " AND (medi_cal_cin IS NULL OR $2::text IS NULL OR medi_cal_cin = $2)"
-			 " ORDER BY opened_at, case_id LIMIT 1",
-			 2, p, &rc, err);
-	if (!r)
-		return rc;
-	if (PQntuples(r) > 0)
-		m->rule = CCS__MTP__V1__MATCH_RULE__MATCH_RULE_NAME_DOB_COUNTY;
-found:
-	if (m->rule) {
-		snprintf(m->case_id, sizeof(m->case_id), "%s", PQgetvalue(r, 0, 0));
-		snprintf(m->case_number, sizeof(m->case_number), "%s", PQgetvalue(r, 0, 1));
+	if (!found.by_cin) {
+		const char *p[2] = {f->match_key, *f->cin ? f->cin : NULL};
+		r = ccs_tx_query(tx,
+				 "SELECT case_id, case_number, coalesce(medi_cal_cin, '') FROM cases"
+				 " WHERE status = 'open' AND match_key = $1"
+				 " AND (medi_cal_cin IS NULL OR $2::text IS NULL OR medi_cal_cin = $2)"
+				 " ORDER BY opened_at, case_id LIMIT 1",
+				 2, p, &rc, err);
+		if (!r)
+			return rc;
+		found.by_name = take_case(r, m->case_id, m->case_number, name_cin);
+		found.name_cin = name_cin;
+		PQclear(r);
 	}
-	PQclear(r);
+	m->link = ccs_ref_link_decide(f->cin, &found);
 	return 0;
 }
 
@@ -195,11 +286,11 @@ static int reject(ccs_tx *tx, const ccs_msg *msg, const Ccs__Mtp__V1__ReferralSu
 	d.decision_id = id;
 	d.referral_id = r->referral_id;
 	d.county = r->child && r->child->county_of_residence ? r->child->county_of_residence : "";
-	const ccs_ref_county *c = ccs_ref_county_find(d.county);
-	if (c) {
-		d.county = (char *)(uintptr_t)c->name;
-		d.reviewing_office = c->office;
-		d.county_model = c->model;
+	ccs_ref_route_result route;
+	if (ccs_ref_route(d.county, &route) == 0) {
+		d.county = (char *)(uintptr_t)route.county->name;
+		d.reviewing_office = route.office;
+		d.county_model = route.model;
 	}
 	d.decided_at = r->submitted_at;
 	d.outcome_case = CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_REJECTED;
@@ -222,118 +313,155 @@ static int reject(ccs_tx *tx, const ccs_msg *msg, const Ccs__Mtp__V1__ReferralSu
 	return rc;
 }
 
+/* The diagnosis codes of the facts as a protobuf repeated string (pointers into f). */
+static char **codes_of(ccs_arena *a, ccs_ref_facts *f)
+{
+	char **v = ccs_arena_alloc(a, (f->n_diagnosis_codes + 1) * sizeof(*v));
+	for (size_t i = 0; i < f->n_diagnosis_codes; i++)
+		v[i] = f->diagnosis_codes[i];
+	return v;
+}
+
+/* Open a new case for the facts; m->case_id and m->case_number are derived from the input. */
+static int open_case(ccs_tx *tx, const Ccs__Mtp__V1__ReferralSubmitted *r, const ccs_ref_facts *f, match *m,
+		     ccs_svc_err *err)
+{
+	const Ccs__Mtp__V1__Child *ch = r->child;
+	int rc;
+
+	ccs_tx_decision_id(tx, "case", m->case_id);
+	case_number(m->case_number, f->county->code, f->referral_day, m->case_id);
+	const char *p[15] = {m->case_id, m->case_number, f->county->name, model_name(f->model),
+			     office_name(f->office), *f->cin ? f->cin : NULL, f->match_key, ch->first_name,
+			     ch->last_name, f->birth_date, f->referral_date, f->application_send_due,
+			     f->application_return_due, r->referral_id,
+			     *f->school_district ? f->school_district : NULL};
+	PGresult *res = ccs_tx_query(tx,
+				     "INSERT INTO cases(case_id, case_number, county, county_model,"
+				     " reviewing_office, medi_cal_cin, match_key, first_name, last_name,"
+				     " birth_date, referral_date, application_send_due,"
+				     " application_return_due, opened_by_referral, school_district)"
+				     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+				     15, p, &rc, err);
+	if (!res)
+		return rc;
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * What a linked referral adds to its case: the CIN when the case had none (the physician's
+ * referral after the school's), and the school district when this referral names one. Writes
+ * the case's school district after the update into school (empty when none is known).
+ */
+static int update_case(ccs_tx *tx, const ccs_ref_facts *f, const match *m, char *school, size_t cap,
+		       ccs_svc_err *err)
+{
+	const char *p[3] = {m->case_id, m->link.record_cin ? f->cin : NULL,
+			    *f->school_district ? f->school_district : NULL};
+	int rc;
+	PGresult *res = ccs_tx_query(tx,
+				     "UPDATE cases SET medi_cal_cin = coalesce(medi_cal_cin, $2),"
+				     " school_district = coalesce($3, school_district)"
+				     " WHERE case_id = $1 RETURNING coalesce(school_district, '')",
+				     3, p, &rc, err);
+	if (!res)
+		return rc;
+	snprintf(school, cap, "%s", PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "");
+	PQclear(res);
+	return 0;
+}
+
 int ccs_referral_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *msg, ProtobufCMessage *pb,
 			ccs_svc_err *err)
 {
 	ccs_arena *a = ccs_tx_arena(tx);
 	ccs_ref_reasons *rs = ccs_arena_alloc(a, sizeof(*rs));
+	ccs_ref_facts *f = ccs_arena_alloc(a, sizeof(*f));
 	Ccs__Mtp__V1__ReferralDecision d = CCS__MTP__V1__REFERRAL_DECISION__INIT;
 	Ccs__Mtp__V1__ReferralAccepted acc = CCS__MTP__V1__REFERRAL_ACCEPTED__INIT;
 	Ccs__Mtp__V1__ReferralLinked lnk = CCS__MTP__V1__REFERRAL_LINKED__INIT;
-	ccs_ref_route_result route;
-	char id[CCS_UUID_STRLEN], cin[CCS_REF_CIN_LEN + 1] = "", key[CCS_REF_MATCH_KEY_MAX];
-	char rds[11], send[11], ret[11], dob[11];
-	ccs_date send_due, return_due;
+	char id[CCS_UUID_STRLEN];
+	char *school = ccs_arena_alloc(a, CCS_REF_TEXT_MAX + 1);
+	const char *kind, *outcome;
 	match m;
-	int rc;
+	int rc, dup;
 	(void)svc;
 	(void)ctx;
+	school[0] = '\0';
 
 	Ccs__Mtp__V1__ReferralSubmitted *r = (Ccs__Mtp__V1__ReferralSubmitted *)pb;
 	if (ccs_ref_validate(r, judged_on(r, msg), rs) > 0)
 		return reject(tx, msg, r, rs, err);
-
-	/* Valid: every field used below has been checked by ccs_ref_validate. */
-	const Ccs__Mtp__V1__Child *ch = r->child;
-	if (ccs_ref_route(ch->county_of_residence, &route) != 0 ||
-	    (*ch->medi_cal_cin && ccs_ref_normalise_cin(ch->medi_cal_cin, cin) != 0) ||
-	    ccs_ref_match_key_name(ch->last_name, ch->first_name, ch->birth_date, ch->county_of_residence, key,
-				   sizeof(key)) != 0)
+	/* Valid: every fact derived below has been checked by ccs_ref_validate. */
+	if (ccs_ref_facts_of(r, f) != 0)
 		return ccs_svc_poison(err, "validation", "referral passed validation but cannot be keyed");
-	ccs_date ref_date = ccs_date_parse(r->referral_date);
-	if (ccs_ref_application_clock(ref_date, &send_due, &return_due) != 0)
-		return ccs_svc_poison(err, "validation", "invalid referral_date");
-	ccs_date_format(ref_date, rds);
-	ccs_date_format(send_due, send);
-	ccs_date_format(return_due, ret);
-	ccs_date_format(ccs_date_parse(ch->birth_date), dob);
 
-	if (*cin && (rc = lock_key(tx, cin, err)) != 0)
+	/* Concurrent referrals of one child meet on these locks (CIN first, then the key). */
+	if (*f->cin && (rc = lock_key(tx, f->cin, err)) != 0)
 		return rc;
-	if ((rc = lock_key(tx, key, err)) != 0)
+	if ((rc = lock_key(tx, f->match_key, err)) != 0)
 		return rc;
-	if ((rc = find_case(tx, cin, key, &m, err)) != 0)
+	if ((rc = find_case(tx, f, &m, err)) != 0)
 		return rc;
 
 	d.referral_id = r->referral_id;
-	d.county = (char *)(uintptr_t)route.county->name;
-	d.reviewing_office = route.office;
-	d.county_model = route.model;
+	d.county = (char *)(uintptr_t)f->county->name;
+	d.reviewing_office = f->office;
+	d.county_model = f->model;
 	d.decided_at = r->submitted_at;
-	const char *kind, *outcome;
-	if (m.rule) {
+	if (m.link.rule) {
 		kind = "referral.linked";
 		outcome = "linked";
-		ccs_tx_decision_id(tx, kind, id);
 		lnk.existing_case_id = m.case_id;
 		lnk.existing_case_number = m.case_number;
-		lnk.match_rule = m.rule;
+		lnk.match_rule = m.link.rule;
+		lnk.n_diagnosis_codes = f->n_diagnosis_codes;
+		lnk.diagnosis_codes = codes_of(a, f);
+		lnk.requested_program = r->requested_program;
+		lnk.n_requested_services = r->n_requested_services;
+		lnk.requested_services = r->requested_services;
+		lnk.coverage = r->coverage;
+		lnk.school_district = school;
 		d.outcome_case = CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_LINKED;
 		d.linked = &lnk;
 	} else {
 		kind = "referral.accepted";
 		outcome = "accepted";
-		ccs_tx_decision_id(tx, kind, id);
-		ccs_tx_decision_id(tx, "case", m.case_id);
-		case_number(m.case_number, route.county->code, ref_date, m.case_id);
-		const char *p[15] = {m.case_id, m.case_number, route.county->name, model_name(route.model),
-				     office_name(route.office), *cin ? cin : NULL, key, ch->first_name,
-				     ch->last_name, dob, rds, send, ret, r->referral_id, NULL};
-		PGresult *res = ccs_tx_query(tx,
-					     "INSERT INTO cases(case_id, case_number, county, county_model,"
-					     " reviewing_office, medi_cal_cin, match_key, first_name, last_name,"
-					     " birth_date, referral_date, application_send_due,"
-					     " application_return_due, opened_by_referral)"
-					     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-					     14, p, &rc, err);
-		if (!res)
+		if ((rc = open_case(tx, r, f, &m, err)) != 0)
 			return rc;
-		PQclear(res);
-		acc.birth_date = dob;
+		acc.birth_date = f->birth_date;
 		acc.county = d.county;
-		acc.n_diagnosis_codes = r->n_diagnoses;
-		acc.diagnosis_codes = ccs_arena_alloc(a, (r->n_diagnoses + 1) * sizeof(char *));
-		for (size_t i = 0; i < r->n_diagnoses; i++) {
-			char *code = ccs_arena_alloc(a, CCS_REF_ICD10_MAX);
-			if (ccs_ref_normalise_icd10(r->diagnoses[i]->icd10_code, code) != 0)
-				return ccs_svc_poison(err, "validation", "diagnosis code failed normalisation");
-			acc.diagnosis_codes[i] = code;
-		}
+		acc.n_diagnosis_codes = f->n_diagnosis_codes;
+		acc.diagnosis_codes = codes_of(a, f);
 		acc.requested_program = r->requested_program;
 		acc.n_requested_services = r->n_requested_services;
 		acc.requested_services = r->requested_services;
-		acc.referral_date = rds;
-		acc.application_send_due = send;
-		acc.application_return_due = ret;
+		acc.referral_date = f->referral_date;
+		acc.application_send_due = f->application_send_due;
+		acc.application_return_due = f->application_return_due;
 		acc.coverage = r->coverage;
+		acc.school_district = f->school_district;
 		d.outcome_case = CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_ACCEPTED;
 		d.accepted = &acc;
 	}
+	ccs_tx_decision_id(tx, kind, id);
 	d.decision_id = id;
 	d.case_id = m.case_id;
 	d.case_number = m.case_number;
 
 	const ProtobufCEnumValue *rule = protobuf_c_enum_descriptor_get_value(
-		&ccs__mtp__v1__match_rule__descriptor, (int)m.rule);
-	int dup = record_referral(tx, msg, r->referral_id, id, outcome, m.case_id,
-				  m.rule && rule ? rule->name : NULL, source_name(r->source), rds, NULL, err, &rc);
+		&ccs__mtp__v1__match_rule__descriptor, (int)m.link.rule);
+	dup = record_referral(tx, msg, r->referral_id, id, outcome, m.case_id,
+			      m.link.rule && rule ? rule->name : NULL, source_name(r->source), f->referral_date,
+			      NULL, err, &rc);
 	if (rc)
 		return rc;
 	if (dup) {
 		/* A resubmission of a decided referral: its decision is already out. Undo the new
 		 * case, if one was opened, by failing into the savepoint would lose the inbox row;
 		 * instead nothing was emitted and the case insert is rolled back explicitly. */
-		if (!m.rule) {
+		if (!m.link.rule) {
 			const char *p[1] = {m.case_id};
 			PGresult *res = ccs_tx_query(tx, "DELETE FROM cases WHERE case_id = $1", 1, p, &rc, err);
 			if (!res)
@@ -344,10 +472,14 @@ int ccs_referral_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *msg,
 		ccs_tx_count_decision(tx, "referral", "resubmitted");
 		return 0;
 	}
+	/* Only a first decision changes the case: a resubmission must not. */
+	if (m.link.rule && (rc = update_case(tx, f, &m, school, CCS_REF_TEXT_MAX + 1, err)) != 0)
+		return rc;
 	rc = ccs_tx_emit(tx, CCS_REFERRAL_TOPIC_OUT, m.case_id, kind, &d.base);
 	if (rc == 0)
 		ccs_tx_count_decision(tx, "referral", outcome);
 	CCS_LOG_DBG("referral decided", "event_id", CCS_LOG_S(msg->ce_id), "decision_id", CCS_LOG_S(id),
-		    "case_id", CCS_LOG_S(m.case_id), "outcome", CCS_LOG_S(outcome));
+		    "case_id", CCS_LOG_S(m.case_id), "outcome", CCS_LOG_S(outcome), "cin_recorded",
+		    CCS_LOG_I(m.link.record_cin));
 	return rc;
 }

@@ -522,87 +522,88 @@ static void check_text_field(ccs_ref_reasons *out, const char *s, const char *fi
 	}
 }
 
-/* ---- counties and routing ------------------------------------------------------------------ */
+/* ---- the rule set, counties and routing ----------------------------------------------------- */
 
-/*
- * Compare a canonical county name with user input, case-insensitively, treating any run of
- * whitespace in the input as the single space of the canonical name. `in` has been trimmed.
- */
-static int county_name_eq(const char *canon, const char *in, size_t inlen)
+/* The daemon is one loop thread: the rule set is installed once at start, before any input. */
+static ccs_ref_rules installed = {NULL, CCS_REF_APPLICATION_SEND_DAYS, CCS_REF_APPLICATION_RETURN_DAYS};
+
+int ccs_ref_rules_set(const ccs_ref_rules *r)
 {
-	size_t i = 0;
-
-	for (; *canon; canon++) {
-		if (i >= inlen)
-			return 0;
-		if (*canon == ' ') {
-			if (!is_space(in[i]))
-				return 0;
-			while (i < inlen && is_space(in[i]))
-				i++;
-			continue;
-		}
-		if (to_lower(*canon) != to_lower(in[i]))
-			return 0;
-		i++;
-	}
-	return i == inlen;
+	if (!r || r->application_send_days < 0 || r->application_return_days < r->application_send_days)
+		return -EINVAL;
+	installed = *r;
+	return 0;
 }
 
-const ccs_ref_county *ccs_ref_county_find(const char *name)
+const ccs_ref_rules *ccs_ref_rules_get(void)
 {
-	static const char suffix[] = "county";
-	const size_t slen = sizeof(suffix) - 1;
-	size_t b = 0, e;
-
-	if (!name)
-		return NULL;
-	e = strnlen(name, 128);
-	if (e == 128)
-		return NULL;
-	while (b < e && is_space(name[b]))
-		b++;
-	while (e > b && is_space(name[e - 1]))
-		e--;
-	/* Drop a trailing " County" ("Los Angeles County"). */
-	if (e - b > slen && is_space(name[e - slen - 1])) {
-		size_t k = 0;
-		while (k < slen && to_lower(name[e - slen + k]) == suffix[k])
-			k++;
-		if (k == slen) {
-			e -= slen;
-			while (e > b && is_space(name[e - 1]))
-				e--;
-		}
-	}
-	for (size_t i = 0; i < ccs_ref_counties_count; i++)
-		if (county_name_eq(ccs_ref_counties[i].name, name + b, e - b))
-			return &ccs_ref_counties[i];
-	return NULL;
+	return &installed;
 }
+
+const ccs_county *ccs_ref_county_find(const char *name)
+{
+	return ccs_county_find(installed.counties, name);
+}
+
+/* The county module's enums carry the contract's numbers (ccs/county.h): a cast, checked here. */
+_Static_assert((int)CCS_COUNTY_INDEPENDENT == (int)CCS__MTP__V1__COUNTY_MODEL__COUNTY_MODEL_INDEPENDENT &&
+		       (int)CCS_COUNTY_DEPENDENT == (int)CCS__MTP__V1__COUNTY_MODEL__COUNTY_MODEL_DEPENDENT,
+	       "county model numbers");
+_Static_assert((int)CCS_COUNTY_OFFICE_COUNTY == (int)CCS__MTP__V1__REVIEWING_OFFICE__REVIEWING_OFFICE_COUNTY &&
+		       (int)CCS_COUNTY_OFFICE_SACRAMENTO ==
+			       (int)CCS__MTP__V1__REVIEWING_OFFICE__REVIEWING_OFFICE_SACRAMENTO &&
+		       (int)CCS_COUNTY_OFFICE_SAN_FRANCISCO ==
+			       (int)CCS__MTP__V1__REVIEWING_OFFICE__REVIEWING_OFFICE_SAN_FRANCISCO &&
+		       (int)CCS_COUNTY_OFFICE_SOUTHERN_CALIFORNIA ==
+			       (int)CCS__MTP__V1__REVIEWING_OFFICE__REVIEWING_OFFICE_SOUTHERN_CALIFORNIA,
+	       "reviewing office numbers");
 
 int ccs_ref_route(const char *county, ccs_ref_route_result *out)
 {
-	const ccs_ref_county *c = ccs_ref_county_find(county);
+	const ccs_county *c = ccs_ref_county_find(county);
 
 	memset(out, 0, sizeof(*out));
 	if (!c)
 		return -ENOENT;
 	out->county = c;
-	out->model = c->model;
-	out->office = c->office;
+	out->model = (Ccs__Mtp__V1__CountyModel)c->model;
+	out->office = (Ccs__Mtp__V1__ReviewingOffice)c->office;
 	return 0;
 }
 
 /* ---- the application clock --------------------------------------------------------------- */
 
+/*
+ * Both dates count from the referral date: 22 CCR 41514 gives the family 20 days from the
+ * referral, not 20 days after the county's 5 (a return due on day 25 was a bug: eligibility
+ * counted 20 and the two decisions disagreed).
+ */
 int ccs_ref_application_clock(ccs_date referral_date, ccs_date *send_due, ccs_date *return_due)
 {
 	if (referral_date == CCS_DATE_INVALID)
 		return -EINVAL;
-	*send_due = referral_date + CCS_REF_APPLICATION_SEND_DAYS;
-	*return_due = *send_due + CCS_REF_APPLICATION_RETURN_DAYS;
+	*send_due = referral_date + installed.application_send_days;
+	*return_due = referral_date + installed.application_return_days;
 	return 0;
+}
+
+/* ---- linking ------------------------------------------------------------------------------- */
+
+ccs_ref_link ccs_ref_link_decide(const char *cin, const ccs_ref_candidates *found)
+{
+	ccs_ref_link l = {CCS__MTP__V1__MATCH_RULE__MATCH_RULE_UNSPECIFIED, 0};
+	const char *mine = str_or_empty(cin), *theirs;
+
+	if (!found)
+		return l;
+	theirs = str_or_empty(found->name_cin);
+	if (*mine && found->by_cin) {
+		l.rule = CCS__MTP__V1__MATCH_RULE__MATCH_RULE_MEDI_CAL_CIN;
+	} else if (found->by_name && (!*mine || !*theirs || strcmp(mine, theirs) == 0)) {
+		l.rule = CCS__MTP__V1__MATCH_RULE__MATCH_RULE_NAME_DOB_COUNTY;
+		l.record_cin = *mine && !*theirs;
+	}
+	return l;
 }
 
 /* ---- matching keys --------------------------------------------------------------------------- */
@@ -697,7 +698,7 @@ int ccs_ref_match_key_name(const char *last_name, const char *first_name, const 
 			   const char *county, char *out, size_t outlen)
 {
 	struct sink k = {out, outlen, 0, 0};
-	const ccs_ref_county *c;
+	const ccs_county *c;
 	ccs_date dob;
 	char day[11];
 	int rc = -EINVAL;
@@ -724,6 +725,68 @@ int ccs_ref_match_key_name(const char *last_name, const char *first_name, const 
 out:
 	if (rc)
 		out[0] = '\0';
+	return rc;
+}
+
+/* ---- facts of a valid referral -------------------------------------------------------------- */
+
+/* Copy s without surrounding whitespace into out (cap bytes with the NUL). */
+static void copy_trimmed(char *out, size_t cap, const char *s)
+{
+	size_t b = 0, e;
+
+	s = str_or_empty(s);
+	e = strlen(s);
+	while (b < e && is_space((unsigned char)s[b]))
+		b++;
+	while (e > b && is_space((unsigned char)s[e - 1]))
+		e--;
+	if (e - b >= cap)
+		e = b + cap - 1;
+	memcpy(out, s + b, e - b);
+	out[e - b] = '\0';
+}
+
+int ccs_ref_facts_of(const Ccs__Mtp__V1__ReferralSubmitted *r, ccs_ref_facts *out)
+{
+	const child_t *ch;
+	ccs_ref_route_result route;
+	ccs_date ref, dob, send, ret;
+	int rc = -EINVAL;
+
+	memset(out, 0, sizeof(*out));
+	if (!r || !(ch = r->child) || r->n_diagnoses > CCS_REF_DIAGNOSES_MAX)
+		goto out;
+	if (ccs_ref_route(ch->county_of_residence, &route) != 0)
+		goto out;
+	out->county = route.county;
+	out->model = route.model;
+	out->office = route.office;
+	if (*str_or_empty(ch->medi_cal_cin) && ccs_ref_normalise_cin(ch->medi_cal_cin, out->cin) != 0)
+		goto out;
+	if (ccs_ref_match_key_name(ch->last_name, ch->first_name, ch->birth_date,
+				   ch->county_of_residence, out->match_key, sizeof(out->match_key)) != 0)
+		goto out;
+	ref = ccs_date_parse(r->referral_date);
+	dob = ccs_date_parse(ch->birth_date);
+	if (dob == CCS_DATE_INVALID || ccs_ref_application_clock(ref, &send, &ret) != 0)
+		goto out;
+	out->referral_day = ref;
+	ccs_date_format(ref, out->referral_date);
+	ccs_date_format(dob, out->birth_date);
+	ccs_date_format(send, out->application_send_due);
+	ccs_date_format(ret, out->application_return_due);
+	copy_trimmed(out->school_district, sizeof(out->school_district), ch->school_district);
+	for (size_t i = 0; i < r->n_diagnoses; i++) {
+		if (!r->diagnoses[i] ||
+		    ccs_ref_normalise_icd10(r->diagnoses[i]->icd10_code, out->diagnosis_codes[i]) != 0)
+			goto out;
+	}
+	out->n_diagnosis_codes = r->n_diagnoses;
+	rc = 0;
+out:
+	if (rc)
+		memset(out, 0, sizeof(*out));
 	return rc;
 }
 

@@ -4,10 +4,11 @@
  * - ccs_ref_validate() judges one ReferralSubmitted and lists EVERY problem found as a
  *   machine-readable reason {code, field, message}. Codes and messages are static strings;
  *   messages name fields, never the child's data, so reasons may be logged and published.
- * - The county table (counties.c) maps the 58 California counties to their CCS model and, for
- *   dependent counties, the State regional office that reviews (DOMAIN.md section 5).
- * - Matching keys and normalised Medi-Cal CINs let referrald link a second referral of the
- *   same child to the existing case instead of opening a duplicate.
+ * - The county table (data: deploy/data/counties.tsv, common/county) maps the 58 California
+ *   counties to their CCS model and, for dependent counties, the State regional office that
+ *   reviews (DOMAIN.md section 5). It and the application clock form the installed rule set.
+ * - Matching keys, normalised Medi-Cal CINs and ccs_ref_link_decide() let referrald link a
+ *   second referral of the same child to the existing case instead of opening a duplicate.
  * - The application clock of 22 CCR 41514 (DOMAIN.md section 1).
  *
  * Replays must be byte-identical, so nothing here reads the wall clock: callers pass `today`
@@ -20,6 +21,7 @@
 
 #include <stddef.h>
 
+#include "ccs/county.h"
 #include "ccs/date.h"
 #include "ccs/mtp/v1/referral.pb-c.h"
 
@@ -102,46 +104,109 @@ int ccs_ref_match_key_name(const char *last_name, const char *first_name, const 
 			   const char *county, char *out, size_t outlen)
 	__attribute__((warn_unused_result));
 
-/* ---- counties and routing ---------------------------------------------------------------- */
+/* ---- the rule set: county table and application clock ----------------------------------- */
 
-typedef struct ccs_ref_county {
-	const char *name;                       /* canonical, e.g. "Los Angeles" */
-	const char *code;                       /* 2-digit California county code, "19" */
-	long population;                        /* 2020 census, for the 200,000 threshold */
-	Ccs__Mtp__V1__CountyModel model;        /* INDEPENDENT or DEPENDENT */
-	Ccs__Mtp__V1__ReviewingOffice office;   /* COUNTY for independent, else the regional office */
-} ccs_ref_county;
-
-/* The table (counties.c), alphabetical by name. */
-extern const ccs_ref_county ccs_ref_counties[];
-extern const size_t ccs_ref_counties_count;
+/* 22 CCR 41514: the county sends the family an application within 5 days of the referral, and
+ * a signed application returned within 20 days of the referral keeps the referral date as the
+ * application date. Both are settings of ccs-referrald (application.send_days,
+ * application.return_days); eligibility's rule set carries the same two numbers. */
+#define CCS_REF_APPLICATION_SEND_DAYS 5
+#define CCS_REF_APPLICATION_RETURN_DAYS 20
 
 /*
- * Find a county by name: case-insensitive, surrounding whitespace and runs of inner
- * whitespace ignored, an optional trailing " County" accepted. NULL if unknown.
+ * The rule set every function in this module applies. The county table is data
+ * (deploy/data/counties.tsv, loaded with ccs_county_load); the daemon installs the rule set
+ * once at start, tests and fuzzers before they call anything. Until a table is installed every
+ * county is unknown.
  */
-const ccs_ref_county *ccs_ref_county_find(const char *name);
+typedef struct ccs_ref_rules {
+	const ccs_county_table *counties; /* borrowed: must outlive its use */
+	int application_send_days;        /* referral date + N: the county sends the application */
+	int application_return_days;      /* referral date + N: the signed application is back */
+} ccs_ref_rules;
+
+/* Install a copy of *r (the table stays borrowed). Returns 0, or -EINVAL for negative days or
+ * a return period shorter than the send period. */
+int ccs_ref_rules_set(const ccs_ref_rules *r) __attribute__((warn_unused_result));
+/* The installed rule set ({NULL, 5, 20} until set). */
+const ccs_ref_rules *ccs_ref_rules_get(void);
+
+/* Find a county of residence in the installed table (ccs_county_find). NULL if unknown. */
+const ccs_county *ccs_ref_county_find(const char *name);
 
 typedef struct ccs_ref_route_result {
-	const ccs_ref_county *county;         /* the table row */
-	Ccs__Mtp__V1__CountyModel model;      /* copy of county->model */
+	const ccs_county *county;             /* the table row */
+	Ccs__Mtp__V1__CountyModel model;      /* the row's model as the contract's enum */
 	Ccs__Mtp__V1__ReviewingOffice office; /* who reviews and receives first-level appeals */
 } ccs_ref_route_result;
 
 /* Route a county of residence. Returns 0, or -ENOENT (out zeroed) for an unknown county. */
 int ccs_ref_route(const char *county, ccs_ref_route_result *out) __attribute__((warn_unused_result));
 
-/* ---- the application clock (22 CCR 41514) ------------------------------------------------ */
-
-#define CCS_REF_APPLICATION_SEND_DAYS 5    /* county sends the application within 5 days */
-#define CCS_REF_APPLICATION_RETURN_DAYS 20 /* then 20 days for the signed application */
-
 /*
- * send_due = referral_date + 5 days; return_due = send_due + 20 days (a signed application
- * returned by then keeps the referral date as the application date). Returns 0 or -EINVAL
- * when referral_date is CCS_DATE_INVALID.
+ * send_due = referral_date + application_send_days; return_due = referral_date +
+ * application_return_days (both counted from the referral date, as eligibility counts them).
+ * Returns 0 or -EINVAL when referral_date is CCS_DATE_INVALID.
  */
 int ccs_ref_application_clock(ccs_date referral_date, ccs_date *send_due, ccs_date *return_due)
+	__attribute__((warn_unused_result));
+
+/* ---- linking a referral to the child's open case ------------------------------------------ */
+
+/*
+ * What referral.c found in the database for a valid referral: the open case holding the
+ * referral's CIN (looked up only when the referral carries one), and the oldest open case with
+ * the referral's match key whose CIN does not contradict the referral's.
+ */
+typedef struct ccs_ref_candidates {
+	int by_cin;            /* an open case has the referral's CIN */
+	int by_name;           /* an open case has the same name, birth date and county */
+	const char *name_cin;  /* that case's CIN, "" or NULL when it has none */
+} ccs_ref_candidates;
+
+typedef struct ccs_ref_link {
+	Ccs__Mtp__V1__MatchRule rule; /* UNSPECIFIED: open a new case */
+	int record_cin;               /* store the referral's CIN on the name-matched case */
+} ccs_ref_link;
+
+/*
+ * Decide how a referral with normalised CIN `cin` ("" when none) joins the child's case:
+ * the CIN's case first; else the name + birth date + county case unless both carry different
+ * CINs (then they are different children), recording the CIN on a case that had none (a school
+ * referral without CIN followed by a physician's with CIN is one case); else a new case.
+ */
+ccs_ref_link ccs_ref_link_decide(const char *cin, const ccs_ref_candidates *found);
+
+/* ---- what a valid referral contributes to its case ----------------------------------------- */
+
+#define CCS_REF_DATE_LEN 11 /* "YYYY-MM-DD" + NUL */
+
+/*
+ * Everything referral.c derives from a valid referral before it touches the database, as
+ * text ready for SQL and the decision. Large (a few KB): allocate it, do not put it on a small
+ * stack.
+ */
+typedef struct ccs_ref_facts {
+	const ccs_county *county;                      /* the county of residence's row */
+	Ccs__Mtp__V1__CountyModel model;
+	Ccs__Mtp__V1__ReviewingOffice office;
+	char cin[CCS_REF_CIN_LEN + 1];                 /* normalised, "" when none */
+	char match_key[CCS_REF_MATCH_KEY_MAX];         /* PHI: store, never log */
+	char birth_date[CCS_REF_DATE_LEN];
+	char referral_date[CCS_REF_DATE_LEN];
+	char application_send_due[CCS_REF_DATE_LEN];   /* referral date + send days */
+	char application_return_due[CCS_REF_DATE_LEN]; /* referral date + return days */
+	ccs_date referral_day;
+	char school_district[CCS_REF_TEXT_MAX + 1];    /* trimmed, "" when not given */
+	size_t n_diagnosis_codes;                      /* normalised ICD-10-CM, in input order */
+	char diagnosis_codes[CCS_REF_DIAGNOSES_MAX][CCS_REF_ICD10_MAX];
+} ccs_ref_facts;
+
+/*
+ * Derive the facts of a referral that ccs_ref_validate() accepted under the installed rule
+ * set. Returns 0, or -EINVAL when the referral does not hold what validation guarantees.
+ */
+int ccs_ref_facts_of(const Ccs__Mtp__V1__ReferralSubmitted *r, ccs_ref_facts *out)
 	__attribute__((warn_unused_result));
 
 #endif

@@ -1,9 +1,11 @@
 /*
  * libFuzzer target: bytes -> ReferralSubmitted -> every referral rule. Undecodable input is
  * simply rejected; decoded input must validate without crashes, leaks or undefined behaviour,
- * whatever its strings hold. A few invariants of the rules are asserted on the way.
+ * whatever its strings hold. A few invariants of the rules are asserted on the way. The rules
+ * apply the shipped county table (deploy/data/counties.tsv), loaded before the first input.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +47,18 @@ static void check_invariants(const Ccs__Mtp__V1__ReferralSubmitted *r, const ccs
 				    r->child->birth_date, r->child->county_of_residence, key,
 				    sizeof(key)) != 0))
 		abort();
+	/* ... and yield its facts: both clock dates counted from the referral date. */
+	if (problems == 0) {
+		static ccs_ref_facts f;
+		ccs_date ref;
+		if (ccs_ref_facts_of(r, &f) != 0)
+			abort();
+		ref = ccs_date_parse(f.referral_date);
+		if (ccs_date_parse(f.application_send_due) != ref + CCS_REF_APPLICATION_SEND_DAYS ||
+		    ccs_date_parse(f.application_return_due) != ref + CCS_REF_APPLICATION_RETURN_DAYS ||
+		    f.n_diagnosis_codes != r->n_diagnoses || strlen(f.school_district) > CCS_REF_TEXT_MAX)
+			abort();
+	}
 	for (size_t i = 0; i < r->n_diagnoses; i++) {
 		char icd[CCS_REF_ICD10_MAX];
 		if (r->diagnoses[i] && ccs_ref_normalise_icd10(r->diagnoses[i]->icd10_code, icd) == 0) {
@@ -61,6 +75,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ccs_ref_reasons rs;
 	int problems;
 
+	static ccs_county_table *counties;
+	if (!counties) {
+		char err[256];
+		ccs_ref_rules rules = {NULL, CCS_REF_APPLICATION_SEND_DAYS, CCS_REF_APPLICATION_RETURN_DAYS};
+		if (ccs_county_load(CCS_COUNTIES_TSV, &counties, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s\n", err);
+			abort();
+		}
+		rules.counties = counties;
+		if (ccs_ref_rules_set(&rules) != 0)
+			abort();
+	}
 	r = ccs__mtp__v1__referral_submitted__unpack(NULL, size, data);
 	if (!r)
 		return 0;

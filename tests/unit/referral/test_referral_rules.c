@@ -1,7 +1,8 @@
 /*
- * Unit tests of services/referral/referral_rules.c and counties.c: validation codes and their
- * boundaries (table-driven: one mutation of a valid referral, exactly one expected reason),
- * identifiers, matching keys, the county table and routing, the application clock.
+ * Unit tests of services/referral/referral_rules.c: validation codes and their boundaries
+ * (table-driven: one mutation of a valid referral, exactly one expected reason), identifiers,
+ * matching keys, the shipped county table (deploy/data/counties.tsv) and routing, the
+ * application clock and its settings, linking decisions, the facts a valid referral yields.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -11,6 +12,29 @@
 #include "referral_rules.h"
 
 CCS_TEST_MAIN()
+
+/* The daemon's rule set: the shipped county table, loaded before any test runs. */
+static ccs_county_table *counties;
+static const ccs_ref_rules default_rules_template = {NULL, 5, 20};
+
+static void install_default_rules(void)
+{
+	ccs_ref_rules r = default_rules_template;
+	r.counties = counties;
+	if (ccs_ref_rules_set(&r) != 0)
+		abort();
+}
+
+__attribute__((constructor(101))) static void load_counties(void)
+{
+	char err[256];
+
+	if (ccs_county_load(CCS_COUNTIES_TSV, &counties, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		abort();
+	}
+	install_default_rules();
+}
 
 #define TODAY ccs_date_from_ymd(2024, 6, 1)
 #define NDX 70 /* more than CCS_REF_DIAGNOSES_MAX */
@@ -94,6 +118,7 @@ enum target {
 	T_GUARDIAN_NAME,
 	T_GUARDIAN_NULL,
 	T_CITY,
+	T_SCHOOL,
 	T_NOTES,
 	T_REFERRER,
 	T_DX0_CODE,
@@ -133,6 +158,7 @@ static void apply(struct fixture *f, struct mutation m)
 	case T_GUARDIAN_NAME: f->guardian.name = m.s; break;
 	case T_GUARDIAN_NULL: f->child.guardian = NULL; break;
 	case T_CITY: f->child.city = m.s; break;
+	case T_SCHOOL: f->child.school_district = m.s; break;
 	case T_NOTES: f->r.notes = m.s; break;
 	case T_REFERRER: f->r.referrer_name = m.s; break;
 	case T_DX0_CODE: f->dx[0].icd10_code = m.s; break;
@@ -609,34 +635,40 @@ CCS_TEST(match_key)
 	CCS_EQ_STR(b, "");
 }
 
+/*
+ * The shipped table's shape: 58 counties with their codes in alphabetical order, every row
+ * saying where it comes from. Which model a county has is the file's fact, not checked against
+ * its population (the 200,000 threshold is a rule of thumb, not a rule).
+ */
 CCS_TEST(county_table_shape)
 {
-	int independent = 0, dependent = 0;
+	int independent = 0, dependent = 0, sourced = 0;
 
-	CCS_EQ_INT(ccs_ref_counties_count, 58);
-	for (size_t i = 0; i < ccs_ref_counties_count; i++) {
-		const ccs_ref_county *c = &ccs_ref_counties[i];
+	CCS_EQ_INT(ccs_county_count(counties), 58);
+	for (size_t i = 0; i < ccs_county_count(counties); i++) {
+		const ccs_county *c = ccs_county_at(counties, i);
 		char code[24];
 		snprintf(code, sizeof(code), "%02zu", i + 1);
 		CCS_EQ_STR(c->code, code); /* codes are the alphabetical position */
 		if (i > 0)
-			CCS_TRUE(strcmp(ccs_ref_counties[i - 1].name, c->name) < 0);
+			CCS_TRUE(strcmp(ccs_county_at(counties, i - 1)->name, c->name) < 0);
 		CCS_TRUE(ccs_ref_county_find(c->name) == c);
-		if (c->model == CCS__MTP__V1__COUNTY_MODEL__COUNTY_MODEL_INDEPENDENT) {
+		CCS_TRUE(c->source && strlen(c->source) > 10);
+		sourced += c->sourced;
+		if (c->model == CCS_COUNTY_INDEPENDENT) {
 			independent++;
-			CCS_TRUE(c->population > 200000);
-			CCS_EQ_INT(c->office, CCS__MTP__V1__REVIEWING_OFFICE__REVIEWING_OFFICE_COUNTY);
+			CCS_EQ_INT(c->office, CCS_COUNTY_OFFICE_COUNTY);
 		} else {
 			dependent++;
-			CCS_EQ_INT(c->model, CCS__MTP__V1__COUNTY_MODEL__COUNTY_MODEL_DEPENDENT);
-			CCS_TRUE(c->population <= 200000);
-			CCS_TRUE(c->office == CCS__MTP__V1__REVIEWING_OFFICE__REVIEWING_OFFICE_SACRAMENTO ||
-				 c->office == CCS__MTP__V1__REVIEWING_OFFICE__REVIEWING_OFFICE_SAN_FRANCISCO ||
-				 c->office == CCS__MTP__V1__REVIEWING_OFFICE__REVIEWING_OFFICE_SOUTHERN_CALIFORNIA);
+			CCS_EQ_INT(c->model, CCS_COUNTY_DEPENDENT);
+			CCS_TRUE(c->office != CCS_COUNTY_OFFICE_COUNTY);
 		}
 	}
 	CCS_EQ_INT(independent + dependent, 58);
 	CCS_TRUE(independent > 0 && dependent > 0);
+	/* Only Imperial's office is sourced (the Imperial County MTP page). */
+	CCS_EQ_INT(sourced, 1);
+	CCS_TRUE(ccs_ref_county_find("Imperial")->sourced);
 }
 
 CCS_TEST(county_find)
@@ -655,7 +687,7 @@ CCS_TEST(county_find)
 		{"San", NULL},                    {"Santa", NULL},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		const ccs_ref_county *c = ccs_ref_county_find(t[i].in);
+		const ccs_county *c = ccs_ref_county_find(t[i].in);
 		if (t[i].name) {
 			CCS_TRUE(c != NULL);
 			if (c)
@@ -701,27 +733,168 @@ CCS_TEST(route)
 	CCS_EQ_INT(r.office, CCS__MTP__V1__REVIEWING_OFFICE__REVIEWING_OFFICE_UNSPECIFIED);
 }
 
+/*
+ * 22 CCR 41514: send within 5 days, signed application back within 20 days OF THE REFERRAL.
+ * The return date used to be send + 20 = referral + 25 (the bug: eligibility said + 20).
+ */
 CCS_TEST(application_clock)
 {
 	static const struct {
+		int send_days, return_days;
 		const char *ref, *send, *ret;
 	} t[] = {
-		{"2024-05-01", "2024-05-06", "2024-05-26"},
-		{"2024-12-30", "2025-01-04", "2025-01-24"},
-		{"2024-02-25", "2024-03-01", "2024-03-21"}, /* leap year */
-		{"2023-02-25", "2023-03-02", "2023-03-22"},
+		{5, 20, "2024-05-01", "2024-05-06", "2024-05-21"},
+		{5, 20, "2024-12-30", "2025-01-04", "2025-01-19"},
+		{5, 20, "2024-02-25", "2024-03-01", "2024-03-16"}, /* leap year */
+		{5, 20, "2023-02-25", "2023-03-02", "2023-03-17"},
+		{3, 30, "2024-05-01", "2024-05-04", "2024-05-31"}, /* settings, not constants */
+		{0, 0, "2024-05-01", "2024-05-01", "2024-05-01"},
+		{10, 10, "2024-05-01", "2024-05-11", "2024-05-11"},
 	};
 	ccs_date send, ret;
 	char buf[11];
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ccs_ref_rules r = {counties, t[i].send_days, t[i].return_days};
+		CCS_EQ_INT(ccs_ref_rules_set(&r), 0);
 		CCS_EQ_INT(ccs_ref_application_clock(ccs_date_parse(t[i].ref), &send, &ret), 0);
 		ccs_date_format(send, buf);
 		CCS_EQ_STR(buf, t[i].send);
 		ccs_date_format(ret, buf);
 		CCS_EQ_STR(buf, t[i].ret);
 	}
+	install_default_rules();
 	CCS_EQ_INT(ccs_ref_application_clock(CCS_DATE_INVALID, &send, &ret), -EINVAL);
+}
+
+CCS_TEST(rules_settings_checked)
+{
+	static const struct {
+		int send_days, return_days, rc;
+	} t[] = {
+		{5, 20, 0}, {0, 0, 0}, {20, 20, 0}, {-1, 20, -EINVAL}, {5, 4, -EINVAL}, {5, -1, -EINVAL},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ccs_ref_rules r = {counties, t[i].send_days, t[i].return_days};
+		CCS_EQ_INT(ccs_ref_rules_set(&r), t[i].rc);
+	}
+	CCS_EQ_INT(ccs_ref_rules_set(NULL), -EINVAL);
+	install_default_rules();
+	CCS_EQ_INT(ccs_ref_rules_get()->application_return_days, 20);
+	/* Without a table every county is unknown: validation says so, nothing crashes. */
+	{
+		ccs_ref_rules none = {NULL, 5, 20};
+		ccs_ref_route_result route;
+		CCS_EQ_INT(ccs_ref_rules_set(&none), 0);
+		CCS_TRUE(ccs_ref_county_find("Los Angeles") == NULL);
+		CCS_EQ_INT(ccs_ref_route("Los Angeles", &route), -ENOENT);
+		install_default_rules();
+		CCS_EQ_INT(ccs_ref_route("Los Angeles", &route), 0);
+	}
+}
+
+/*
+ * Same child, second referral (22 CCR 41514 referrals come from anyone: school and physician).
+ * The CIN's case wins; else the name + birth date + county case unless both CINs are given and
+ * differ; a CIN arriving on a name match is recorded on the case that had none.
+ */
+CCS_TEST(link_decide)
+{
+	enum { NEW = CCS__MTP__V1__MATCH_RULE__MATCH_RULE_UNSPECIFIED,
+	       CIN = CCS__MTP__V1__MATCH_RULE__MATCH_RULE_MEDI_CAL_CIN,
+	       NAME = CCS__MTP__V1__MATCH_RULE__MATCH_RULE_NAME_DOB_COUNTY };
+	static const struct {
+		const char *what, *cin;
+		ccs_ref_candidates found;
+		int rule, record_cin;
+	} t[] = {
+		{"nothing found, no CIN", "", {0, 0, NULL}, NEW, 0},
+		{"nothing found, CIN", "91234567A", {0, 0, NULL}, NEW, 0},
+		{"CIN's case", "91234567A", {1, 0, NULL}, CIN, 0},
+		{"CIN's case wins over a name match", "91234567A", {1, 1, ""}, CIN, 0},
+		{"school without CIN, then physician with CIN", "91234567A", {0, 1, ""}, NAME, 1},
+		{"case CIN NULL counts as none", "91234567A", {0, 1, NULL}, NAME, 1},
+		{"physician with CIN, then school without", "", {0, 1, "91234567A"}, NAME, 0},
+		{"both without CIN", "", {0, 1, ""}, NAME, 0},
+		{"same CIN on the name match", "91234567A", {0, 1, "91234567A"}, NAME, 0},
+		{"different CINs: different children", "91234567A", {0, 1, "98765432B"}, NEW, 0},
+		{"CIN candidate ignored without a CIN", "", {1, 0, NULL}, NEW, 0},
+		{"NULL CIN is none", NULL, {0, 1, "91234567A"}, NAME, 0},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ccs_ref_link l = ccs_ref_link_decide(t[i].cin, &t[i].found);
+		if ((int)l.rule != t[i].rule || l.record_cin != t[i].record_cin)
+			fprintf(stderr, "  case: %s\n", t[i].what);
+		CCS_EQ_INT(l.rule, t[i].rule);
+		CCS_EQ_INT(l.record_cin, t[i].record_cin);
+	}
+	CCS_EQ_INT(ccs_ref_link_decide("91234567A", NULL).rule, NEW);
+}
+
+/* What a valid referral brings to its case and decision (accepted or linked). */
+CCS_TEST(facts_of)
+{
+	static struct fixture fx;
+	static ccs_ref_facts f;
+	static const struct {
+		const char *what;
+		struct mutation m;
+		const char *cin, *school, *county, *ret;
+		int office;
+	} t[] = {
+		{"as referred", {T_NONE, NULL, 0}, "91234567A", "Pasadena Unified", "Los Angeles", "2024-05-21",
+		 CCS_COUNTY_OFFICE_COUNTY},
+		{"no CIN", {T_CIN, "", 0}, "", "Pasadena Unified", "Los Angeles", "2024-05-21",
+		 CCS_COUNTY_OFFICE_COUNTY},
+		{"CIN normalised", {T_CIN, "9123-4567 a", 0}, "91234567A", "Pasadena Unified", "Los Angeles",
+		 "2024-05-21", CCS_COUNTY_OFFICE_COUNTY},
+		{"school district trimmed", {T_SCHOOL, "  Clovis Unified  ", 0}, "91234567A", "Clovis Unified",
+		 "Los Angeles", "2024-05-21", CCS_COUNTY_OFFICE_COUNTY},
+		{"no school district", {T_SCHOOL, "", 0}, "91234567A", "", "Los Angeles", "2024-05-21",
+		 CCS_COUNTY_OFFICE_COUNTY},
+		{"school district NULL", {T_SCHOOL, NULL, 0}, "91234567A", "", "Los Angeles", "2024-05-21",
+		 CCS_COUNTY_OFFICE_COUNTY},
+		{"county canonical", {T_COUNTY, " imperial county ", 0}, "91234567A", "Pasadena Unified",
+		 "Imperial", "2024-05-21", CCS_COUNTY_OFFICE_SOUTHERN_CALIFORNIA},
+		{"referral date drives the clock", {T_REFERRAL_DATE, "2024-02-25", 0}, "91234567A",
+		 "Pasadena Unified", "Los Angeles", "2024-03-16", CCS_COUNTY_OFFICE_COUNTY},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ccs_ref_reasons rs;
+		fixture_init(&fx);
+		apply(&fx, t[i].m);
+		if (ccs_ref_validate(&fx.r, TODAY, &rs) != 0)
+			fprintf(stderr, "  case: %s: %s\n", t[i].what, rs.v[0].code);
+		CCS_EQ_INT(rs.n, 0);
+		CCS_EQ_INT(ccs_ref_facts_of(&fx.r, &f), 0);
+		CCS_EQ_STR(f.cin, t[i].cin);
+		CCS_EQ_STR(f.school_district, t[i].school);
+		CCS_TRUE(f.county != NULL);
+		if (f.county)
+			CCS_EQ_STR(f.county->name, t[i].county);
+		CCS_EQ_INT(f.office, t[i].office);
+		CCS_EQ_STR(f.application_return_due, t[i].ret);
+		CCS_EQ_STR(f.birth_date, "2019-03-14");
+		CCS_EQ_INT(f.n_diagnosis_codes, 2);
+		CCS_EQ_STR(f.diagnosis_codes[0], "G80.1");
+		CCS_EQ_STR(f.diagnosis_codes[1], "Q01.1");
+		CCS_TRUE(strncmp(f.match_key, "garcialopez|maria|2019-03-14|", 29) == 0);
+	}
+	/* Diagnoses normalised as eligibility expects them. */
+	fixture_init(&fx);
+	fx.dx[0].icd10_code = " g801 ";
+	CCS_EQ_INT(ccs_ref_facts_of(&fx.r, &f), 0);
+	CCS_EQ_STR(f.diagnosis_codes[0], "G80.1");
+	CCS_EQ_STR(f.application_send_due, "2024-05-06");
+	/* What validation refuses yields no facts. */
+	fixture_init(&fx);
+	fx.child.county_of_residence = "Gotham";
+	CCS_EQ_INT(ccs_ref_facts_of(&fx.r, &f), -EINVAL);
+	CCS_EQ_STR(f.match_key, "");
+	CCS_EQ_INT(ccs_ref_facts_of(NULL, &f), -EINVAL);
 }
 
 /* Decode a corpus file (encoded by protoc from the .proto) and validate it on its own date. */
