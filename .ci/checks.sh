@@ -61,9 +61,8 @@ contracts() {
 package_build() {
 	local b=$ROOT/build/pkg
 	rm -f "$b"/ccs-mtp_*.deb
-	cmake -S "$ROOT" -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
-		-DCCS_TESTS=OFF >/dev/null &&
-		cmake --build "$b" -j2 >"$b.build.log" 2>&1 || {
+	{ cmake -S "$ROOT" -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
+		-DCCS_TESTS=OFF && cmake --build "$b" -j2; } >"$b.build.log" 2>&1 || {
 		tail -40 "$b.build.log"
 		return 1
 	}
