@@ -53,6 +53,16 @@ def referral(rng, referral_date="2026-11-02", submitted_at="2026-11-02T16:00:00Z
     return r
 
 
+def same_child(rng, doc, **over):
+    """Another referral of the child in `doc` (a ReferralSubmitted dict): same name, birth date and
+    county, a new referral id, and the other fields of a fresh referral() unless overridden, e.g.
+    a physician's referral with a CIN after a school's without one."""
+    c = doc["child"]
+    same = {k: c[k] for k in ("firstName", "lastName", "birthDate", "countyOfResidence")}
+    same.update(over)
+    return referral(rng, **same)
+
+
 def envelope(doc, event_id=None, key=None):
     """ccsctl's envelope form: a chosen ce_id, so tests know every input's id."""
     return {"id": event_id or str(uuid.uuid4()), "key": key or doc.get("referralId") or doc.get("caseId"),

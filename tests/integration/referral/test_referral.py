@@ -3,12 +3,18 @@
 Valid, invalid, malformed, duplicate and twice-referred children produce exactly the expected
 decisions and dead letters; the database holds exactly one effect per input; stored offsets
 reach the end of the input topic; the outbox drains; decisions are deterministic.
+Then, in order: a school's referral without CIN, a physician's with a CIN and new diagnoses
+(linked by name + birth date + county, the CIN recorded on the case, the new diagnoses,
+services and the school district in the linked decision), a referral found by that CIN alone,
+and a namesake with another CIN (a different child). Accepted decisions carry the school
+district and the application clock counted from the referral date (+5, +20).
 """
+import datetime
 import os
 import random
 
 from ccs_it import (SRC, Env, check, check_eq, decision_id, end_offsets, finish, psql, scalar, wait_until)
-from ccs_samples import envelope, referral
+from ccs_samples import envelope, referral, same_child
 
 IN, OUT = "ccs.referral.submitted.v1", "ccs.referral.decided.v1"
 
@@ -125,10 +131,76 @@ try:
     check_eq(scalar(db, "SELECT count(*) FROM referrals"), str(len(valid) + 5), "one referrals row per distinct referral")
     check_eq(scalar(db, "SELECT count(*) FROM cases"), str(len(valid)), "one case per child")
     check_eq(scalar(db, "SELECT count(*) FROM referrals WHERE outcome = 'linked'"), "2", "two linked referrals")
-    # a redelivered event adds no row; a poison message's row is rolled back with it
-    check_eq(scalar(db, "SELECT count(*) FROM inbox"), str(len(valid) + 6), "inbox holds each decodable event once")
+    # A redelivered event adds no row. Every event with a well-formed envelope is in the inbox
+    # once, the poison ones too (k1 undecodable, k4 not UTF-8): a redelivery of a poison event is
+    # skipped, so it is dead-lettered exactly once.
+    check_eq(scalar(db, "SELECT count(*) FROM inbox"), str(len(valid) + 6 + 2),
+             "inbox holds each event with a valid envelope once")
     check(d.metric("messages_total", 'result="duplicate"') == 1.0, "duplicate delivery counted")
     check(d.metric("dead_letters_total", 'error_class="decode"') == 1.0, "dead letters counted by class")
+
+    # Accepted decisions: the school district as referred; the application clock counted from
+    # the referral date (22 CCR 41514: send within 5 days, signed application back within 20).
+    for e in valid:
+        v = by_ref[e["data"]["referralId"]][0]["value"]
+        if "accepted" not in v:
+            continue
+        acc = v["accepted"]
+        ref = datetime.date.fromisoformat(acc["referralDate"])
+        check_eq(acc.get("schoolDistrict"), e["data"]["child"]["schoolDistrict"], "accepted carries the school district")
+        check_eq(acc.get("applicationSendDue"), (ref + datetime.timedelta(days=5)).isoformat(), "send due = referral + 5")
+        check_eq(acc.get("applicationReturnDue"), (ref + datetime.timedelta(days=20)).isoformat(),
+                 "return due = referral + 20, the same date eligibility counts")
+
+    # One child, referred in order by the school (no CIN), a physician (CIN, another diagnosis
+    # and service), then by CIN alone under another spelling; and a namesake with another CIN.
+    def decide(doc):
+        env.submit(IN, [envelope(doc)])
+        rid = doc["referralId"]
+
+        def found():
+            ms = [m for m in env.tail(OUT, idle=1) if m["value"].get("referralId") == rid]
+            return ms[0]["value"] if ms else None
+        v = wait_until(found, 60, interval=0.5)
+        check(v is not None, "referral decided and published")
+        return v or {}
+    school = referral(rng, source="REFERRAL_SOURCE_SCHOOL_NURSE", mediCalCin="", schoolDistrict=" Clovis Unified ",
+                      countyOfResidence="Fresno", diagnoses=[{"icd10Code": "G80.1"}],
+                      requestedServices=["SERVICE_LINE_MTP_THERAPY"])
+    physician = same_child(rng, school, source="REFERRAL_SOURCE_PHYSICIAN", mediCalCin="9123 4567-q", schoolDistrict="",
+                           countyOfResidence="Fresno County", coverage="COVERAGE_MEDI_CAL_FULL_SCOPE",
+                           diagnoses=[{"icd10Code": "g801"}, {"icd10Code": "M62.40"}],
+                           requestedServices=["SERVICE_LINE_MTP_THERAPY", "SERVICE_LINE_MTP_EQUIPMENT"])
+    physician["child"]["lastName"] = physician["child"]["lastName"].upper()
+    by_cin = referral(rng, mediCalCin="91234567Q", firstName="Nickname", countyOfResidence="Fresno",
+                      schoolDistrict="Fresno Unified")
+    namesake = same_child(rng, school, mediCalCin="98765432B", schoolDistrict="")
+    v_school = decide(school)
+    check("accepted" in v_school, "school referral without CIN opens a case")
+    check_eq(v_school.get("accepted", {}).get("schoolDistrict"), "Clovis Unified", "school district trimmed")
+    case = v_school.get("caseId")
+    v_phys = decide(physician)
+    lnk = v_phys.get("linked", {})
+    check_eq(lnk.get("existingCaseId"), case, "physician's referral with a CIN linked to the school's case")
+    check_eq(lnk.get("matchRule"), "MATCH_RULE_NAME_DOB_COUNTY", "linked by name, birth date and county")
+    check_eq(lnk.get("diagnosisCodes"), ["G80.1", "M62.40"], "linked carries the referral's diagnoses, normalised")
+    check_eq(lnk.get("requestedServices"), ["SERVICE_LINE_MTP_THERAPY", "SERVICE_LINE_MTP_EQUIPMENT"],
+             "linked carries the requested services")
+    check_eq(lnk.get("requestedProgram"), "REQUESTED_PROGRAM_MTP", "linked carries the requested program")
+    check_eq(lnk.get("coverage"), "COVERAGE_MEDI_CAL_FULL_SCOPE", "linked carries the stated coverage")
+    check_eq(lnk.get("schoolDistrict"), "Clovis Unified", "linked carries the case's school district")
+    check_eq(scalar(db, "SELECT medi_cal_cin FROM cases WHERE case_id = '%s'" % case), "91234567Q",
+             "the CIN is recorded on the case that had none")
+    v_cin = decide(by_cin)
+    check_eq(v_cin.get("linked", {}).get("existingCaseId"), case, "a later referral finds the case by the recorded CIN")
+    check_eq(v_cin.get("linked", {}).get("matchRule"), "MATCH_RULE_MEDI_CAL_CIN", "matched by CIN")
+    check_eq(v_cin.get("linked", {}).get("schoolDistrict"), "Fresno Unified", "a newly named school district wins")
+    check_eq(scalar(db, "SELECT school_district FROM cases WHERE case_id = '%s'" % case), "Fresno Unified",
+             "the case keeps the latest school district")
+    v_other = decide(namesake)
+    check("accepted" in v_other and v_other.get("caseId") != case, "same name with another CIN is another child")
+    check_eq(scalar(db, "SELECT count(*) FROM cases"), str(len(valid) + 2), "two more cases, not four")
+
     _, metrics = d.get("/metrics")
     check("Garcia" not in metrics and "birth" not in metrics.lower(), "no personal data in metrics")
 
