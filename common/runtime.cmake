@@ -10,7 +10,8 @@ add_library(ccs_runtime STATIC
   svc/svc_consume.c
   svc/svc_relay.c
   svc/svc_due.c
-  svc/svc_kafka.c)
+  svc/svc_kafka.c
+  svc/svc_tx.c)
 ccs_embed_migrations(ccs_runtime ${CMAKE_CURRENT_SOURCE_DIR}/migrations ccs_runtime_migrations)
 target_include_directories(ccs_runtime PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
 target_link_libraries(ccs_runtime

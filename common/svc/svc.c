@@ -85,171 +85,6 @@ ccs_date ccs_svc_today(const ccs_svc *svc)
 	return svc->today_override != CCS_DATE_INVALID ? svc->today_override : ccs_date_today();
 }
 
-static void *pb_arena_alloc(void *data, size_t size)
-{
-	return ccs_arena_alloc(data, size);
-}
-
-static void pb_arena_free(void *data, void *p)
-{
-	(void)data;
-	(void)p; /* released with the arena */
-}
-
-ProtobufCAllocator ccs_svc_arena_allocator(ccs_arena *a)
-{
-	ProtobufCAllocator alloc = {pb_arena_alloc, pb_arena_free, a};
-	return alloc;
-}
-
-PGconn *ccs_tx_conn(ccs_tx *tx)
-{
-	return tx->pg;
-}
-
-ccs_arena *ccs_tx_arena(ccs_tx *tx)
-{
-	return tx->arena;
-}
-
-const char *ccs_tx_input_id(ccs_tx *tx)
-{
-	return tx->input_id;
-}
-
-const char *ccs_tx_input_time(ccs_tx *tx)
-{
-	return tx->input_time;
-}
-
-void ccs_tx_decision_id(ccs_tx *tx, const char *kind, char out[CCS_UUID_STRLEN])
-{
-	ccs_uuid_decision_id(out, tx->input_id, kind);
-}
-
-PGresult *ccs_tx_query(ccs_tx *tx, const char *sql, int nparams, const char *const *params,
-		       int *rc, ccs_svc_err *err)
-{
-	PGresult *r = PQexecParams(tx->pg, sql, nparams, NULL, params, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(r);
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-		*rc = 0;
-		return r;
-	}
-	*rc = ccs_svc_pg_error(tx->pg, r, err);
-	PQclear(r);
-	return NULL;
-}
-
-void ccs_tx_count_decision(ccs_tx *tx, const char *kind, const char *outcome)
-{
-	char labels[256];
-	snprintf(labels, sizeof(labels), "kind=\"%s\",outcome=\"%s\"", kind, outcome);
-	ccs_metrics_inc(tx->svc->metrics, "decisions_total", labels, 1);
-}
-
-/* Run a command on the engine's connection; CCS_PG_* code. */
-int ccs__svc_exec_simple(ccs_svc *s, const char *sql)
-{
-	char err[512];
-	int rc = ccs_pg_exec(s->pg, sql, err, sizeof(err));
-	if (rc)
-		CCS_LOG_WARN("statement failed", "sql", CCS_LOG_S(sql), "error", CCS_LOG_S(err));
-	return rc;
-}
-
-/* ---------------------------------------------------------------- emit */
-
-int ccs_tx_emit(ccs_tx *tx, const char *topic, const char *key, const char *kind,
-		const ProtobufCMessage *msg)
-{
-	return ccs_tx_emit_tagged(tx, topic, key, kind, msg, NULL);
-}
-
-int ccs_tx_emit_tagged(ccs_tx *tx, const char *topic, const char *key, const char *kind,
-		       const ProtobufCMessage *msg, const char *const *tags)
-{
-	ccs_svc *s = tx->svc;
-	char id[CCS_UUID_STRLEN];
-	ccs_hdrs h;
-	int rc = 0;
-
-	ccs_tx_decision_id(tx, kind, id);
-	size_t len = protobuf_c_message_get_packed_size(msg);
-	uint8_t *payload = ccs_arena_alloc(tx->arena, len ? len : 1);
-	protobuf_c_message_pack(msg, payload);
-
-	ccs_hdrs_init(&h, tx->arena);
-	ccs_hdrs_add_str(&h, "ce_id", id);
-	ccs_hdrs_add_str(&h, "ce_source", s->source);
-	ccs_hdrs_add_str(&h, "ce_type", msg->descriptor->name);
-	ccs_hdrs_add_str(&h, "ce_specversion", "1.0");
-	ccs_hdrs_add_str(&h, "ce_time", tx->input_time);
-	ccs_hdrs_add_str(&h, "content-type", "application/protobuf");
-	ccs_hdrs_add_str(&h, "ccs_correlation_id", tx->correlation_id ? tx->correlation_id : tx->input_id);
-	ccs_hdrs_add_str(&h, "ccs_causation_id", tx->input_id);
-	ccs_hdrs_add_str(&h, "ccs_decision_kind", kind);
-	for (size_t i = 0; tags && tags[i] && tags[i + 1]; i += 2)
-		ccs_hdrs_add_str(&h, tags[i], tags[i + 1]);
-
-	const char *full = *s->prefix ? ccs_arena_printf(tx->arena, "%s%s", s->prefix, topic) : topic;
-	ccs_svc_err e;
-	rc = ccs__svc_outbox_insert(tx, full, key, key ? strlen(key) : 0, payload, len, &h, &e);
-	if (rc)
-		CCS_LOG_WARN("outbox insert failed", "error", CCS_LOG_S(e.msg));
-	return rc;
-}
-
-/* One outbox row (decision or dead letter; `topic` already prefixed). Key, payload and headers
- * go as binary parameters, so any bytes survive. Returns 0 or ccs_svc_pg_error()'s class. */
-int ccs__svc_outbox_insert(ccs_tx *tx, const char *topic, const void *key, size_t keylen,
-			   const void *payload, size_t len, const ccs_hdrs *h, ccs_svc_err *err)
-{
-	int rc = 0;
-	const char *params[4] = {topic, key, payload ? payload : "", (const char *)h->buf};
-	int lens[4] = {0, (int)keylen, (int)len, (int)h->len};
-	int fmts[4] = {0, 1, 1, 1};
-	PGresult *r = PQexecParams(tx->pg,
-				   "INSERT INTO outbox(topic, key, payload, headers) VALUES ($1, $2, $3, $4)",
-				   4, NULL, params, lens, fmts, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		rc = ccs_svc_pg_error(tx->pg, r, err);
-	PQclear(r);
-	return rc;
-}
-
-int ccs_tx_schedule(ccs_tx *tx, const char *kind, const char *subject, ccs_date due,
-		    const char *payload)
-{
-	char d[11];
-	ccs_svc_err e;
-	int rc;
-	ccs_date_format(due, d);
-	const char *p[6] = {kind, subject, d, payload, tx->input_id, tx->correlation_id};
-	PGresult *r = ccs_tx_query(tx,
-				   "INSERT INTO due_work(kind, subject, due_date, payload, source_event_id,"
-				   " correlation_id) VALUES ($1, $2, $3, $4, $5, $6)"
-				   " ON CONFLICT (kind, subject, due_date) DO NOTHING",
-				   6, p, &rc, &e);
-	if (r)
-		PQclear(r);
-	else
-		CCS_LOG_WARN("due work insert failed", "error", CCS_LOG_S(e.msg));
-	return rc;
-}
-
-int ccs_tx_unschedule(ccs_tx *tx, const char *kind, const char *subject)
-{
-	ccs_svc_err e;
-	int rc;
-	const char *p[2] = {kind, subject};
-	PGresult *r = ccs_tx_query(tx, "DELETE FROM due_work WHERE kind = $1 AND subject = $2", 2, p,
-				   &rc, &e);
-	if (r)
-		PQclear(r);
-	return rc;
-}
-
 /* ---------------------------------------------------------------- periodic stats */
 
 static void refresh_backlog(ccs_svc *s)
@@ -543,6 +378,8 @@ static void declare_metrics(ccs_svc *s)
 	ccs_metrics_family(m, "http_connections_total", CCS_METRIC_COUNTER,
 			   "HTTP endpoint connections by event (accepted, bad_request, timeout, evicted, refused)", NULL, 0);
 	ccs_metrics_family(m, "http_connections_open", CCS_METRIC_GAUGE, "HTTP connections open now", NULL, 0);
+	ccs_metrics_family(m, "batches_retried_total", CCS_METRIC_COUNTER,
+			   "batches run again with a savepoint per message after a handler refused one", NULL, 0);
 	ccs_metrics_family(m, "consumer_recreated_total", CCS_METRIC_COUNTER, "consumers replaced after a fatal error", NULL, 0);
 	ccs_metrics_family(m, "outbox_parked_total", CCS_METRIC_COUNTER,
 			   "outbox rows Kafka refused for good, moved to outbox_parked", NULL, 0);
@@ -818,6 +655,8 @@ out:
 	free(s->types);
 	free(s->delivered);
 	free(s->parked);
+	free(s->ob);
+	ccs__svc_stmts_reset(s);
 	free(s->batch);
 	ccs_arena_destroy(&s->arena);
 	ccs_metrics_free(s->metrics);

@@ -384,107 +384,64 @@ int ccs__svc_savepoint(ccs_svc *s, const char *sql, ccs_svc_err *err)
 }
 
 /*
- * Decode the value as its topic's contract type and call the topic's handler. The strings are
- * checked on the encoded bytes first (UTF-8, no NUL: protobuf-c would cut "Gar\0cia" to
- * "Gar"), so handlers see only clean text; what fails is a poison message naming the field.
+ * Decode the value as its topic's contract type. The strings are checked on the encoded bytes
+ * first (UTF-8, no NUL: protobuf-c would cut "Gar\0cia" to "Gar"), so handlers see only clean
+ * text. Returns the message, or NULL with a poison err naming the field.
  */
-static int decode_and_handle(ccs_svc *s, ccs_tx *tx, const ccs_msg *m, ccs_svc_err *err)
+static ProtobufCMessage *decode(ccs_svc *s, const ccs_msg *m, ccs_svc_err *err)
 {
-	long ti = topic_index(s, m->topic);
-	const ProtobufCMessageDescriptor *type = s->types[ti];
+	const ProtobufCMessageDescriptor *type = s->types[topic_index(s, m->topic)];
 	char bad[160];
 
-	if (ccs_pb_check_wire(type, m->value, m->len, bad, sizeof(bad)) != 0)
-		return ccs_svc_poison(err, "validation", "field %s", bad);
-	ProtobufCAllocator alloc = ccs_svc_arena_allocator(tx->arena);
+	if (ccs_pb_check_wire(type, m->value, m->len, bad, sizeof(bad)) != 0) {
+		(void)ccs_svc_poison(err, "validation", "field %s", bad);
+		return NULL;
+	}
+	ProtobufCAllocator alloc = ccs_svc_arena_allocator(&s->arena);
 	ProtobufCMessage *pb = protobuf_c_message_unpack(type, &alloc, m->len, m->value ? m->value : (const uint8_t *)"");
 	if (!pb)
-		return ccs_svc_poison(err, "decode", "value is not a valid %s", type->name);
-	return s->def->inputs[ti].handle(s, s->def->ctx, tx, m, pb, err);
+		(void)ccs_svc_poison(err, "decode", "value is not a valid %s", type->name);
+	return pb;
 }
 
-/*
- * Apply one message inside the batch transaction. Returns 0 (applied, skipped as duplicate, or
- * dead-lettered) or CCS_SVC_TRANSIENT.
- */
-static int apply_one(ccs_svc *s, rd_kafka_message_t *rkm)
-{
-	ccs_svc_err err = {{0}, {0}};
-	rd_kafka_headers_t *h = NULL;
+/* One input of a batch: the message as handlers see it, and what the envelope check and the
+ * inbox said about it. */
+typedef struct item {
+	rd_kafka_message_t *rkm;
 	ccs_msg m;
-	ccs_tx tx = {s, s->pg, &s->arena, NULL, NULL, NULL};
-	int rc;
+	int env_rc;        /* the envelope check: 0 or CCS_SVC_POISON (env_err says why) */
+	ccs_svc_err env_err;
+	int dup;           /* its event id was applied before (or earlier in this batch) */
+} item;
 
-	memset(&m, 0, sizeof(m));
-	m.topic = rd_kafka_topic_name(rkm->rkt);
-	m.partition = rkm->partition;
-	m.offset = rkm->offset;
-	m.timestamp_ms = rd_kafka_message_timestamp(rkm, NULL);
-	m.key = rkm->key;
-	m.key_len = rkm->key_len;
-	m.value = rkm->payload;
-	m.len = rkm->len;
+static void item_init(ccs_svc *s, item *it, rd_kafka_message_t *rkm)
+{
+	rd_kafka_headers_t *h = NULL;
+	ccs_msg *m = &it->m;
+
+	memset(it, 0, sizeof(*it));
+	it->rkm = rkm;
+	m->topic = rd_kafka_topic_name(rkm->rkt);
+	m->partition = rkm->partition;
+	m->offset = rkm->offset;
+	m->timestamp_ms = rd_kafka_message_timestamp(rkm, NULL);
+	m->key = rkm->key;
+	m->key_len = rkm->key_len;
+	m->value = rkm->payload;
+	m->len = rkm->len;
 	if (rd_kafka_message_headers(rkm, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		m.ce_id = header_str(h, "ce_id", &s->arena);
-		m.ce_type = header_str(h, "ce_type", &s->arena);
-		m.ce_time = header_str(h, "ce_time", &s->arena);
-		m.correlation_id = header_str(h, "ccs_correlation_id", &s->arena);
+		m->ce_id = header_str(h, "ce_id", &s->arena);
+		m->ce_type = header_str(h, "ce_type", &s->arena);
+		m->ce_time = header_str(h, "ce_time", &s->arena);
+		m->correlation_id = header_str(h, "ccs_correlation_id", &s->arena);
 	}
-	if (!m.correlation_id)
-		m.correlation_id = m.ce_id;
-	if (m.timestamp_ms > 0) {
-		double age = (double)time(NULL) - (double)m.timestamp_ms / 1000.0;
+	if (!m->correlation_id)
+		m->correlation_id = m->ce_id;
+	if (m->timestamp_ms > 0) {
+		double age = (double)time(NULL) - (double)m->timestamp_ms / 1000.0;
 		ccs_metric_observe(s->m_age, age > 0 ? age : 0);
 	}
-
-	rc = ccs__svc_savepoint(s, "SAVEPOINT msg", &err);
-	if (rc)
-		return rc;
-	rc = check_envelope(s, &m, &err);
-	if (rc == 0) {
-		char pbuf[16], obuf[24];
-		snprintf(pbuf, sizeof(pbuf), "%d", m.partition);
-		snprintf(obuf, sizeof(obuf), "%lld", (long long)m.offset);
-		const char *p[4] = {m.ce_id, m.topic, pbuf, obuf};
-		PGresult *r = ccs_tx_query(&tx,
-					   "INSERT INTO inbox(event_id, topic, partition, \"offset\")"
-					   " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1",
-					   4, p, &rc, &err);
-		if (r) {
-			int dup = PQntuples(r) == 0;
-			PQclear(r);
-			if (dup) {
-				ccs_metric_add(s->m_duplicate, 1);
-				CCS_LOG_MSG(CCS_LOG_INFO_L, "duplicate event skipped", m.topic, m.partition,
-					    m.offset, "event_id", CCS_LOG_S(m.ce_id));
-				return ccs__svc_savepoint(s, "RELEASE SAVEPOINT msg", &err);
-			}
-		}
-	}
-	if (rc == 0) {
-		tx.input_id = m.ce_id;
-		tx.input_time = m.ce_time ? m.ce_time : "1970-01-01T00:00:00Z";
-		tx.correlation_id = m.correlation_id;
-		rc = decode_and_handle(s, &tx, &m, &err);
-	}
-	if (rc == CCS_SVC_TRANSIENT) {
-		CCS_LOG_MSG(CCS_LOG_WARN_L, "transient failure", m.topic, m.partition, m.offset, "error",
-			    CCS_LOG_S(err.msg));
-		ccs__svc_config_fault(s, &err);
-		return rc;
-	}
-	if (rc != 0) {
-		if (!err.cls[0])
-			snprintf(err.cls, sizeof(err.cls), "handler");
-		rc = ccs__svc_savepoint(s, "ROLLBACK TO SAVEPOINT msg", &err);
-		if (rc == 0)
-			rc = dead_letter(s, &tx, rkm, &err);
-		if (rc)
-			return rc;
-	} else {
-		ccs_metric_add(s->m_processed, 1);
-	}
-	return ccs__svc_savepoint(s, "RELEASE SAVEPOINT msg", &err);
+	it->env_rc = check_envelope(s, m, &it->env_err);
 }
 
 /* ---------------------------------------------------------------- batches */
@@ -496,96 +453,272 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+#define RETRY_CAREFUL 1 /* a handler failed in a batch without savepoints: run it again with them */
+
+static const char offset_sql[] = "UPDATE consumer_offsets SET next_offset = $1, updated_at = now()"
+				 " WHERE group_id = $2 AND topic = $3 AND partition = $4 AND owner_epoch = $5";
+static const char inbox_sql[] = "INSERT INTO inbox (event_id, topic, partition, \"offset\")"
+				" SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::int8[])"
+				" ON CONFLICT DO NOTHING RETURNING event_id";
 
 /*
- * One transaction for the messages of one partition. Returns 0, or CCS_SVC_TRANSIENT after
+ * First round trip of a batch, one pipeline: BEGIN; move the partition's offset past the batch
+ * with a compare-and-set on our owner epoch (0 rows: another instance owns it); insert every
+ * well-formed event id into the inbox at once. Ids the inbox did not return were applied
+ * before: those items, and repeats within the batch, are duplicates. Returns 0, 1 when fenced,
+ * or CCS_SVC_TRANSIENT.
+ */
+static int batch_open(ccs_svc *s, part *p, item *its, size_t n, int64_t next, ccs_svc_err *err)
+{
+	char obuf[24], pbuf[16], ebuf[24];
+	pgarr a[4];
+	static const uint32_t oids[4] = {PGARR_TEXT, PGARR_TEXT, PGARR_INT4, PGARR_INT8};
+	const char *ivals[4];
+	int ilens[4], rc = 0;
+	static const int bin[4] = {1, 1, 1, 1};
+	PGresult *res[3];
+	size_t ni = 0;
+
+	snprintf(obuf, sizeof(obuf), "%lld", (long long)next);
+	snprintf(pbuf, sizeof(pbuf), "%d", p->partition);
+	snprintf(ebuf, sizeof(ebuf), "%lld", (long long)p->epoch);
+	const char *ovals[5] = {obuf, s->group_id, p->topic, pbuf, ebuf};
+	for (int k = 0; k < 4; k++)
+		ccs__pgarr_init(&a[k], &s->arena, oids[k]);
+	for (size_t i = 0; i < n; i++) {
+		if (its[i].env_rc)
+			continue;
+		ccs__pgarr_add(&a[0], its[i].m.ce_id, (int32_t)strlen(its[i].m.ce_id));
+		ccs__pgarr_add(&a[1], its[i].m.topic, (int32_t)strlen(its[i].m.topic));
+		ccs__pgarr_add_int(&a[2], its[i].m.partition, 4);
+		ccs__pgarr_add_int(&a[3], its[i].m.offset, 8);
+		ni++;
+	}
+	for (int k = 0; k < 4; k++) {
+		ccs__pgarr_finish(&a[k]);
+		ivals[k] = (const char *)a[k].buf;
+		ilens[k] = (int)a[k].len;
+	}
+	const pq_step steps[3] = {
+		{"BEGIN", -1, NULL, NULL, NULL},
+		{offset_sql, 5, ovals, NULL, NULL},
+		{inbox_sql, 4, ivals, ilens, bin},
+	};
+	size_t nsteps = ni ? 3 : 2;
+	if (ccs__svc_pipeline(s, steps, nsteps, res) != 0) {
+		for (size_t k = 0; k < nsteps; k++)
+			if (res[k] && PQresultStatus(res[k]) != PGRES_PIPELINE_ABORTED &&
+			    PQresultStatus(res[k]) != PGRES_COMMAND_OK && PQresultStatus(res[k]) != PGRES_TUPLES_OK) {
+				(void)ccs_svc_pg_error(s->pg, res[k], err);
+				break;
+			}
+		if (!err->msg[0])
+			snprintf(err->msg, sizeof(err->msg), "pipeline failed: %s", PQerrorMessage(s->pg));
+		ccs__svc_config_fault(s, err);
+		rc = CCS_SVC_TRANSIENT;
+		goto out;
+	}
+	if (strtol(PQcmdTuples(res[1]), NULL, 10) != 1) {
+		rc = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		its[i].dup = !its[i].env_rc;
+	/* Returned ids are new; each marks its first occurrence in the batch as new. */
+	for (int r = 0; ni && r < PQntuples(res[2]); r++) {
+		const char *id = PQgetvalue(res[2], r, 0);
+		for (size_t i = 0; i < n; i++)
+			if (its[i].dup && !its[i].env_rc && strcmp(its[i].m.ce_id, id) == 0) {
+				its[i].dup = 0;
+				break;
+			}
+	}
+out:
+	for (size_t k = 0; k < nsteps; k++)
+		PQclear(res[k]);
+	return rc;
+}
+
+/* Last round trip of a batch, one pipeline: the buffered outbox rows and COMMIT. */
+static int batch_commit(ccs_svc *s, ccs_svc_err *err)
+{
+	const char *vals[4];
+	int lens[4], rc = 0;
+	static const int bin[4] = {1, 1, 1, 1};
+	PGresult *res[2] = {NULL, NULL};
+	pq_step steps[2];
+	size_t n = 0;
+
+	if (s->nob) {
+		ccs__svc_outbox_params(s, vals, lens);
+		steps[n++] = (pq_step){ccs__svc_outbox_sql, 4, vals, lens, bin};
+	}
+	steps[n++] = (pq_step){"COMMIT", -1, NULL, NULL, NULL};
+	if (ccs__svc_pipeline(s, steps, n, res) != 0 || strcmp(PQcmdStatus(res[n - 1]), "COMMIT") != 0) {
+		for (size_t k = 0; k < n; k++)
+			if (res[k] && PQresultStatus(res[k]) == PGRES_FATAL_ERROR) {
+				(void)ccs_svc_pg_error(s->pg, res[k], err);
+				break;
+			}
+		if (!err->msg[0])
+			snprintf(err->msg, sizeof(err->msg), "commit failed: %s", PQerrorMessage(s->pg));
+		ccs__svc_config_fault(s, err);
+		rc = CCS_SVC_TRANSIENT;
+	}
+	for (size_t k = 0; k < n; k++)
+		PQclear(res[k]);
+	s->nob = 0;
+	return rc;
+}
+
+/*
+ * Apply the items of one batch inside its transaction. Without `careful`, no savepoints: a
+ * message the handler refuses (its writes may be half done) sends the whole batch back as
+ * RETRY_CAREFUL, to be run again with a savepoint per message so that the poison costs only
+ * itself. Envelope and decode failures need no savepoint: nothing was written for them yet.
+ */
+static int batch_apply(ccs_svc *s, item *its, size_t n, int careful, size_t *applied, ccs_svc_err *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		item *it = &its[i];
+		ccs_tx tx = {s, s->pg, &s->arena, it->m.ce_id, NULL, it->m.correlation_id};
+		ccs_svc_err e = {{0}, {0}};
+
+		if (i)
+			CCS_FAILPOINT("batch.between_messages");
+		if (it->env_rc) {
+			if ((rc = dead_letter(s, &tx, it->rkm, &it->env_err)) != 0)
+				return rc;
+			continue;
+		}
+		if (it->dup) {
+			ccs_metric_add(s->m_duplicate, 1);
+			CCS_LOG_MSG(CCS_LOG_INFO_L, "duplicate event skipped", it->m.topic, it->m.partition,
+				    it->m.offset, "event_id", CCS_LOG_S(it->m.ce_id));
+			continue;
+		}
+		tx.input_time = it->m.ce_time ? it->m.ce_time : "1970-01-01T00:00:00Z";
+		ProtobufCMessage *pb = decode(s, &it->m, &e);
+		if (!pb) {
+			if ((rc = dead_letter(s, &tx, it->rkm, &e)) != 0)
+				return rc;
+			continue;
+		}
+		size_t mark = s->nob;
+		if (careful && (rc = ccs__svc_savepoint(s, "SAVEPOINT msg", err)) != 0)
+			return rc;
+		rc = s->def->inputs[topic_index(s, it->m.topic)].handle(s, s->def->ctx, &tx, &it->m, pb, &e);
+		if (rc == CCS_SVC_TRANSIENT) {
+			CCS_LOG_MSG(CCS_LOG_WARN_L, "transient failure", it->m.topic, it->m.partition, it->m.offset,
+				    "error", CCS_LOG_S(e.msg));
+			ccs__svc_config_fault(s, &e);
+			*err = e;
+			return rc;
+		}
+		if (rc == 0) {
+			ccs_metric_add(s->m_processed, 1);
+			(*applied)++;
+			if (careful && (rc = ccs__svc_savepoint(s, "RELEASE SAVEPOINT msg", err)) != 0)
+				return rc;
+			continue;
+		}
+		if (!careful)
+			return RETRY_CAREFUL;
+		if (!e.cls[0])
+			snprintf(e.cls, sizeof(e.cls), "handler");
+		if ((rc = ccs__svc_savepoint(s, "ROLLBACK TO SAVEPOINT msg", err)) != 0)
+			return rc;
+		s->nob = mark; /* the refused message's outbox rows go with its writes */
+		if ((rc = dead_letter(s, &tx, it->rkm, &e)) != 0 ||
+		    (rc = ccs__svc_savepoint(s, "RELEASE SAVEPOINT msg", err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Pause a partition another instance took over: it writes nothing until the next rebalance. */
+static void part_fence(ccs_svc *s, part *p)
+{
+	CCS_LOG_WARN("fenced: partition owned by another instance", "topic", CCS_LOG_S(p->topic), "partition",
+		     CCS_LOG_I(p->partition), "epoch", CCS_LOG_I(p->epoch));
+	ccs_metric_add(s->m_fenced, 1);
+	p->state = PART_FENCED;
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+	rd_kafka_pause_partitions(s->consumer, l);
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/*
+ * One transaction for the messages of one partition, in as few round trips as the handlers
+ * allow: [BEGIN, offset compare-and-set, inbox] as one pipeline, the handlers' own statements
+ * (prepared), [outbox rows, COMMIT] as one pipeline. Returns 0, or CCS_SVC_TRANSIENT after
  * rolling back (the caller pauses and backs off).
  */
 static int process_partition(ccs_svc *s, part *p, rd_kafka_message_t **msgs, size_t n)
 {
 	ccs_svc_err err = {{0}, {0}};
-	int64_t last = -1;
-	int rc = 0, in_tx = 0;
+	int rc = 0;
 	double t0 = now_seconds();
-	size_t applied = 0;
+	size_t k = 0, applied = 0;
+	item *its = ccs_arena_alloc(&s->arena, (n ? n : 1) * sizeof(*its));
 
-	if (ccs__svc_exec_simple(s, "BEGIN") != CCS_PG_OK) {
-		rc = CCS_SVC_TRANSIENT;
-		goto out;
-	}
-	in_tx = 1;
 	for (size_t i = 0; i < n; i++) {
 		if (msgs[i]->offset < p->next_offset) {
 			ccs_metric_add(s->m_stale, 1);
 			continue;
 		}
-		if (applied)
-			CCS_FAILPOINT("batch.between_messages");
-		rc = apply_one(s, msgs[i]);
-		if (rc)
-			goto out;
-		last = msgs[i]->offset;
-		applied++;
+		item_init(s, &its[k++], msgs[i]);
 	}
-	if (last < 0)
-		goto out; /* nothing new: the empty transaction is rolled back below */
-	char obuf[24], pbuf[16], ebuf[24];
-	snprintf(obuf, sizeof(obuf), "%lld", (long long)(last + 1));
-	snprintf(pbuf, sizeof(pbuf), "%d", p->partition);
-	snprintf(ebuf, sizeof(ebuf), "%lld", (long long)p->epoch);
-	const char *params[5] = {obuf, s->group_id, p->topic, pbuf, ebuf};
-	PGresult *r = PQexecParams(s->pg,
-				   "UPDATE consumer_offsets SET next_offset = $1, updated_at = now()"
-				   " WHERE group_id = $2 AND topic = $3 AND partition = $4 AND owner_epoch = $5",
-				   5, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		(void)ccs_svc_pg_error(s->pg, r, &err);
-		ccs__svc_config_fault(s, &err);
-		rc = CCS_SVC_TRANSIENT;
-		PQclear(r);
-		goto out;
+	if (!k)
+		return 0;
+	int64_t next = its[k - 1].m.offset + 1;
+	for (int careful = 0; careful < 2; careful++) {
+		s->nob = 0;
+		applied = 0;
+		rc = batch_open(s, p, its, k, next, &err);
+		if (rc == 1) {
+			part_fence(s, p);
+			rc = 0;
+			goto rollback;
+		}
+		if (rc == 0)
+			rc = batch_apply(s, its, k, careful, &applied, &err);
+		if (rc != RETRY_CAREFUL)
+			break;
+		ccs_metrics_inc(s->metrics, "batches_retried_total", "", 1);
+		if (ccs__svc_exec_simple(s, "ROLLBACK") != CCS_PG_OK) {
+			rc = CCS_SVC_TRANSIENT;
+			goto rollback;
+		}
 	}
-	long updated = strtol(PQcmdTuples(r), NULL, 10);
-	PQclear(r);
-	if (updated != 1) {
-		/* Another instance claimed the partition since we did: write nothing. */
-		CCS_LOG_WARN("fenced: partition owned by another instance", "topic", CCS_LOG_S(p->topic),
-			     "partition", CCS_LOG_I(p->partition), "epoch", CCS_LOG_I(p->epoch));
-		ccs_metric_add(s->m_fenced, 1);
-		p->state = PART_FENCED;
-		rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-		rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
-		rd_kafka_pause_partitions(s->consumer, l);
-		rd_kafka_topic_partition_list_destroy(l);
-		last = -1;
-		goto out;
-	}
+	if (rc)
+		goto rollback;
 	CCS_FAILPOINT("batch.before_commit");
-	if (ccs__svc_exec_simple(s, "COMMIT") != CCS_PG_OK) {
+	if ((rc = batch_commit(s, &err)) != 0) {
 		/* Unknown outcome: the position in PostgreSQL tells after reconnecting. */
-		rc = CCS_SVC_TRANSIENT;
-		in_tx = 0;
-		goto out;
+		ccs_metric_add(s->m_rollback, 1);
+		return rc;
 	}
-	in_tx = 0;
 	CCS_FAILPOINT("batch.after_commit");
 	s->pg_fault = 0; /* whatever was missing is back */
-	p->next_offset = last + 1;
+	p->next_offset = next;
 	ccs_metric_add(s->m_commit, 1);
 	ccs_metric_observe(s->m_batch, (double)applied);
 	ccs_metric_observe(s->m_txtime, now_seconds() - t0);
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-	rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = last + 1;
+	rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = next;
 	rd_kafka_offsets_store(s->consumer, l);
 	rd_kafka_topic_partition_list_destroy(l);
 	s->commit_pending = 1;
-out:
-	if (in_tx) {
-		if (ccs__svc_exec_simple(s, "ROLLBACK") != CCS_PG_OK)
-			rc = CCS_SVC_TRANSIENT;
-		if (last >= 0 || rc)
-			ccs_metric_add(s->m_rollback, 1);
-	}
+	return 0;
+rollback:
+	s->nob = 0;
+	if (PQtransactionStatus(s->pg) != PQTRANS_IDLE && ccs__svc_exec_simple(s, "ROLLBACK") != CCS_PG_OK)
+		rc = CCS_SVC_TRANSIENT;
+	ccs_metric_add(s->m_rollback, 1);
 	return rc;
 }
 
@@ -716,8 +849,10 @@ static void backoff_cb(uv_timer_t *t)
 
 	if (s->draining)
 		return;
-	if (PQstatus(s->pg) != CONNECTION_OK || ccs_pg_exec(s->pg, "SELECT 1", err, sizeof(err)) != 0) {
+	if (PQstatus(s->pg) != CONNECTION_OK || PQpipelineStatus(s->pg) != PQ_PIPELINE_OFF ||
+	    ccs_pg_exec(s->pg, "SELECT 1", err, sizeof(err)) != 0) {
 		PQreset(s->pg);
+		ccs__svc_stmts_reset(s); /* they went with the old session */
 		s->relay_leader = 0; /* the session's advisory lock went with the old connection */
 		if (PQstatus(s->pg) != CONNECTION_OK) {
 			s->pg_ok = 0;

@@ -41,6 +41,7 @@ void ccs__svc_due_timer_cb(uv_timer_t *t)
 		goto out;
 	}
 	in_tx = 1;
+	s->nob = 0;
 	const char *params[2] = {today, lim};
 	r = PQexecParams(s->pg,
 			 "SELECT id, kind, subject, due_date, payload, correlation_id FROM due_work"
@@ -64,6 +65,7 @@ void ccs__svc_due_timer_cb(uv_timer_t *t)
 		char *input = ccs_arena_printf(&s->arena, "due:%s:%s:%s", d.kind, d.subject, PQgetvalue(r, i, 3));
 		char *when = ccs_arena_printf(&s->arena, "%sT00:00:00Z", PQgetvalue(r, i, 3));
 		ccs_tx tx = {s, s->pg, &s->arena, input, when, d.correlation_id};
+		size_t mark = s->nob;
 		rc = ccs__svc_savepoint(s, "SAVEPOINT due", &err);
 		if (rc)
 			goto out;
@@ -78,6 +80,7 @@ void ccs__svc_due_timer_cb(uv_timer_t *t)
 			rc = ccs__svc_savepoint(s, "ROLLBACK TO SAVEPOINT due", &err);
 			if (rc)
 				goto out;
+			s->nob = mark; /* its outbox rows go with its writes */
 		}
 		rc = ccs__svc_savepoint(s, "RELEASE SAVEPOINT due", &err);
 		if (rc)
@@ -94,6 +97,10 @@ void ccs__svc_due_timer_cb(uv_timer_t *t)
 		snprintf(labels, sizeof(labels), "kind=\"%s\"", d.kind);
 		ccs_metrics_inc(s->metrics, "due_work_fired_total", labels, 1);
 	}
+	if (ccs__svc_outbox_flush(s, &err) != 0) {
+		rc = CCS_SVC_TRANSIENT;
+		goto out;
+	}
 	if (ccs__svc_exec_simple(s, "COMMIT") != CCS_PG_OK)
 		rc = CCS_SVC_TRANSIENT;
 	in_tx = 0;
@@ -104,6 +111,7 @@ void ccs__svc_due_timer_cb(uv_timer_t *t)
 		uv_timer_start(&s->due_timer, ccs__svc_due_timer_cb, 0, (uint64_t)ccs_cfg_int(&s->cfg, "due.interval.ms"));
 out:
 	PQclear(r);
+	s->nob = 0;
 	if (in_tx && ccs__svc_exec_simple(s, "ROLLBACK") != CCS_PG_OK)
 		rc = CCS_SVC_TRANSIENT;
 	ccs_arena_reset(&s->arena);

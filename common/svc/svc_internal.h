@@ -8,6 +8,8 @@
  *   svc_relay.c    the outbox relay: publish in id order, delete what Kafka acknowledged
  *   svc_due.c      time-driven work from the due_work table
  *   svc_kafka.c    librdkafka configuration, callbacks, topic creation, the io-event bridge
+ *   svc_tx.c       the bottom: the handlers' transaction API, the outbox buffer, prepared
+ *                  statements, pipelines, binary array parameters
  */
 #ifndef CCS_SVC_INTERNAL_H
 #define CCS_SVC_INTERNAL_H
@@ -34,6 +36,49 @@ typedef struct part {
 	int64_t epoch;
 	int state;
 } part;
+
+/* An outbox row buffered until the transaction's multi-row insert (svc_tx.c). */
+typedef struct obrow {
+	const char *topic;
+	const void *key;
+	size_t keylen;
+	const void *payload;
+	size_t len;
+	const uint8_t *hdrs;
+	size_t hlen;
+} obrow;
+
+/* A named prepared statement of the engine's connection. */
+typedef struct stmt {
+	uint64_t hash;
+	char *sql;
+	char name[16];
+} stmt;
+
+#define CCS_SVC_MAX_STMTS 256
+
+/* A one-dimensional array parameter in PostgreSQL's binary format, built in an arena. */
+typedef struct pgarr {
+	ccs_arena *arena;
+	uint8_t *buf;
+	size_t len, cap;
+	uint32_t n;
+	int hasnull;
+} pgarr;
+
+#define PGARR_BYTEA 17u
+#define PGARR_INT8 20u
+#define PGARR_INT4 23u
+#define PGARR_TEXT 25u
+
+/* One statement of a pipeline: nparams < 0 sends it unprepared (BEGIN, COMMIT). */
+typedef struct pq_step {
+	const char *sql;
+	int nparams;
+	const char *const *values;
+	const int *lengths;
+	const int *formats;
+} pq_step;
 
 struct ccs_tx {
 	ccs_svc *svc;
@@ -68,6 +113,11 @@ struct ccs_svc {
 	const char *prefix;  /* topics.prefix, prepended to every topic name */
 	char **topics;       /* input topics with the prefix, NULL-terminated */
 	const ProtobufCMessageDescriptor **types; /* each input topic's contract type */
+	/* transaction in flight */
+	obrow *ob;           /* buffered outbox rows */
+	size_t nob, ob_cap;
+	stmt stmts[CCS_SVC_MAX_STMTS];
+	size_t nstmts;
 	/* relay */
 	int relay_leader;
 	size_t inflight;
@@ -128,6 +178,17 @@ void ccs__svc_commit_offsets(ccs_svc *s, int force);
 int ccs__svc_is_live(const ccs_svc *s, char *why, size_t len);
 void ccs__svc_poll_timer_cb(uv_timer_t *t);
 part *ccs__svc_part_find(ccs_svc *s, const char *topic, int32_t partition);
+/* svc_tx.c: the bottom of the engine */
+extern const char ccs__svc_outbox_sql[];
+void ccs__pgarr_init(pgarr *a, ccs_arena *arena, uint32_t elemoid);
+void ccs__pgarr_add(pgarr *a, const void *v, int32_t len);
+void ccs__pgarr_add_int(pgarr *a, int64_t v, int bytes);
+void ccs__pgarr_finish(pgarr *a);
+const char *ccs__svc_stmt(ccs_svc *s, const char *sql, PGresult **fail);
+void ccs__svc_stmts_reset(ccs_svc *s);
+int ccs__svc_pipeline(ccs_svc *s, const pq_step *st, size_t n, PGresult **res);
+void ccs__svc_outbox_params(ccs_svc *s, const char *vals[4], int lens[4]);
+int ccs__svc_outbox_flush(ccs_svc *s, ccs_svc_err *err);
 int ccs__svc_outbox_insert(ccs_tx *tx, const char *topic, const void *key, size_t keylen,
 			   const void *payload, size_t len, const ccs_hdrs *h, ccs_svc_err *err);
 
