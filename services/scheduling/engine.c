@@ -1119,6 +1119,9 @@ int ccs_sched_find_conference(const ccs_sched_rules *r, const ccs_sched_snapshot
 	if (first > last)
 		goto out;
 	int pt_pref = find_therapist(&c, q->pt_id), ot_pref = find_therapist(&c, q->ot_id);
+	unsigned need = q->disciplines & (CCS_SCHED_PT | CCS_SCHED_OT);
+	if (!need)
+		need = CCS_SCHED_PT | CCS_SCHED_OT;
 	for (ccs_date day = first; day <= last; day++) {
 		struct day_slice sl;
 		if (!day_open(r, s, day))
@@ -1138,11 +1141,13 @@ int ccs_sched_find_conference(const ccs_sched_rules *r, const ccs_sched_snapshot
 				continue;
 			if (stage < 3)
 				stage = 3;
-			if ((pt = free_therapist(&c, &sl, CCS_SCHED_PT, pt_pref, st, end)) < 0)
+			pt = need & CCS_SCHED_PT ? free_therapist(&c, &sl, CCS_SCHED_PT, pt_pref, st, end) : -1;
+			if ((need & CCS_SCHED_PT) && pt < 0)
 				continue;
 			if (stage < 4)
 				stage = 4;
-			if ((ot = free_therapist(&c, &sl, CCS_SCHED_OT, ot_pref, st, end)) < 0)
+			ot = need & CCS_SCHED_OT ? free_therapist(&c, &sl, CCS_SCHED_OT, ot_pref, st, end) : -1;
+			if ((need & CCS_SCHED_OT) && ot < 0)
 				continue;
 			if (stage < 5)
 				stage = 5;

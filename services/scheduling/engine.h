@@ -277,6 +277,9 @@ typedef struct ccs_sched_conference_request {
 	const ccs_sched_hours *physician_hours; /* 7 entries ([0] = Monday); NULL = MTU hours */
 	const ccs_sched_interval *physician_busy;
 	size_t n_physician_busy;
+	/* Therapists the conference needs: CCS_SCHED_PT | CCS_SCHED_OT bits, the disciplines the
+	 * child receives (a PT-only child needs no OT); 0 = both. */
+	unsigned disciplines;
 } ccs_sched_conference_request;
 
 typedef struct ccs_sched_conference_result {
@@ -290,8 +293,9 @@ typedef struct ccs_sched_conference_result {
 	ccs_sched_reason reason;
 } ccs_sched_conference_result;
 
-/* The earliest slot where a PT, an OT and the physician are all free, with a conference room
- * free and the child free outside IEP blocks. */
+/* The earliest slot where a therapist of each needed discipline and the physician are all
+ * free, with a conference room free and the child free outside IEP blocks; pt/ot are -1 for a
+ * discipline not needed. */
 int ccs_sched_find_conference(const ccs_sched_rules *r, const ccs_sched_snapshot *s,
 			      const ccs_sched_conference_request *q, ccs_arena *scratch,
 			      ccs_sched_conference_result *res, char *errbuf,

@@ -31,6 +31,7 @@ int main(int argc, char **argv)
 		.default_http = "127.0.0.1:9103",
 		.ctx = s,
 		.start = ccs_scheduling_start,
+		.due = ccs_scheduling_due,
 	};
 	int rc = ccs_svc_main(&def, argc, argv);
 	ccs_scheduling_free(s);

@@ -28,7 +28,7 @@ struct parser {
 	size_t cap_mtus;
 	/* growth capacities of the current MTU arrays, parallel to d->mtus */
 	struct caps {
-		size_t districts, therapists, rooms, closures;
+		size_t districts, therapists, rooms, closures, serves;
 	} *caps;
 };
 
@@ -270,6 +270,29 @@ static int rec_district(struct parser *p, char **f)
 	return 0;
 }
 
+/* A county without its own MTU is served by a named neighbour's MTU. A county with an MTU of
+ * its own cannot be "served" by another (the county's own MTU wins anyway, so the record would
+ * be a mistake); that is checked once the whole file is read. */
+static int rec_serves(struct parser *p, char **f)
+{
+	ccs_sched_mtu *m;
+	size_t i;
+	int rc;
+
+	if ((rc = owner(p, f[1], &m, &i)) != 0)
+		return rc;
+	if (same_name(m->county, f[2], "county"))
+		return fail(p, "serves: mtu %s is in %s already", m->mtu_id, f[2]);
+	for (size_t k = 0; k < p->d->n_mtus; k++)
+		for (size_t j = 0; j < p->d->mtus[k].n_serves; j++)
+			if (same_name(p->d->mtus[k].serves[j], f[2], "county"))
+				return fail(p, "serves: county \"%s\" is already served by mtu %s", f[2],
+					    p->d->mtus[k].mtu_id);
+	m->serves = grow(m->serves, m->n_serves, &p->caps[i].serves, sizeof(*m->serves));
+	m->serves[m->n_serves++] = ccs_arena_strdup(&p->d->arena, f[2]);
+	return 0;
+}
+
 static int rec_therapist(struct parser *p, char **f)
 {
 	ccs_sched_mtu *m;
@@ -358,6 +381,7 @@ static const struct record {
 	{"therapist", 5, rec_therapist},
 	{"room", 4, rec_room},
 	{"closure", 5, rec_closure},
+	{"serves", 3, rec_serves},
 };
 
 /* Splits line (NUL-terminated, modified in place) at tabs. Returns the field count, or -1 when
@@ -435,6 +459,7 @@ void ccs_sched_mtu_dir_free(ccs_sched_mtu_dir *d)
 		free(d->mtus[i].therapists);
 		free(d->mtus[i].rooms);
 		free(d->mtus[i].closures);
+		free(d->mtus[i].serves);
 	}
 	free(d->mtus);
 	ccs_arena_destroy(&d->arena);
@@ -484,6 +509,15 @@ int ccs_sched_mtu_dir_parse(const char *data, size_t len, const char *source,
 		rc = fail(&p, "empty directory (no header)");
 		goto out;
 	}
+	for (size_t i = 0; i < p.d->n_mtus; i++)
+		for (size_t k = 0; k < p.d->mtus[i].n_serves; k++)
+			for (size_t j = 0; j < p.d->n_mtus; j++)
+				if (same_name(p.d->mtus[j].county, p.d->mtus[i].serves[k], "county")) {
+					p.line = p.d->mtus[i].line;
+					rc = fail(&p, "serves: county \"%s\" has its own mtu %s",
+						  p.d->mtus[i].serves[k], p.d->mtus[j].mtu_id);
+					goto out;
+				}
 	*out = p.d;
 	p.d = NULL;
 out:
@@ -551,22 +585,66 @@ const ccs_sched_mtu *ccs_sched_mtu_find(const ccs_sched_mtu_dir *d, const char *
 const ccs_sched_mtu *ccs_sched_mtu_for(const ccs_sched_mtu_dir *d, const char *county,
 				       const char *school_district)
 {
+	return ccs_sched_mtu_select(d, county, school_district, 0, NULL);
+}
+
+static int lists_district(const ccs_sched_mtu *m, const char *district)
+{
+	for (size_t k = 0; k < m->n_districts; k++)
+		if (same_name(m->districts[k], district, "school district"))
+			return 1;
+	return 0;
+}
+
+static int serves_county(const ccs_sched_mtu *m, const char *county)
+{
+	for (size_t k = 0; k < m->n_serves; k++)
+		if (same_name(m->serves[k], county, "county"))
+			return 1;
+	return 0;
+}
+
+/*
+ * Selection in four passes, each in file order, each only over MTUs offering every discipline
+ * asked for: 1 the county's MTU listing the district, 2 any MTU listing the district (a district
+ * served across a county line), 3 the county's first MTU, 4 the neighbour named by a serves
+ * record. Disciplines 0 = any.
+ */
+const ccs_sched_mtu *ccs_sched_mtu_select(const ccs_sched_mtu_dir *d, const char *county,
+					  const char *school_district, unsigned disciplines,
+					  ccs_sched_mtu_how *how)
+{
+	int have_district = school_district && *school_district;
+
+	if (how)
+		*how = CCS_SCHED_MTU_NONE;
 	if (!d || !county)
 		return NULL;
-	if (school_district) {
+	for (int pass = 1; pass <= 4; pass++) {
+		if (pass <= 2 && !have_district)
+			continue;
 		for (size_t i = 0; i < d->n_mtus; i++) {
 			const ccs_sched_mtu *m = &d->mtus[i];
-			if (!same_name(m->county, county, "county"))
+			int in_county = same_name(m->county, county, "county");
+			if ((m->disciplines & disciplines) != disciplines)
 				continue;
-			for (size_t k = 0; k < m->n_districts; k++)
-				if (same_name(m->districts[k], school_district, "school district"))
-					return m;
+			if ((pass == 1 && in_county && lists_district(m, school_district)) ||
+			    (pass == 2 && lists_district(m, school_district)) || (pass == 3 && in_county) ||
+			    (pass == 4 && serves_county(m, county))) {
+				if (how)
+					*how = pass <= 2 ? CCS_SCHED_MTU_DISTRICT
+						: pass == 3 ? CCS_SCHED_MTU_COUNTY : CCS_SCHED_MTU_NEIGHBOUR;
+				return m;
+			}
 		}
 	}
-	for (size_t i = 0; i < d->n_mtus; i++)
-		if (same_name(d->mtus[i].county, county, "county"))
-			return &d->mtus[i];
 	return NULL;
+}
+
+const char *ccs_sched_mtu_how_name(ccs_sched_mtu_how how)
+{
+	static const char *const names[] = {"NONE", "DISTRICT", "COUNTY", "NEIGHBOUR"};
+	return (unsigned)how < sizeof(names) / sizeof(names[0]) ? names[how] : "NONE";
 }
 
 void ccs_sched_mtu_snapshot(const ccs_sched_mtu *m, ccs_sched_snapshot *s)

@@ -12,6 +12,8 @@
  *   therapist mtu_id therapist_id PT|OT hours
  *   room      mtu_id room_id uses                           uses: PT,OT,CONF or *
  *   closure   mtu_id first_day last_day reason              days: YYYY-MM-DD, inclusive
+ *   serves    mtu_id county                                 a county without an MTU of its own
+ *                                                           is served by this neighbour's MTU
  *
  * Hours: "Mon-Fri 07:30-16:00" or "Mon,Wed 08:00-12:00; Tue,Thu,Fri 12:30-16:00" (one interval
  * per weekday, local time, end exclusive, "24:00" allowed as an end). Lines starting with '#'
@@ -49,6 +51,8 @@ typedef struct ccs_sched_mtu {
 	size_t n_rooms;
 	ccs_sched_closure *closures;
 	size_t n_closures;
+	const char **serves;       /* counties without an MTU that this one serves */
+	size_t n_serves;
 	int line;                  /* line of its mtu record */
 } ccs_sched_mtu;
 
@@ -70,6 +74,21 @@ void ccs_sched_mtu_dir_free(ccs_sched_mtu_dir *d);
  * the first MTU of the county; NULL when the county has none. school_district may be NULL. */
 const ccs_sched_mtu *ccs_sched_mtu_for(const ccs_sched_mtu_dir *d, const char *county,
 				       const char *school_district);
+/* How an MTU was chosen for a child. */
+typedef enum ccs_sched_mtu_how {
+	CCS_SCHED_MTU_NONE = 0,
+	CCS_SCHED_MTU_DISTRICT,  /* it lists the child's school district */
+	CCS_SCHED_MTU_COUNTY,    /* the county's first MTU (no district, or none lists it) */
+	CCS_SCHED_MTU_NEIGHBOUR, /* the county has no MTU: the neighbour named by a serves record */
+} ccs_sched_mtu_how;
+
+/* The MTU serving a child (the district's, the county's, else the neighbour's) that offers all
+ * of `disciplines` (CCS_SCHED_PT | CCS_SCHED_OT; 0 = any); NULL when none; *how says which rule
+ * chose it (how may be NULL). */
+const ccs_sched_mtu *ccs_sched_mtu_select(const ccs_sched_mtu_dir *d, const char *county,
+					  const char *school_district, unsigned disciplines,
+					  ccs_sched_mtu_how *how);
+const char *ccs_sched_mtu_how_name(ccs_sched_mtu_how how);
 const ccs_sched_mtu *ccs_sched_mtu_find(const ccs_sched_mtu_dir *d, const char *mtu_id);
 
 /* Point a snapshot at the MTU's hours, therapists, rooms and closures (borrowed); appointments

@@ -8,7 +8,8 @@
  * the database at start (ccs_scheduling_start); MtuCalendar requests replace an MTU's capacity.
  *
  * Every input has exactly one row in `inputs` (its outcome and the decision ids it produced);
- * decision ids are UUIDv5(input event id, kind) with the kinds listed in scheduling.c.
+ * decision ids are UUIDv5(input event id, kind) with the kinds listed in scheduling.c. The parts
+ * of the daemon and what each holds are listed in sched_internal.h.
  */
 #ifndef CCS_SCHEDULING_H
 #define CCS_SCHEDULING_H
@@ -37,5 +38,7 @@ int ccs_scheduling_on_eligibility(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs
 				  ccs_svc_err *err);
 int ccs_scheduling_on_request(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
 			      ccs_svc_err *err);
+/* Time-driven work: the conference-due timer. */
+int ccs_scheduling_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, ccs_svc_err *err);
 
 #endif

@@ -75,28 +75,6 @@ int ccs_sched_store_exec(ccs_tx *tx, const char *sql, int n, const char *const *
 	return rc;
 }
 
-int ccs_sched_store_mtu_for(ccs_tx *tx, const char *county, const char *district, int discipline,
-			    const char **mtu_id, ccs_svc_err *err)
-{
-	char disc[8];
-	int rc;
-	snprintf(disc, sizeof(disc), "%d", discipline);
-	const char *p[3] = {county, district && *district ? district : NULL, disc};
-	PGresult *r = ccs_tx_query(tx,
-				   "SELECT m.mtu_id FROM mtus m WHERE lower(m.county) = lower($1)"
-				   " AND m.disciplines & $3::int <> 0"
-				   " ORDER BY EXISTS (SELECT 1 FROM mtu_districts d WHERE d.mtu_id = m.mtu_id"
-				   "   AND lower(d.district) = lower($2)) DESC, m.file_order, m.mtu_id LIMIT 1",
-				   3, p, &rc, err);
-	*mtu_id = NULL;
-	if (!r)
-		return rc;
-	if (PQntuples(r) > 0)
-		*mtu_id = ccs_arena_strdup(ccs_tx_arena(tx), PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return 0;
-}
-
 int ccs_sched_store_load_mtu(ccs_tx *tx, const char *mtu_id, const char *case_ids, ccs_date from,
 			     ccs_date to, ccs_sched_store_mtu *out, int *found, ccs_svc_err *err)
 {
@@ -257,6 +235,696 @@ int ccs_sched_store_insert_appt(ccs_tx *tx, const ccs_sched_store_appt *a, const
 	}
 	PQclear(r);
 	return rc;
+}
+
+/* ---------------------------------------------------------------- handler rows */
+
+static const char *fmt_d(ccs_arena *a, ccs_date d)
+{
+	if (d == CCS_DATE_INVALID)
+		return NULL;
+	char *b = ccs_arena_alloc(a, 11);
+	ccs_date_format(d, b);
+	return b;
+}
+
+static const char *fmt_i(ccs_arena *a, long v)
+{
+	return ccs_arena_printf(a, "%ld", v);
+}
+
+static ccs_date date_val(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? CCS_DATE_INVALID : ccs_date_parse(PQgetvalue(r, row, col));
+}
+
+static int bool_val(const PGresult *r, int row, int col)
+{
+	return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}
+
+/* A query whose rows the caller reads: NULL with *rc set on failure. */
+#define QUERY(tx, sql, n, p, rc, err) ccs_tx_query((tx), (sql), (n), (p), (rc), (err))
+
+int ccs_sched_store_child_get(ccs_tx *tx, const char *case_id, int for_update, ccs_sched_store_child *c,
+			      int *found, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	int rc;
+	const char *p[1] = {case_id};
+	PGresult *r = QUERY(tx,
+			    for_update
+				    ? "SELECT county, school_district, mtu_id, eligibility, status, at_risk, appeal_continues,"
+				      " age_out_on, eligible_on, lea_referred, eval_disciplines, school_noticed,"
+				      " conference_months FROM children WHERE case_id = $1 FOR UPDATE"
+				    : "SELECT county, school_district, mtu_id, eligibility, status, at_risk, appeal_continues,"
+				      " age_out_on, eligible_on, lea_referred, eval_disciplines, school_noticed,"
+				      " conference_months FROM children WHERE case_id = $1",
+			    1, p, &rc, err);
+	memset(c, 0, sizeof(*c));
+	c->case_id = case_id;
+	c->county = "";
+	c->eligibility = "UNSPECIFIED";
+	c->status = "NEVER_DECIDED";
+	c->age_out_on = c->eligible_on = CCS_DATE_INVALID;
+	*found = 0;
+	if (!r)
+		return rc;
+	if (PQntuples(r) == 1) {
+		*found = 1;
+		c->county = dup_val(a, r, 0, 0);
+		c->district = dup_val(a, r, 0, 1);
+		c->mtu_id = dup_val(a, r, 0, 2);
+		c->eligibility = dup_val(a, r, 0, 3);
+		c->status = dup_val(a, r, 0, 4);
+		c->at_risk = bool_val(r, 0, 5);
+		c->appeal_continues = bool_val(r, 0, 6);
+		c->age_out_on = date_val(r, 0, 7);
+		c->eligible_on = date_val(r, 0, 8);
+		c->lea_referred = bool_val(r, 0, 9);
+		c->eval_disciplines = (unsigned)int_val(r, 0, 10);
+		c->school_noticed = bool_val(r, 0, 11);
+		c->conference_months = int_val(r, 0, 12);
+	}
+	PQclear(r);
+	return 0;
+}
+
+int ccs_sched_store_child_put(ccs_tx *tx, const ccs_sched_store_child *c, const char *decision_id,
+			      ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	const char *p[15] = {c->case_id, c->county ? c->county : "", c->eligibility, c->status,
+			     strcmp(c->status, "ELIGIBLE") == 0 ? "true" : "false", c->at_risk ? "true" : "false",
+			     fmt_d(a, c->age_out_on), fmt_d(a, c->eligible_on), c->lea_referred ? "true" : "false",
+			     decision_id, c->district, c->mtu_id, c->appeal_continues ? "true" : "false",
+			     fmt_i(a, (long)c->eval_disciplines), c->school_noticed ? "true" : "false"};
+	return ccs_sched_store_exec(
+		tx,
+		"INSERT INTO children(case_id, county, eligibility, status, mtp_eligible, at_risk, age_out_on,"
+		" eligible_on, lea_referred, last_decision_id, school_district, mtu_id, appeal_continues,"
+		" eval_disciplines, school_noticed)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+		" ON CONFLICT (case_id) DO UPDATE SET county = $2, eligibility = $3, status = $4, mtp_eligible = $5,"
+		" at_risk = $6, age_out_on = $7, eligible_on = COALESCE(children.eligible_on, $8), lea_referred = $9,"
+		" last_decision_id = $10, school_district = $11, mtu_id = $12, appeal_continues = $13,"
+		" eval_disciplines = $14, school_noticed = $15, updated_at = now()",
+		15, p, err);
+}
+
+int ccs_sched_store_input(ccs_tx *tx, const char *event_id, const char *source, const char *kind,
+			  const char *case_id, const char *outcome, const char *const *ids, size_t n_ids,
+			  ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	size_t cap = 3;
+	for (size_t i = 0; i < n_ids; i++)
+		cap += strlen(ids[i]) + 1;
+	char *arr = ccs_arena_alloc(a, cap);
+	size_t pos = 0;
+	arr[pos++] = '{';
+	for (size_t i = 0; i < n_ids; i++)
+		pos += (size_t)snprintf(arr + pos, cap - pos, "%s%s", i ? "," : "", ids[i]);
+	arr[pos++] = '}';
+	arr[pos] = '\0';
+	const char *p[6] = {event_id, source, kind, case_id, outcome, arr};
+	return ccs_sched_store_exec(tx,
+				    "INSERT INTO inputs(event_id, source, request_kind, case_id, outcome, decision_ids)"
+				    " VALUES ($1, $2, $3, $4, $5, $6)",
+				    6, p, err);
+}
+
+int ccs_sched_store_notice(ccs_tx *tx, const char *decision_id, const char *case_id, const char *kind,
+			   int identified, ccs_date effective, const char *event_id, ccs_svc_err *err)
+{
+	const char *p[6] = {decision_id, case_id, kind, identified ? "true" : "false",
+			    fmt_d(ccs_tx_arena(tx), effective), event_id};
+	return ccs_sched_store_exec(tx,
+				    "INSERT INTO notices(decision_id, case_id, kind, release_on_file, effective_date,"
+				    " event_id) VALUES ($1, $2, $3, $4, $5, $6)",
+				    6, p, err);
+}
+
+int ccs_sched_store_release_get(ccs_tx *tx, const char *case_id, ccs_sched_release *rel, const char **district,
+				const char **student_id, int *found, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	int rc;
+	const char *p[1] = {case_id};
+	PGresult *r = QUERY(tx,
+			    "SELECT status, effective_date, expiry_date, scopes, school_district, student_id"
+			    " FROM releases WHERE case_id = $1",
+			    1, p, &rc, err);
+	memset(rel, 0, sizeof(*rel));
+	rel->effective = rel->expiry = CCS_DATE_INVALID;
+	*district = *student_id = NULL;
+	*found = 0;
+	if (!r)
+		return rc;
+	if (PQntuples(r) == 1) {
+		*found = 1;
+		rel->on_file = strcmp(PQgetvalue(r, 0, 0), "on_file") == 0;
+		rel->effective = date_val(r, 0, 1);
+		rel->expiry = date_val(r, 0, 2);
+		rel->scopes = (unsigned)int_val(r, 0, 3);
+		*district = dup_val(a, r, 0, 4);
+		*student_id = dup_val(a, r, 0, 5);
+	}
+	PQclear(r);
+	return 0;
+}
+
+int ccs_sched_store_release_put(ccs_tx *tx, const char *case_id, const char *release_id, int on_file,
+				ccs_date effective, ccs_date expiry, unsigned scopes, const char *district,
+				const char *student_id, const char *event_id, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	const char *p[9] = {case_id, release_id, on_file ? "on_file" : "revoked", fmt_d(a, effective), district,
+			    on_file ? student_id : NULL, event_id, fmt_d(a, expiry), fmt_i(a, (long)scopes)};
+	/* A revocation forgets the student id at once; the district stays for MTU selection. */
+	return ccs_sched_store_exec(tx,
+				    "INSERT INTO releases(case_id, release_id, status, effective_date, school_district,"
+				    " student_id, event_id, expiry_date, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+				    " ON CONFLICT (case_id) DO UPDATE SET release_id = $2, status = $3, effective_date = $4,"
+				    " school_district = COALESCE($5, releases.school_district), student_id = $6,"
+				    " event_id = $7, expiry_date = $8, scopes = $9",
+				    9, p, err);
+}
+
+int ccs_sched_store_wl_insert(ccs_tx *tx, const char *entry_id, const ccs_sched_waitlist_entry *e,
+			      const ccs_sched_store_wl_row *w, const char *reason, const char *event_id,
+			      ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	const char *p[14] = {entry_id, w->case_id, w->mtu_id, w->county ? w->county : "", fmt_i(a, e->discipline),
+			     w->kind, w->prescription_id, fmt_i(a, e->minutes), fmt_i(a, (long)e->flags),
+			     fmt_d(a, e->age_out_on), ccs_arena_printf(a, "%lld", (long long)e->waitlisted_at), reason,
+			     event_id, w->appointment_id};
+	return ccs_sched_store_exec(tx,
+				    "INSERT INTO waitlist(entry_id, case_id, mtu_id, county, discipline, kind,"
+				    " prescription_id, minutes, flags, age_out_on, waitlisted_ms, reason, event_id,"
+				    " appointment_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+				    14, p, err);
+}
+
+int ccs_sched_store_wl_load(ccs_tx *tx, const char *mtu_id, const char *county, int discipline,
+			    ccs_sched_waitlist_entry **entries, ccs_sched_store_wl_row **rows, size_t *n,
+			    ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	int rc;
+	const char *p[3] = {mtu_id, county, discipline ? fmt_i(a, discipline) : NULL};
+	PGresult *r = QUERY(tx,
+			    "SELECT entry_id, case_id, discipline, minutes, flags, age_out_on, waitlisted_ms,"
+			    " not_before, kind, prescription_id, county, appointment_id, mtu_id FROM waitlist"
+			    " WHERE status = 'waiting' AND mtu_id IS NOT DISTINCT FROM $1"
+			    " AND ($1 IS NOT NULL OR lower(county) = lower($2))"
+			    " AND ($3::int IS NULL OR discipline = $3::int)",
+			    3, p, &rc, err);
+	*n = 0;
+	if (!r)
+		return rc;
+	size_t cnt = (size_t)PQntuples(r);
+	ccs_sched_waitlist_entry *e = ccs_arena_alloc(a, (cnt + 1) * sizeof(*e));
+	ccs_sched_store_wl_row *w = ccs_arena_alloc(a, (cnt + 1) * sizeof(*w));
+	for (size_t i = 0; i < cnt; i++) {
+		int row = (int)i;
+		memset(&e[i], 0, sizeof(e[i]));
+		e[i].entry_id = dup_val(a, r, row, 0);
+		e[i].child.child_id = dup_val(a, r, row, 1);
+		e[i].discipline = int_val(r, row, 2);
+		e[i].minutes = int_val(r, row, 3);
+		e[i].flags = (unsigned)strtoul(PQgetvalue(r, row, 4), NULL, 10);
+		e[i].age_out_on = date_val(r, row, 5);
+		e[i].waitlisted_at = strtoll(PQgetvalue(r, row, 6), NULL, 10);
+		e[i].not_before = date_val(r, row, 7);
+		w[i].kind = dup_val(a, r, row, 8);
+		w[i].prescription_id = dup_val(a, r, row, 9);
+		w[i].case_id = e[i].child.child_id;
+		w[i].county = dup_val(a, r, row, 10);
+		w[i].appointment_id = dup_val(a, r, row, 11);
+		w[i].mtu_id = dup_val(a, r, row, 12);
+	}
+	PQclear(r);
+	*entries = e;
+	*rows = w;
+	*n = cnt;
+	return 0;
+}
+
+int ccs_sched_store_wl_resolve(ccs_tx *tx, const char *entry_id, const char *status, const char *event_id,
+			       ccs_svc_err *err)
+{
+	const char *p[3] = {entry_id, status, event_id};
+	return ccs_sched_store_exec(tx, "UPDATE waitlist SET status = $2, resolved_event = $3 WHERE entry_id = $1", 3,
+				    p, err);
+}
+
+int ccs_sched_store_wl_remove_case(ccs_tx *tx, const char *case_id, const char *kind, unsigned disciplines,
+				   const char *event_id, ccs_svc_err *err)
+{
+	const char *p[4] = {case_id, event_id, kind, disciplines ? fmt_i(ccs_tx_arena(tx), (long)disciplines) : NULL};
+	return ccs_sched_store_exec(tx,
+				    "UPDATE waitlist SET status = 'removed', resolved_event = $2 WHERE case_id = $1"
+				    " AND status = 'waiting' AND ($3::text IS NULL OR kind = $3)"
+				    " AND ($4::int IS NULL OR discipline & $4::int <> 0)",
+				    4, p, err);
+}
+
+#define APPT_COLS                                                                                          \
+	"appointment_id, case_id, mtu_id, therapist_id, room_id, discipline, kind, prescription_id,"      \
+	" conference_id, day, start_min, end_min, status"
+
+static void appt_row(ccs_arena *a, const PGresult *r, int row, ccs_sched_store_booked_appt *x)
+{
+	x->a.appointment_id = dup_val(a, r, row, 0);
+	x->a.case_id = dup_val(a, r, row, 1);
+	x->a.mtu_id = dup_val(a, r, row, 2);
+	x->a.therapist_id = dup_val(a, r, row, 3);
+	x->a.room_id = dup_val(a, r, row, 4);
+	x->a.discipline = int_val(r, row, 5);
+	x->a.kind = dup_val(a, r, row, 6);
+	x->a.prescription_id = dup_val(a, r, row, 7);
+	x->a.conference_id = dup_val(a, r, row, 8);
+	x->a.day = date_val(r, row, 9);
+	x->a.start_min = int_val(r, row, 10);
+	x->a.end_min = int_val(r, row, 11);
+	x->cancelled = strcmp(PQgetvalue(r, row, 12), "cancelled") == 0;
+}
+
+int ccs_sched_store_appt_get(ccs_tx *tx, const char *appointment_id, ccs_sched_store_booked_appt *out,
+			     int *found, ccs_svc_err *err)
+{
+	int rc;
+	const char *p[1] = {appointment_id};
+	PGresult *r = QUERY(tx, "SELECT " APPT_COLS " FROM appointments WHERE appointment_id = $1 FOR UPDATE", 1,
+			    p, &rc, err);
+	*found = 0;
+	if (!r)
+		return rc;
+	if (PQntuples(r) == 1) {
+		appt_row(ccs_tx_arena(tx), r, 0, out);
+		*found = 1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+int ccs_sched_store_appts_booked(ccs_tx *tx, const char *case_id, const char *mtu_id, ccs_date from,
+				 const char *kind, unsigned disciplines, ccs_sched_store_booked_appt **out,
+				 size_t *n, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	int rc;
+	const char *p[5] = {case_id, mtu_id, fmt_d(a, from), kind, disciplines ? fmt_i(a, (long)disciplines) : NULL};
+	PGresult *r = QUERY(tx,
+			    "SELECT " APPT_COLS " FROM appointments WHERE status = 'booked'"
+			    " AND ($1::uuid IS NULL OR case_id = $1::uuid) AND ($2::text IS NULL OR mtu_id = $2)"
+			    " AND day >= $3::date AND case_id IS NOT NULL"
+			    " AND (CASE WHEN $4::text IS NULL THEN kind IN ('evaluation', 'therapy') ELSE kind = $4 END)"
+			    " AND ($5::int IS NULL OR discipline & $5::int <> 0)"
+			    " ORDER BY day, start_min, appointment_id",
+			    5, p, &rc, err);
+	*n = 0;
+	if (!r)
+		return rc;
+	size_t cnt = (size_t)PQntuples(r);
+	ccs_sched_store_booked_appt *x = ccs_arena_alloc(a, (cnt + 1) * sizeof(*x));
+	for (size_t i = 0; i < cnt; i++)
+		appt_row(a, r, (int)i, &x[i]);
+	PQclear(r);
+	*out = x;
+	*n = cnt;
+	return 0;
+}
+
+int ccs_sched_store_appt_cancel(ccs_tx *tx, const char *appointment_id, const char *conference_id,
+				const char *reason, const char *event_id, ccs_svc_err *err)
+{
+	const char *p[4] = {appointment_id, reason, event_id, conference_id};
+	return ccs_sched_store_exec(tx,
+				    "UPDATE appointments SET status = 'cancelled', cancel_reason = $2, cancel_event_id = $3"
+				    " WHERE status = 'booked' AND (appointment_id = $1::uuid OR conference_id = $4)",
+				    4, p, err);
+}
+
+static int mask_query(ccs_tx *tx, const char *sql, int n, const char *const *p, unsigned *mask, ccs_svc_err *err)
+{
+	int rc;
+	PGresult *r = QUERY(tx, sql, n, p, &rc, err);
+	*mask = 0;
+	if (!r)
+		return rc;
+	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+		*mask = (unsigned)int_val(r, 0, 0);
+	PQclear(r);
+	return 0;
+}
+
+int ccs_sched_store_evaluations_open(ccs_tx *tx, const char *case_id, unsigned *disciplines, ccs_svc_err *err)
+{
+	const char *p[1] = {case_id};
+	return mask_query(tx,
+			  "SELECT COALESCE(bit_or(discipline), 0) FROM (SELECT discipline FROM appointments"
+			  " WHERE case_id = $1 AND kind = 'evaluation' AND status = 'booked'"
+			  " UNION ALL SELECT discipline FROM waitlist WHERE case_id = $1 AND kind = 'evaluation'"
+			  " AND status = 'waiting') x",
+			  1, p, disciplines, err);
+}
+
+int ccs_sched_store_disciplines_received(ccs_tx *tx, const char *case_id, ccs_date from, unsigned *disciplines,
+					 ccs_svc_err *err)
+{
+	const char *p[2] = {case_id, fmt_d(ccs_tx_arena(tx), from)};
+	return mask_query(tx,
+			  "SELECT COALESCE(bit_or(discipline), 0) FROM appointments WHERE case_id = $1"
+			  " AND kind = 'therapy' AND status = 'booked' AND day >= $2",
+			  2, p, disciplines, err);
+}
+
+int ccs_sched_store_child_therapist(ccs_tx *tx, const char *case_id, const char *mtu_id, int discipline,
+				    int evaluation_only, const char **therapist_id, ccs_svc_err *err)
+{
+	int rc;
+	const char *p[4] = {case_id, fmt_i(ccs_tx_arena(tx), discipline), evaluation_only ? "t" : "f", mtu_id};
+	PGresult *r = QUERY(tx,
+			    "SELECT therapist_id FROM appointments WHERE case_id = $1 AND discipline = $2"
+			    " AND status = 'booked' AND ($4::text IS NULL OR mtu_id = $4)"
+			    " AND (CASE WHEN $3::boolean THEN kind = 'evaluation' ELSE kind IN ('evaluation', 'therapy') END)"
+			    " ORDER BY day DESC, start_min DESC LIMIT 1",
+			    4, p, &rc, err);
+	*therapist_id = NULL;
+	if (!r)
+		return rc;
+	if (PQntuples(r) == 1)
+		*therapist_id = dup_val(ccs_tx_arena(tx), r, 0, 0);
+	PQclear(r);
+	return 0;
+}
+
+#define RX_COLS                                                                                            \
+	"prescription_id, case_id, mtu_id, discipline, sessions_per_week, weeks, minutes, start_date,"    \
+	" post_surgical, status"
+
+static void rx_row(ccs_arena *a, const PGresult *r, int row, ccs_sched_store_rx *x)
+{
+	x->prescription_id = dup_val(a, r, row, 0);
+	x->case_id = dup_val(a, r, row, 1);
+	x->mtu_id = dup_val(a, r, row, 2);
+	x->discipline = int_val(r, row, 3);
+	x->per_week = int_val(r, row, 4);
+	x->weeks = int_val(r, row, 5);
+	x->minutes = int_val(r, row, 6);
+	x->start_on = date_val(r, row, 7);
+	x->post_surgical = bool_val(r, row, 8);
+	x->status = dup_val(a, r, row, 9);
+}
+
+int ccs_sched_store_rx_get(ccs_tx *tx, const char *prescription_id, ccs_sched_store_rx *rx, int *found,
+			   ccs_svc_err *err)
+{
+	int rc;
+	const char *p[1] = {prescription_id};
+	PGresult *r = QUERY(tx, "SELECT " RX_COLS " FROM prescriptions WHERE prescription_id = $1", 1, p, &rc, err);
+	*found = 0;
+	if (!r)
+		return rc;
+	if (PQntuples(r) == 1) {
+		rx_row(ccs_tx_arena(tx), r, 0, rx);
+		*found = 1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+int ccs_sched_store_rx_insert(ccs_tx *tx, const ccs_sched_store_rx *rx, const char *event_id, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	const char *p[11] = {rx->prescription_id, rx->case_id, rx->mtu_id, fmt_i(a, rx->discipline),
+			     fmt_i(a, rx->per_week), fmt_i(a, rx->weeks), fmt_i(a, rx->minutes), fmt_d(a, rx->start_on),
+			     rx->post_surgical ? "true" : "false", rx->status, event_id};
+	return ccs_sched_store_exec(tx,
+				    "INSERT INTO prescriptions(prescription_id, case_id, mtu_id, discipline,"
+				    " sessions_per_week, weeks, minutes, start_date, post_surgical, status, event_id)"
+				    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+				    11, p, err);
+}
+
+int ccs_sched_store_rx_set_status(ccs_tx *tx, const char *prescription_id, const char *status, ccs_svc_err *err)
+{
+	const char *p[2] = {prescription_id, status};
+	return ccs_sched_store_exec(tx, "UPDATE prescriptions SET status = $2 WHERE prescription_id = $1", 2, p, err);
+}
+
+int ccs_sched_store_rx_supersede(ccs_tx *tx, const char *case_id, int discipline, const char *keep,
+				 ccs_svc_err *err)
+{
+	const char *p[3] = {case_id, fmt_i(ccs_tx_arena(tx), discipline), keep};
+	return ccs_sched_store_exec(tx,
+				    "UPDATE prescriptions SET status = 'superseded' WHERE case_id = $1"
+				    " AND discipline = $2 AND status IN ('booked', 'waitlisted')"
+				    " AND prescription_id IS DISTINCT FROM $3",
+				    3, p, err);
+}
+
+int ccs_sched_store_rx_current(ccs_tx *tx, const char *case_id, ccs_sched_store_rx **out, size_t *n,
+			       ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	int rc;
+	const char *p[1] = {case_id};
+	PGresult *r = QUERY(tx,
+			    "SELECT " RX_COLS " FROM prescriptions WHERE case_id = $1 AND status = 'booked'"
+			    " ORDER BY discipline, start_date DESC",
+			    1, p, &rc, err);
+	*n = 0;
+	if (!r)
+		return rc;
+	size_t cnt = (size_t)PQntuples(r);
+	ccs_sched_store_rx *x = ccs_arena_alloc(a, (cnt + 1) * sizeof(*x));
+	for (size_t i = 0; i < cnt; i++)
+		rx_row(a, r, (int)i, &x[i]);
+	PQclear(r);
+	*out = x;
+	*n = cnt;
+	return 0;
+}
+
+int ccs_sched_store_iep_replace(ccs_tx *tx, const char *case_id, const char *school_id,
+				const ccs_sched_iep_block *b, const char *const *services, size_t n, ccs_date eff,
+				ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	int rc;
+	const char *p[3] = {case_id, fmt_d(a, eff), fmt_d(a, eff - 1)};
+	if ((rc = ccs_sched_store_exec(tx, "DELETE FROM iep_blocks WHERE case_id = $1 AND effective_date >= $2", 2, p,
+				       err)) != 0 ||
+	    (rc = ccs_sched_store_exec(tx,
+				       "UPDATE iep_blocks SET until_date = $3 WHERE case_id = $1"
+				       " AND (until_date IS NULL OR until_date >= $2)",
+				       3, p, err)) != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		const char *q[7] = {case_id, school_id, fmt_i(a, b[i].weekday), fmt_i(a, b[i].start_min),
+				    fmt_i(a, b[i].end_min), services[i], p[1]};
+		rc = ccs_sched_store_exec(tx,
+					  "INSERT INTO iep_blocks(case_id, school_id, weekday, start_min, end_min, service,"
+					  " effective_date) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+					  7, q, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int ccs_sched_store_mtu_county(ccs_tx *tx, const char *mtu_id, const char **county, int *found, ccs_svc_err *err)
+{
+	int rc;
+	const char *p[1] = {mtu_id};
+	PGresult *r = QUERY(tx, "SELECT county FROM mtus WHERE mtu_id = $1", 1, p, &rc, err);
+	*found = 0;
+	*county = NULL;
+	if (!r)
+		return rc;
+	if (PQntuples(r) == 1) {
+		*found = 1;
+		*county = dup_val(ccs_tx_arena(tx), r, 0, 0);
+	}
+	PQclear(r);
+	return 0;
+}
+
+int ccs_sched_store_calendar_replace(ccs_tx *tx, const char *mtu_id, const ccs_sched_therapist *t, size_t nt,
+				     const char *const *rooms, size_t nr, const ccs_sched_closure *cl,
+				     const char *const *reasons, size_t nc, const char *event_id, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	char hours[128];
+	int rc;
+	const char *p1[2] = {mtu_id, event_id};
+	if ((rc = ccs_sched_store_exec(tx, "DELETE FROM therapists WHERE mtu_id = $1", 1, p1, err)) != 0 ||
+	    (rc = ccs_sched_store_exec(tx, "DELETE FROM rooms WHERE mtu_id = $1", 1, p1, err)) != 0 ||
+	    (rc = ccs_sched_store_exec(tx, "DELETE FROM closures WHERE mtu_id = $1", 1, p1, err)) != 0 ||
+	    (rc = ccs_sched_store_exec(tx,
+				       "UPDATE mtus SET calendar_source = 'request', calendar_event = $2 WHERE mtu_id = $1",
+				       2, p1, err)) != 0)
+		return rc;
+	for (size_t i = 0; i < nt; i++) {
+		ccs_sched_store_hours_literal(t[i].hours, hours);
+		const char *p[4] = {mtu_id, t[i].id, fmt_i(a, t[i].discipline), hours};
+		/* a repeated therapist id is a unique violation: poison "data" */
+		if ((rc = ccs_sched_store_exec(tx, "INSERT INTO therapists VALUES ($1, $2, $3, $4)", 4, p, err)) != 0)
+			return rc;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		const char *p[2] = {mtu_id, rooms[i]};
+		if ((rc = ccs_sched_store_exec(tx, "INSERT INTO rooms(mtu_id, room_id) VALUES ($1, $2)", 2, p, err)) != 0)
+			return rc;
+	}
+	for (size_t i = 0; i < nc; i++) {
+		const char *p[4] = {mtu_id, fmt_d(a, cl[i].first), fmt_d(a, cl[i].last), reasons[i]};
+		if ((rc = ccs_sched_store_exec(tx,
+					       "INSERT INTO closures(mtu_id, first_day, last_day, reason) VALUES ($1, $2, $3, $4)",
+					       4, p, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int ccs_sched_store_conf_exists(ccs_tx *tx, const char *conference_id, int *exists, ccs_svc_err *err)
+{
+	int rc;
+	const char *p[1] = {conference_id};
+	PGresult *r = QUERY(tx, "SELECT 1 FROM conferences WHERE conference_id = $1", 1, p, &rc, err);
+	*exists = 0;
+	if (!r)
+		return rc;
+	*exists = PQntuples(r) > 0;
+	PQclear(r);
+	return 0;
+}
+
+int ccs_sched_store_conf_physician_busy(ccs_tx *tx, const char *physician_id, ccs_date from, ccs_date to,
+					ccs_sched_interval **busy, size_t *n, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	int rc;
+	const char *p[3] = {physician_id, fmt_d(a, from), fmt_d(a, to)};
+	PGresult *r = QUERY(tx,
+			    "SELECT day, start_min, end_min FROM conferences WHERE physician_id = $1"
+			    " AND day BETWEEN $2 AND $3",
+			    3, p, &rc, err);
+	*n = 0;
+	if (!r)
+		return rc;
+	size_t nb = (size_t)PQntuples(r);
+	ccs_sched_interval *b = ccs_arena_alloc(a, (nb + 1) * sizeof(*b));
+	for (size_t i = 0; i < nb; i++)
+		b[i] = (ccs_sched_interval){date_val(r, (int)i, 0), int_val(r, (int)i, 1), int_val(r, (int)i, 2)};
+	PQclear(r);
+	*busy = b;
+	*n = nb;
+	return 0;
+}
+
+int ccs_sched_store_conf_insert(ccs_tx *tx, const char *conference_id, const char *case_id, const char *mtu_id,
+				const char *physician_id, ccs_date day, int start_min, int end_min,
+				unsigned disciplines, int proposed, const char *event_id, int *conflict,
+				ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	int rc = 0;
+	const char *p[10] = {conference_id, case_id, mtu_id, physician_id, fmt_d(a, day), fmt_i(a, start_min),
+			     fmt_i(a, end_min), event_id, fmt_i(a, (long)disciplines), proposed ? "true" : "false"};
+	*conflict = 0;
+	PGresult *r = PQexecParams(ccs_tx_conn(tx),
+				   "INSERT INTO conferences(conference_id, case_id, mtu_id, physician_id, day, start_min,"
+				   " end_min, event_id, disciplines, proposed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+				   10, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		if (state && strcmp(state, "23P01") == 0)
+			*conflict = 1;
+		else
+			rc = ccs_svc_pg_error(ccs_tx_conn(tx), r, err);
+	}
+	PQclear(r);
+	return rc;
+}
+
+int ccs_sched_store_conf_delete(ccs_tx *tx, const char *conference_id, ccs_svc_err *err)
+{
+	const char *p[1] = {conference_id};
+	return ccs_sched_store_exec(tx, "DELETE FROM conferences WHERE conference_id = $1", 1, p, err);
+}
+
+int ccs_sched_store_conf_next(ccs_tx *tx, const char *case_id, ccs_date from, ccs_date *day,
+			      const char **last_physician, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	int rc;
+	const char *p[2] = {case_id, fmt_d(a, from)};
+	PGresult *r = QUERY(tx,
+			    "SELECT (SELECT min(day) FROM conferences WHERE case_id = $1 AND day >= $2),"
+			    " (SELECT physician_id FROM conferences WHERE case_id = $1 ORDER BY day DESC LIMIT 1)",
+			    2, p, &rc, err);
+	*day = CCS_DATE_INVALID;
+	*last_physician = NULL;
+	if (!r)
+		return rc;
+	*day = date_val(r, 0, 0);
+	*last_physician = dup_val(a, r, 0, 1);
+	PQclear(r);
+	return 0;
+}
+
+int ccs_sched_store_child_conference_months(ccs_tx *tx, const char *case_id, int months, ccs_svc_err *err)
+{
+	const char *p[2] = {case_id, fmt_i(ccs_tx_arena(tx), months)};
+	return ccs_sched_store_exec(tx, "UPDATE children SET conference_months = $2 WHERE case_id = $1", 2, p, err);
+}
+
+int ccs_sched_store_iep_meeting(ccs_tx *tx, const char *meeting_id, const char *case_id, ccs_date day,
+				const char *staff, const char *event_id, ccs_svc_err *err)
+{
+	const char *p[5] = {meeting_id, case_id, fmt_d(ccs_tx_arena(tx), day), staff, event_id};
+	return ccs_sched_store_exec(tx,
+				    "INSERT INTO iep_meetings(meeting_id, case_id, meeting_date, staff, event_id)"
+				    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (meeting_id, case_id) DO UPDATE"
+				    " SET meeting_date = $3, staff = $4, event_id = $5",
+				    5, p, err);
+}
+
+int ccs_sched_store_staff_free(ccs_tx *tx, const char *mtu_id, ccs_date day, int start_min, int end_min,
+			       const char ***ids, size_t *n, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	int rc, wd = ccs_date_weekday(day);
+	/* hours[] is {start,end} x Mon..Sun, 1-based in SQL. */
+	const char *p[6] = {mtu_id, fmt_d(a, day), fmt_i(a, 2 * wd + 1), fmt_i(a, start_min), fmt_i(a, end_min),
+			    start_min || end_min ? "t" : "f"};
+	PGresult *r = QUERY(tx,
+			    "SELECT t.therapist_id FROM therapists t WHERE t.mtu_id = $1"
+			    " AND t.hours[$3::int] < t.hours[$3::int + 1]"
+			    " AND NOT EXISTS (SELECT 1 FROM closures c WHERE c.mtu_id = $1 AND $2::date BETWEEN c.first_day"
+			    "  AND c.last_day)"
+			    " AND (NOT $6::boolean OR (t.hours[$3::int] <= $4::int AND t.hours[$3::int + 1] >= $5::int"
+			    "  AND NOT EXISTS (SELECT 1 FROM appointments x WHERE x.therapist_id = t.therapist_id"
+			    "  AND x.status = 'booked' AND x.day = $2::date AND x.start_min < $5::int"
+			    "  AND x.end_min > $4::int)))"
+			    " ORDER BY t.discipline, t.therapist_id",
+			    6, p, &rc, err);
+	*n = 0;
+	if (!r)
+		return rc;
+	size_t cnt = (size_t)PQntuples(r);
+	const char **x = ccs_arena_alloc(a, (cnt + 1) * sizeof(*x));
+	for (size_t i = 0; i < cnt; i++)
+		x[i] = dup_val(a, r, (int)i, 0);
+	PQclear(r);
+	*ids = x;
+	*n = cnt;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- the directory file */

@@ -15,6 +15,7 @@
 #include "ccs/svc.h"
 #include "engine.h"
 #include "mtu_directory.h"
+#include "policy.h"
 
 #define CCS_SCHED_STORE_WUR __attribute__((warn_unused_result))
 
@@ -29,11 +30,6 @@ typedef struct ccs_sched_store_mtu {
 /* Run a statement, discard the result; CCS_SVC_* on failure. */
 int ccs_sched_store_exec(ccs_tx *tx, const char *sql, int n, const char *const *p, ccs_svc_err *err)
 	CCS_SCHED_STORE_WUR;
-
-/* The MTU serving a county (district preferred, then file order) that offers `discipline`;
- * *mtu_id = NULL when none. */
-int ccs_sched_store_mtu_for(ccs_tx *tx, const char *county, const char *district, int discipline,
-			    const char **mtu_id, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
 
 /*
  * Load MTU `mtu_id` with the booked appointments of [from, to] that can matter: the MTU's own,
@@ -71,6 +67,164 @@ typedef struct ccs_sched_store_appt {
  */
 int ccs_sched_store_insert_appt(ccs_tx *tx, const ccs_sched_store_appt *a, const char *event_id,
 				int *conflict, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+
+/* ---- rows the handlers read and write (all SQL of the daemon lives in this file) */
+
+/* A booked (or cancelled) appointment as stored. */
+typedef struct ccs_sched_store_booked_appt {
+	ccs_sched_store_appt a;
+	int cancelled;
+} ccs_sched_store_booked_appt;
+
+/* The rest of a waitlist row (the engine compares ccs_sched_waitlist_entry). */
+typedef struct ccs_sched_store_wl_row {
+	const char *kind; /* "evaluation", "series", "session" */
+	const char *prescription_id;
+	const char *case_id;
+	const char *county;
+	const char *appointment_id;
+	const char *mtu_id;
+} ccs_sched_store_wl_row;
+
+/* A child as scheduling knows it. */
+typedef struct ccs_sched_store_child {
+	const char *case_id;
+	const char *county;        /* "" before any eligibility decision */
+	const char *district;      /* or NULL */
+	const char *mtu_id;        /* or NULL */
+	const char *eligibility;   /* latest overall outcome name */
+	const char *status;        /* ccs_sched_policy_status_name() */
+	int at_risk;
+	int appeal_continues;
+	ccs_date age_out_on;
+	ccs_date eligible_on;
+	int lea_referred;
+	unsigned eval_disciplines; /* stated (evaluation request, prescriptions); 0 = not stated */
+	int school_noticed;        /* the "first scheduled in school hours" notice went out */
+	int conference_months;     /* the plan's conference interval; 0 = the setting */
+} ccs_sched_store_child;
+
+int ccs_sched_store_child_get(ccs_tx *tx, const char *case_id, int for_update, ccs_sched_store_child *c,
+			      int *found, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* Insert or update every field (eligible_on is kept once set). */
+int ccs_sched_store_child_put(ccs_tx *tx, const ccs_sched_store_child *c, const char *decision_id,
+			      ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+
+int ccs_sched_store_input(ccs_tx *tx, const char *event_id, const char *source, const char *kind,
+			  const char *case_id, const char *outcome, const char *const *ids, size_t n_ids,
+			  ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+int ccs_sched_store_notice(ccs_tx *tx, const char *decision_id, const char *case_id, const char *kind,
+			   int identified, ccs_date effective, const char *event_id,
+			   ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+
+/* The release on file (any state); *found = 0 when none. */
+int ccs_sched_store_release_get(ccs_tx *tx, const char *case_id, ccs_sched_release *rel, const char **district,
+				const char **student_id, int *found, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+int ccs_sched_store_release_put(ccs_tx *tx, const char *case_id, const char *release_id, int on_file,
+				ccs_date effective, ccs_date expiry, unsigned scopes, const char *district,
+				const char *student_id, const char *event_id, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+
+/* Waitlist. */
+int ccs_sched_store_wl_insert(ccs_tx *tx, const char *entry_id, const ccs_sched_waitlist_entry *e,
+			      const ccs_sched_store_wl_row *w, const char *reason, const char *event_id,
+			      ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* Waiting entries of an MTU (or, mtu_id NULL, of a county without one), discipline 0 = any. */
+int ccs_sched_store_wl_load(ccs_tx *tx, const char *mtu_id, const char *county, int discipline,
+			    ccs_sched_waitlist_entry **e, ccs_sched_store_wl_row **w, size_t *n,
+			    ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+int ccs_sched_store_wl_resolve(ccs_tx *tx, const char *entry_id, const char *status, const char *event_id,
+			       ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* Remove the child's waiting entries of `kind` (NULL: all) and disciplines (0: all). */
+int ccs_sched_store_wl_remove_case(ccs_tx *tx, const char *case_id, const char *kind, unsigned disciplines,
+				   const char *event_id, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+
+/* Appointments. */
+int ccs_sched_store_appt_get(ccs_tx *tx, const char *appointment_id, ccs_sched_store_booked_appt *out,
+			     int *found, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* Booked appointments of a child (case_id) or an MTU (mtu_id), on days >= from, of `kind`
+ * (NULL: evaluation and therapy) and disciplines (0: all), in time order. */
+int ccs_sched_store_appts_booked(ccs_tx *tx, const char *case_id, const char *mtu_id, ccs_date from,
+				 const char *kind, unsigned disciplines, ccs_sched_store_booked_appt **out,
+				 size_t *n, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* Cancel one appointment (and, conference_id set, every row of that conference). */
+int ccs_sched_store_appt_cancel(ccs_tx *tx, const char *appointment_id, const char *conference_id,
+				const char *reason, const char *event_id, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* Disciplines (bits) with an evaluation booked (any day) or waiting. */
+int ccs_sched_store_evaluations_open(ccs_tx *tx, const char *case_id, unsigned *disciplines,
+				     ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* Disciplines (bits) the child receives: therapy booked on days >= from. */
+int ccs_sched_store_disciplines_received(ccs_tx *tx, const char *case_id, ccs_date from, unsigned *disciplines,
+					 ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* The therapist who last evaluated (or, kind "any", last saw) the child in a discipline. */
+int ccs_sched_store_child_therapist(ccs_tx *tx, const char *case_id, const char *mtu_id, int discipline,
+				    int evaluation_only, const char **therapist_id,
+				    ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+
+/* Prescriptions. */
+typedef struct ccs_sched_store_rx {
+	const char *prescription_id;
+	const char *case_id;
+	const char *mtu_id;
+	int discipline;
+	int per_week;
+	int weeks;
+	int minutes;
+	ccs_date start_on;
+	int post_surgical;
+	const char *status;
+} ccs_sched_store_rx;
+int ccs_sched_store_rx_get(ccs_tx *tx, const char *prescription_id, ccs_sched_store_rx *rx, int *found,
+			   ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+int ccs_sched_store_rx_insert(ccs_tx *tx, const ccs_sched_store_rx *rx, const char *event_id,
+			      ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+int ccs_sched_store_rx_set_status(ccs_tx *tx, const char *prescription_id, const char *status,
+				  ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* Other booked prescriptions of the discipline become superseded. */
+int ccs_sched_store_rx_supersede(ccs_tx *tx, const char *case_id, int discipline, const char *keep,
+				 ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* The child's current plans (status booked), discipline order. */
+int ccs_sched_store_rx_current(ccs_tx *tx, const char *case_id, ccs_sched_store_rx **out, size_t *n,
+			       ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+
+/* IEP blocks: the new schedule applies from eff; earlier ones stop the day before. */
+int ccs_sched_store_iep_replace(ccs_tx *tx, const char *case_id, const char *school_id,
+				const ccs_sched_iep_block *b, const char *const *services, size_t n, ccs_date eff,
+				ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+
+/* MTUs and calendars. */
+int ccs_sched_store_mtu_county(ccs_tx *tx, const char *mtu_id, const char **county, int *found,
+			       ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* Replace an MTU's therapists, rooms and closures (calendar_source = 'request'). */
+int ccs_sched_store_calendar_replace(ccs_tx *tx, const char *mtu_id, const ccs_sched_therapist *t, size_t nt,
+				     const char *const *rooms, size_t nr, const ccs_sched_closure *cl,
+				     const char *const *reasons, size_t nc, const char *event_id,
+				     ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+
+/* Conferences. */
+int ccs_sched_store_conf_exists(ccs_tx *tx, const char *conference_id, int *exists,
+				ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+int ccs_sched_store_conf_physician_busy(ccs_tx *tx, const char *physician_id, ccs_date from, ccs_date to,
+					ccs_sched_interval **busy, size_t *n, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* Insert; *conflict when the physician is busy then (23P01). */
+int ccs_sched_store_conf_insert(ccs_tx *tx, const char *conference_id, const char *case_id, const char *mtu_id,
+				const char *physician_id, ccs_date day, int start_min, int end_min,
+				unsigned disciplines, int proposed, const char *event_id, int *conflict,
+				ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+int ccs_sched_store_conf_delete(ccs_tx *tx, const char *conference_id, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* The child's next conference on or after `from` (day CCS_DATE_INVALID when none), and the
+ * physician of the latest one (NULL when none). */
+int ccs_sched_store_conf_next(ccs_tx *tx, const char *case_id, ccs_date from, ccs_date *day,
+			      const char **last_physician, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* Set the conference interval of the child's plan. */
+int ccs_sched_store_child_conference_months(ccs_tx *tx, const char *case_id, int months,
+					    ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+
+/* IEP meetings: record the request and the staff assigned (ids, comma-separated, or NULL). */
+int ccs_sched_store_iep_meeting(ccs_tx *tx, const char *meeting_id, const char *case_id, ccs_date day,
+				const char *staff, const char *event_id, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* MTP staff of an MTU free on `day` over [start, end) (start 0: working that day), ids. */
+int ccs_sched_store_staff_free(ccs_tx *tx, const char *mtu_id, ccs_date day, int start_min, int end_min,
+			       const char ***ids, size_t *n, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
 
 /* Upsert the directory's MTUs (hours, districts); therapists, rooms and closures only for MTUs
  * whose calendar still comes from the directory. One transaction on the service connection. */

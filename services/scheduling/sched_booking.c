@@ -1,0 +1,353 @@
+/*
+ * Booking: the one loop that turns a plan into appointments, and the plans it runs.
+ *
+ * Double booking. A plan picks slots from a snapshot loaded in this transaction, but another
+ * instance (another partition: children of one MTU arrive keyed by their own case ids) may book
+ * the same therapist or room concurrently. The EXCLUDE constraints refuse the second insert
+ * (PostgreSQL makes it wait for the first transaction, then fails it with 23P01 if that one
+ * committed). ccs_sched__book rolls back to a savepoint taken before the snapshot and plans
+ * again: the next statement sees the committed booking (READ COMMITTED), so the retry picks
+ * another slot without throwing away the rest of the batch. After booking.retries conflicts in
+ * a row (a hot MTU under heavy contention) the message is treated as transient: the batch rolls
+ * back and is retried from PostgreSQL's offset, which is always correct, only slower.
+ *
+ * Appointment ids are UUIDv5 of the input and "appointment.<kind>[.<n>]", so a replay books
+ * byte-identical appointments.
+ */
+#include <string.h>
+
+#include "ccs/log.h"
+#include "sched_internal.h"
+
+static int sp(req *q, const char *sql)
+{
+	return ccs_sched_store_exec(q->tx, sql, 0, NULL, q->err);
+}
+
+int ccs_sched__book(req *q, const ccs_sched_booking *bk, ccs_sched_booked *out)
+{
+	ccs_sched_store_mtu m;
+	int rc, found;
+
+	for (int attempt = 0; attempt < q->s->retries; attempt++) {
+		memset(out, 0, sizeof(*out));
+		if ((rc = sp(q, "SAVEPOINT book")) != 0)
+			return rc;
+		rc = ccs_sched_store_load_mtu(q->tx, bk->mtu_id, bk->case_ids, bk->from, bk->to, &m, &found, q->err);
+		if (rc)
+			return rc;
+		if (!found)
+			return ccs_svc_poison(q->err, "validation", "unknown mtu %s", bk->mtu_id);
+		if ((rc = bk->plan(q, bk->arg, &m, out)) != 0)
+			return rc;
+		if (!out->found)
+			return sp(q, "RELEASE SAVEPOINT book");
+		int conflict = 0;
+		for (size_t i = 0; i < out->n && !conflict; i++)
+			if ((rc = ccs_sched_store_insert_appt(q->tx, &out->appts[i], q->event_id, &conflict, q->err)) != 0)
+				return rc;
+		if (!conflict && bk->after && (rc = bk->after(q, bk->arg, out, &conflict)) != 0)
+			return rc;
+		if (!conflict)
+			return sp(q, "RELEASE SAVEPOINT book");
+		ccs_metric_add(q->s->m_conflicts, 1);
+		CCS_LOG_INFO("booking conflict, searching again", "event_id", CCS_LOG_S(q->event_id), "mtu_id",
+			     CCS_LOG_S(bk->mtu_id), "attempt", CCS_LOG_I(attempt + 1));
+		if ((rc = sp(q, "ROLLBACK TO SAVEPOINT book")) != 0 || (rc = sp(q, "RELEASE SAVEPOINT book")) != 0)
+			return rc;
+	}
+	memset(out, 0, sizeof(*out));
+	return ccs_sched__transient(q, "booking conflicts", bk->mtu_id);
+}
+
+static const char *case_array(req *q, const char *case_id)
+{
+	return ccs_arena_printf(q->a, "{%s}", case_id);
+}
+
+static const char *appt_id(req *q, const char *kind)
+{
+	char *id = ccs_arena_alloc(q->a, CCS_UUID_STRLEN);
+	ccs_tx_decision_id(q->tx, ccs_arena_printf(q->a, "appointment.%s", kind), id);
+	return id;
+}
+
+/* ---- one session ---------------------------------------------------------------------------- */
+
+struct single_arg {
+	const ccs_sched_single *sg;
+	ccs_sched_child child;
+	ccs_sched_rules rules;
+};
+
+/* The evaluation search finds any single session: the length and window come from the rules. */
+static int plan_single(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_sched_booked *out)
+{
+	struct single_arg *x = arg;
+	const ccs_sched_single *sg = x->sg;
+	ccs_sched_eval_result res;
+	char errbuf[256];
+	ccs_sched_snapshot one = m->snap;
+
+	memset(&res, 0, sizeof(res));
+	/* Same therapist where possible: a search with only that therapist first. */
+	for (int pass = sg->same_therapist ? 0 : 1; pass < 2 && !res.found; pass++) {
+		const ccs_sched_snapshot *s = &m->snap;
+		if (pass == 0) {
+			one.n_therapists = 0;
+			for (size_t i = 0; i < m->snap.n_therapists; i++)
+				if (strcmp(m->snap.therapists[i].id, sg->same_therapist) == 0) {
+					one.therapists = &m->snap.therapists[i];
+					one.n_therapists = 1;
+				}
+			if (!one.n_therapists)
+				continue;
+			s = &one;
+		}
+		ccs_sched_eval_request er = {x->child, sg->discipline, sg->eligible_on, q->asof, sg->not_before, NULL};
+		if (ccs_sched_find_evaluation(&x->rules, s, &er, q->a, &res, errbuf, sizeof(errbuf)) != 0)
+			return ccs_svc_poison(q->err, "validation", "session search: %s", errbuf);
+		if (res.found) {
+			ccs_sched_store_appt *a = ccs_arena_alloc(q->a, sizeof(*a));
+			*a = (ccs_sched_store_appt){appt_id(q, sg->appt_kind), sg->case_id, sg->mtu_id,
+						    s->therapists[res.slot.therapist].id,
+						    res.slot.room >= 0 ? m->snap.rooms[res.slot.room].id : NULL,
+						    sg->discipline, sg->kind, sg->prescription_id, NULL, res.slot.day,
+						    res.slot.start_min, res.slot.end_min};
+			out->found = 1;
+			out->appts = a;
+			out->n = 1;
+			out->starts_on = res.slot.day;
+			return 0;
+		}
+	}
+	out->reason = res.reason;
+	return 0;
+}
+
+int ccs_sched__book_single(req *q, const ccs_sched_single *sg, ccs_sched_booked *out)
+{
+	struct single_arg x = {sg, {sg->case_id, NULL, 0}, sg->rules ? *sg->rules : q->s->rules};
+	int rc = ccs_sched_store_load_iep(q->tx, &x.child, q->err);
+	if (rc)
+		return rc;
+	x.rules.eval_minutes = sg->minutes > 0 ? sg->minutes : x.rules.eval_minutes;
+	ccs_date to = q->asof + x.rules.horizon_days;
+	if (sg->not_after != CCS_DATE_INVALID) {
+		/* A window that ends on not_after, searched in full (no service-target cut). */
+		x.rules.target_policy = CCS_SCHED_TARGET_REPORT;
+		x.rules.horizon_days = (int)(sg->not_after - q->asof);
+		if (x.rules.horizon_days < 0)
+			x.rules.horizon_days = 0;
+		to = sg->not_after;
+	}
+	ccs_sched_booking bk = {sg->mtu_id, case_array(q, sg->case_id), q->asof, to, plan_single, NULL, &x};
+	return ccs_sched__book(q, &bk, out);
+}
+
+/* ---- a series ------------------------------------------------------------------------------- */
+
+struct series_arg {
+	const ccs_sched_series_req *sr;
+	const char *appt_kind;
+	ccs_sched_child child;
+};
+
+/* Weeks that cannot hold all their sessions book none. */
+static int plan_series(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_sched_booked *out)
+{
+	struct series_arg *x = arg;
+	const ccs_sched_series_req *sr = x->sr;
+	size_t nslots = (size_t)sr->per_week * (size_t)sr->weeks;
+	char errbuf[256];
+
+	ccs_sched_series_request rq = {x->child, sr->discipline, sr->per_week, sr->weeks, sr->minutes,
+				       sr->start_on, q->asof, sr->notice_on, sr->evaluator_id};
+	ccs_sched_series_result res;
+	memset(&res, 0, sizeof(res));
+	res.slots = ccs_arena_alloc(q->a, (nslots + 1) * sizeof(*res.slots));
+	res.slots_cap = nslots;
+	res.weeks = ccs_arena_alloc(q->a, ((size_t)sr->weeks + 1) * sizeof(*res.weeks));
+	res.weeks_cap = (size_t)sr->weeks;
+	if (ccs_sched_plan_series(&q->s->rules, &m->snap, &rq, q->a, &res, errbuf, sizeof(errbuf)) != 0)
+		return ccs_svc_poison(q->err, "validation", "series planning: %s", errbuf);
+	if (res.weeks_booked == 0) {
+		out->reason = res.n_weeks ? res.weeks[0].status : CCS_SCHED_R_WINDOW_EMPTY;
+		return 0;
+	}
+	ccs_sched_store_appt *ap = ccs_arena_alloc(q->a, (res.n_slots + 1) * sizeof(*ap));
+	for (size_t i = 0; i < res.n_slots; i++) {
+		const ccs_sched_slot *sl = &res.slots[i];
+		ap[i] = (ccs_sched_store_appt){appt_id(q, ccs_arena_printf(q->a, "%s.%zu", x->appt_kind, i)),
+					       sr->case_id, sr->mtu_id, m->snap.therapists[sl->therapist].id,
+					       sl->room >= 0 ? m->snap.rooms[sl->room].id : NULL, sr->discipline,
+					       "therapy", sr->prescription_id, NULL, sl->day, sl->start_min, sl->end_min};
+	}
+	out->found = 1;
+	out->appts = ap;
+	out->n = res.n_slots;
+	out->starts_on = res.starts_on;
+	return 0;
+}
+
+int ccs_sched__book_series(req *q, const ccs_sched_series_req *sr, const char *appt_kind, ccs_sched_booked *out)
+{
+	struct series_arg x = {sr, appt_kind, {sr->case_id, NULL, 0}};
+	int rc = ccs_sched_store_load_iep(q->tx, &x.child, q->err);
+	if (rc)
+		return rc;
+	ccs_date to = (sr->start_on > q->asof ? sr->start_on : q->asof) + 7 * sr->weeks +
+		      q->s->rules.plan_change_notice_days * 2 + 14;
+	ccs_sched_booking bk = {sr->mtu_id, case_array(q, sr->case_id), q->asof, to, plan_series, NULL, &x};
+	return ccs_sched__book(q, &bk, out);
+}
+
+int ccs_sched__emit_evaluation(req *q, const char *case_id, const char *mtu_id, const ccs_sched_booked *b,
+			       const char *kind)
+{
+	Ccs__Mtp__V1__SchedulingDecision d = CCS__MTP__V1__SCHEDULING_DECISION__INIT;
+	Ccs__Mtp__V1__EvaluationBooked *eb = ccs_arena_alloc(q->a, sizeof(*eb));
+	ccs__mtp__v1__evaluation_booked__init(eb);
+	eb->appointment = ccs_sched__appt_msg(q, &b->appts[0]);
+	d.kind_case = CCS__MTP__V1__SCHEDULING_DECISION__KIND_EVALUATION_BOOKED;
+	d.evaluation_booked = eb;
+	return ccs_sched__emit(q, case_id, mtu_id, kind, &d, "evaluation_booked");
+}
+
+int ccs_sched__emit_series(req *q, const char *case_id, const char *mtu_id, const char *rx_id,
+			   const ccs_sched_booked *b, const char *kind)
+{
+	Ccs__Mtp__V1__SchedulingDecision d = CCS__MTP__V1__SCHEDULING_DECISION__INIT;
+	Ccs__Mtp__V1__SeriesBooked *sb = ccs_arena_alloc(q->a, sizeof(*sb));
+	ccs__mtp__v1__series_booked__init(sb);
+	sb->prescription_id = (char *)(uintptr_t)rx_id;
+	sb->n_appointments = b->n;
+	sb->appointments = ccs_arena_alloc(q->a, (b->n + 1) * sizeof(*sb->appointments));
+	for (size_t i = 0; i < b->n; i++)
+		sb->appointments[i] = ccs_sched__appt_msg(q, &b->appts[i]);
+	d.kind_case = CCS__MTP__V1__SCHEDULING_DECISION__KIND_SERIES_BOOKED;
+	d.series_booked = sb;
+	return ccs_sched__emit(q, case_id, mtu_id, kind, &d, "series_booked");
+}
+
+/* ---- a freed slot --------------------------------------------------------------------------- */
+
+static int index_of_therapist(const ccs_sched_snapshot *s, const char *id)
+{
+	for (size_t i = 0; i < s->n_therapists; i++)
+		if (strcmp(s->therapists[i].id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int index_of_room(const ccs_sched_snapshot *s, const char *id)
+{
+	for (size_t i = 0; id && i < s->n_rooms; i++)
+		if (strcmp(s->rooms[i].id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+struct reoffer_arg {
+	const ccs_sched_store_appt *freed;
+	ccs_sched_waitlist_entry *ev;
+	ccs_sched_store_wl_row *wv;
+	size_t nv;
+	size_t chosen;
+};
+
+static int plan_reoffer(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_sched_booked *out)
+{
+	struct reoffer_arg *x = arg;
+	const ccs_sched_store_appt *f = x->freed;
+	ccs_sched_reoffer_result res;
+	char errbuf[256];
+
+	int ti = index_of_therapist(&m->snap, f->therapist_id);
+	if (ti < 0) /* the therapist left the MTU's calendar: nothing to offer */
+		return 0;
+	ccs_sched_slot freed = {f->day, f->start_min, f->end_min, ti, index_of_room(&m->snap, f->room_id)};
+	if (ccs_sched_reoffer(&q->s->rules, &m->snap, &q->s->policy, q->asof, &freed, x->ev, x->nv, q->a, &res,
+			      errbuf, sizeof(errbuf)) != 0)
+		return ccs_svc_poison(q->err, "validation", "re-offer: %s", errbuf);
+	if (!res.found)
+		return 0;
+	const ccs_sched_waitlist_entry *e = &x->ev[res.entry];
+	const ccs_sched_store_wl_row *w = &x->wv[res.entry];
+	int session = strcmp(w->kind, "session") == 0;
+	ccs_sched_store_appt *a = ccs_arena_alloc(q->a, sizeof(*a));
+	*a = (ccs_sched_store_appt){appt_id(q, ccs_arena_printf(q->a, "reoffer.%s", e->entry_id)), w->case_id,
+				    f->mtu_id, f->therapist_id,
+				    res.slot.room >= 0 ? m->snap.rooms[res.slot.room].id : NULL, e->discipline,
+				    session ? "therapy" : "evaluation", session ? w->prescription_id : NULL, NULL,
+				    res.slot.day, res.slot.start_min, res.slot.end_min};
+	x->chosen = res.entry;
+	out->found = 1;
+	out->appts = a;
+	out->n = 1;
+	out->starts_on = a->day;
+	return 0;
+}
+
+/*
+ * The freed slot goes to the first waitlisted child (policy order) who can use it: the engine's
+ * re-offer over the single-slot entries (evaluations and sessions that lost their slot) of that
+ * MTU and discipline. Series entries need more than one slot and are retried on calendar
+ * changes instead. The re-offer is a decision of this input, kind reoffer.<entry id>.
+ */
+int ccs_sched__reoffer_freed(req *q, const ccs_sched_store_booked_appt *fa, int *n_booked)
+{
+	const ccs_sched_store_appt *freed = &fa->a;
+	ccs_sched_waitlist_entry *e;
+	ccs_sched_store_wl_row *w;
+	size_t n;
+	int rc;
+
+	*n_booked = 0;
+	if (strcmp(freed->kind, "conference") == 0)
+		return 0;
+	rc = ccs_sched__waitlist_load(q, freed->mtu_id, NULL, freed->discipline, (size_t)q->s->reoffer_max * 4, &e,
+				      &w, &n);
+	if (rc)
+		return rc;
+	struct reoffer_arg x = {freed, ccs_arena_alloc(q->a, (n + 1) * sizeof(*x.ev)),
+				ccs_arena_alloc(q->a, (n + 1) * sizeof(*x.wv)), 0, 0};
+	size_t cap = 3;
+	for (size_t i = 0; i < n && x.nv < (size_t)q->s->reoffer_max; i++)
+		if (strcmp(w[i].kind, "series") != 0) {
+			x.ev[x.nv] = e[i];
+			x.wv[x.nv++] = w[i];
+			cap += strlen(w[i].case_id) + 1;
+		}
+	if (x.nv == 0)
+		return 0;
+	char *ids = ccs_arena_alloc(q->a, cap);
+	size_t pos = 0;
+	ids[pos++] = '{';
+	for (size_t i = 0; i < x.nv; i++)
+		pos += (size_t)snprintf(ids + pos, cap - pos, "%s%s", i ? "," : "", x.wv[i].case_id);
+	snprintf(ids + pos, cap - pos, "}");
+
+	ccs_sched_booking bk = {freed->mtu_id, ids, q->asof, freed->day + 1, plan_reoffer, NULL, &x};
+	ccs_sched_booked b;
+	if ((rc = ccs_sched__book(q, &bk, &b)) != 0 || !b.found)
+		return rc;
+	const ccs_sched_waitlist_entry *xe = &x.ev[x.chosen];
+	const ccs_sched_store_wl_row *xw = &x.wv[x.chosen];
+	const char *kind = ccs_arena_printf(q->a, "reoffer.%s", xe->entry_id);
+	if ((rc = ccs_sched_store_wl_resolve(q->tx, xe->entry_id, "booked", q->event_id, q->err)) != 0)
+		return rc;
+	*n_booked = 1;
+	if (strcmp(xw->kind, "session") == 0) {
+		Ccs__Mtp__V1__SchedulingDecision d = CCS__MTP__V1__SCHEDULING_DECISION__INIT;
+		Ccs__Mtp__V1__Cancelled *cd = ccs_arena_alloc(q->a, sizeof(*cd));
+		ccs__mtp__v1__cancelled__init(cd);
+		cd->appointment_id = (char *)(uintptr_t)(xw->appointment_id ? xw->appointment_id : "");
+		cd->rebooked_appointment = ccs_sched__appt_msg(q, &b.appts[0]);
+		cd->reason_code = "REOFFER";
+		d.kind_case = CCS__MTP__V1__SCHEDULING_DECISION__KIND_CANCELLED;
+		d.cancelled = cd;
+		return ccs_sched__emit(q, xw->case_id, freed->mtu_id, kind, &d, "rebooked");
+	}
+	return ccs_sched__emit_evaluation(q, xw->case_id, freed->mtu_id, &b, kind);
+}

@@ -1,0 +1,233 @@
+/*
+ * One input's context and what every part of schedulingd emits: decisions (UUIDv5 of the
+ * input and a kind), the input's one `inputs` row, refusals and IEP coordination notices.
+ *
+ * Notices and the release. A notice always carries the case id, the reason and the sentence
+ * that CCS therapy does not replace the district's own educationally necessary OT/PT (Gov.
+ * Code 7575, AB 1467). The student's identity at the district is added only while a release is
+ * on file, effective, not expired and not revoked; the therapy summary only when the release's
+ * scope includes it (policy.h). Checked at the moment of each notice, so a revocation or an
+ * expiry stops identification at once.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ccs/log.h"
+#include "sched_internal.h"
+
+void ccs_sched__req_init(req *q, void *ctx, ccs_tx *tx, ccs_svc_err *err)
+{
+	memset(q, 0, sizeof(*q));
+	q->s = ctx;
+	q->tx = tx;
+	q->a = ccs_tx_arena(tx);
+	q->err = err;
+	q->event_id = ccs_tx_input_id(tx);
+	q->request_id = q->event_id;
+}
+
+const char *ccs_sched__date(req *q, ccs_date d)
+{
+	if (d == CCS_DATE_INVALID)
+		return NULL;
+	char *b = ccs_arena_alloc(q->a, 11);
+	ccs_date_format(d, b);
+	return b;
+}
+
+const char *ccs_sched__int(req *q, long v)
+{
+	return ccs_arena_printf(q->a, "%ld", v);
+}
+
+int ccs_sched__valid_uuid(const char *s)
+{
+	ccs_uuid u;
+	return s && ccs_uuid_parse(s, &u) == 0;
+}
+
+const char *ccs_sched__disc_name(int d)
+{
+	return ccs_sched_discipline_name(d);
+}
+
+int ccs_sched__transient(req *q, const char *what, const char *mtu_id)
+{
+	snprintf(q->err->cls, sizeof(q->err->cls), "transient");
+	snprintf(q->err->msg, sizeof(q->err->msg), "%s at mtu %s after %d searches", what, mtu_id ? mtu_id : "-",
+		 q->s->retries);
+	return CCS_SVC_TRANSIENT;
+}
+
+/* Fill the common fields, publish on commit, remember the id for the inputs row. */
+int ccs_sched__emit(req *q, const char *case_id, const char *mtu_id, const char *kind,
+		    Ccs__Mtp__V1__SchedulingDecision *d, const char *metric_outcome)
+{
+	char *id = ccs_arena_alloc(q->a, CCS_UUID_STRLEN);
+	ccs_tx_decision_id(q->tx, kind, id);
+	d->decision_id = id;
+	d->case_id = (char *)(uintptr_t)(case_id ? case_id : "");
+	d->decided_at = (char *)(uintptr_t)q->decided_at;
+	d->mtu_id = (char *)(uintptr_t)(mtu_id ? mtu_id : "");
+	d->request_id = (char *)(uintptr_t)q->request_id;
+	int rc = ccs_tx_emit(q->tx, CCS_SCHEDULING_TOPIC_OUT, case_id, kind, &d->base);
+	if (rc)
+		return rc;
+	if (q->n_ids == q->cap_ids) {
+		size_t cap = q->cap_ids ? 2 * q->cap_ids : 8;
+		char **n = ccs_arena_alloc(q->a, cap * sizeof(*n));
+		if (q->n_ids)
+			memcpy(n, q->ids, q->n_ids * sizeof(*n));
+		q->ids = n;
+		q->cap_ids = cap;
+	}
+	q->ids[q->n_ids++] = id;
+	ccs_tx_count_decision(q->tx, "scheduling", metric_outcome);
+	CCS_LOG_DBG("scheduling decision", "event_id", CCS_LOG_S(q->event_id), "decision_id", CCS_LOG_S(id),
+		    "case_id", CCS_LOG_S(case_id ? case_id : ""), "kind", CCS_LOG_S(kind));
+	return 0;
+}
+
+int ccs_sched__record_input(req *q, const char *source, const char *kind, const char *case_id, const char *outcome)
+{
+	return ccs_sched_store_input(q->tx, q->event_id, source, kind, case_id, outcome, (const char *const *)q->ids,
+				     q->n_ids, q->err);
+}
+
+Ccs__Mtp__V1__Appointment *ccs_sched__appt_msg(req *q, const ccs_sched_store_appt *x)
+{
+	Ccs__Mtp__V1__Appointment *m = ccs_arena_alloc(q->a, sizeof(*m));
+	ccs__mtp__v1__appointment__init(m);
+	m->appointment_id = (char *)(uintptr_t)x->appointment_id;
+	m->therapist_id = (char *)(uintptr_t)x->therapist_id;
+	m->room_id = (char *)(uintptr_t)(x->room_id ? x->room_id : "");
+	m->discipline = (Ccs__Mtp__V1__Discipline)x->discipline;
+	m->date = (char *)(uintptr_t)ccs_sched__date(q, x->day);
+	m->start_minute = (uint32_t)x->start_min;
+	m->duration_minutes = (uint32_t)(x->end_min - x->start_min);
+	return m;
+}
+
+int ccs_sched__refuse(req *q, const char *case_id, const char *request_kind, const char *reason,
+		      const char *eligibility)
+{
+	Ccs__Mtp__V1__SchedulingDecision d = CCS__MTP__V1__SCHEDULING_DECISION__INIT;
+	Ccs__Mtp__V1__RequestRefused *r = ccs_arena_alloc(q->a, sizeof(*r));
+	ccs__mtp__v1__request_refused__init(r);
+	r->reason_code = (char *)(uintptr_t)reason;
+	r->request_kind = (char *)(uintptr_t)request_kind;
+	r->eligibility = (char *)(uintptr_t)(eligibility ? eligibility : "");
+	d.kind_case = CCS__MTP__V1__SCHEDULING_DECISION__KIND_REFUSED;
+	d.refused = r;
+	return ccs_sched__emit(q, case_id, NULL, "refused", &d, "refused");
+}
+
+Ccs__Mtp__V1__IepCoordinationNotice *ccs_sched__notice_new(req *q)
+{
+	Ccs__Mtp__V1__IepCoordinationNotice *n = ccs_arena_alloc(q->a, sizeof(*n));
+	ccs__mtp__v1__iep_coordination_notice__init(n);
+	return n;
+}
+
+/* The therapy summary: the current plans, their weekly times and dates, the next conference. */
+static int summary(req *q, const char *case_id, Ccs__Mtp__V1__TherapySummary **out)
+{
+	ccs_sched_store_rx *rx;
+	ccs_sched_store_booked_appt *ap;
+	size_t nrx, nap;
+	ccs_date next;
+	const char *phys;
+	int rc;
+
+	if ((rc = ccs_sched_store_rx_current(q->tx, case_id, &rx, &nrx, q->err)) != 0 ||
+	    (rc = ccs_sched_store_appts_booked(q->tx, case_id, NULL, q->asof, "therapy", 0, &ap, &nap, q->err)) != 0 ||
+	    (rc = ccs_sched_store_conf_next(q->tx, case_id, q->asof, &next, &phys, q->err)) != 0)
+		return rc;
+	Ccs__Mtp__V1__TherapySummary *s = ccs_arena_alloc(q->a, sizeof(*s));
+	ccs__mtp__v1__therapy_summary__init(s);
+	s->lines = ccs_arena_alloc(q->a, (nrx + 1) * sizeof(*s->lines));
+	for (size_t i = 0; i < nrx; i++) {
+		Ccs__Mtp__V1__TherapyLine *l = ccs_arena_alloc(q->a, sizeof(*l));
+		ccs__mtp__v1__therapy_line__init(l);
+		l->discipline = (Ccs__Mtp__V1__Discipline)rx[i].discipline;
+		l->sessions_per_week = (uint32_t)rx[i].per_week;
+		l->weeks = (uint32_t)rx[i].weeks;
+		l->minutes_per_session = (uint32_t)rx[i].minutes;
+		l->schedule = ccs_arena_alloc(q->a, (nap + 1) * sizeof(*l->schedule));
+		ccs_date first = CCS_DATE_INVALID, last = CCS_DATE_INVALID;
+		for (size_t k = 0; k < nap; k++) {
+			const ccs_sched_store_appt *a = &ap[k].a;
+			if (!a->prescription_id || strcmp(a->prescription_id, rx[i].prescription_id) != 0)
+				continue;
+			if (first == CCS_DATE_INVALID)
+				first = a->day;
+			last = a->day;
+			uint32_t wd = (uint32_t)ccs_date_weekday(a->day) + 1;
+			int dup = 0;
+			for (size_t j = 0; j < l->n_schedule; j++)
+				dup |= l->schedule[j]->weekday == wd && l->schedule[j]->start_minute == (uint32_t)a->start_min;
+			if (dup)
+				continue;
+			Ccs__Mtp__V1__SessionTime *t = ccs_arena_alloc(q->a, sizeof(*t));
+			ccs__mtp__v1__session_time__init(t);
+			t->weekday = wd;
+			t->start_minute = (uint32_t)a->start_min;
+			t->duration_minutes = (uint32_t)(a->end_min - a->start_min);
+			t->in_school_day = ccs_sched_policy_in_school_day(a->day, a->start_min, a->end_min,
+									  q->s->school_start, q->s->school_end);
+			l->schedule[l->n_schedule++] = t;
+		}
+		l->first_date = (char *)(uintptr_t)(first != CCS_DATE_INVALID ? ccs_sched__date(q, first) : "");
+		l->last_date = (char *)(uintptr_t)(last != CCS_DATE_INVALID ? ccs_sched__date(q, last) : "");
+		s->lines[s->n_lines++] = l;
+	}
+	s->next_conference_date = (char *)(uintptr_t)(next != CCS_DATE_INVALID ? ccs_sched__date(q, next) : "");
+	*out = s;
+	return 0;
+}
+
+int ccs_sched__notice(req *q, const char *case_id, const char *mtu_id, Ccs__Mtp__V1__IepNoticeKind kind,
+		      ccs_date effective, const char *reason_code, Ccs__Mtp__V1__IepCoordinationNotice *n,
+		      const char *decision_kind)
+{
+	Ccs__Mtp__V1__SchedulingDecision d = CCS__MTP__V1__SCHEDULING_DECISION__INIT;
+	ccs_sched_release rel;
+	const char *district, *student;
+	int rc, found;
+
+	if (!n)
+		n = ccs_sched__notice_new(q);
+	rc = ccs_sched_store_release_get(q->tx, case_id, &rel, &district, &student, &found, q->err);
+	if (rc)
+		return rc;
+	unsigned share = found ? ccs_sched_policy_release_allows(&rel, q->asof) : 0;
+	if (share & CCS_SCHED_SHARE_IDENTITY) {
+		Ccs__Mtp__V1__StudentIdentification *st = ccs_arena_alloc(q->a, sizeof(*st));
+		ccs__mtp__v1__student_identification__init(st);
+		st->school_district = (char *)(uintptr_t)(district ? district : "");
+		st->student_id_at_district = (char *)(uintptr_t)(student ? student : "");
+		n->student = st;
+		n->release_on_file = 1;
+	} else {
+		n->student = NULL;
+		n->release_on_file = 0;
+	}
+	if ((share & CCS_SCHED_SHARE_SUMMARY) && !n->summary && (rc = summary(q, case_id, &n->summary)) != 0)
+		return rc;
+	if (!(share & CCS_SCHED_SHARE_SUMMARY))
+		n->summary = NULL;
+	n->kind = kind;
+	n->effective_date = (char *)(uintptr_t)(effective != CCS_DATE_INVALID ? ccs_sched__date(q, effective) : "");
+	n->reason_code = (char *)(uintptr_t)(reason_code ? reason_code : "");
+	n->statement = (char *)(uintptr_t)q->s->statement;
+	d.kind_case = CCS__MTP__V1__SCHEDULING_DECISION__KIND_IEP_NOTICE;
+	d.iep_notice = n;
+	rc = ccs_sched__emit(q, case_id, mtu_id, decision_kind, &d,
+			     n->release_on_file ? "iep_notice_identified" : "iep_notice_release_missing");
+	if (rc)
+		return rc;
+	const ProtobufCEnumValue *kv =
+		protobuf_c_enum_descriptor_get_value(&ccs__mtp__v1__iep_notice_kind__descriptor, (int)kind);
+	return ccs_sched_store_notice(q->tx, d.decision_id, case_id, kv ? kv->name : "?", n->release_on_file,
+				      effective, q->event_id, q->err);
+}

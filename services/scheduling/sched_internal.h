@@ -1,0 +1,205 @@
+/*
+ * schedulingd's parts, shared between its files (names ccs_sched__*: internal to the daemon).
+ *
+ *   scheduling.c      settings, start, the input table's handlers, the due-work callback
+ *   sched_decide.c    one input's context, decisions (emit), the inputs row, IEP notices
+ *   sched_booking.c   the one booking-with-retry loop and the plans it runs (evaluation,
+ *                     single session, series, re-offer of a freed slot, conference)
+ *   sched_waitlist.c  waitlist entries in policy order, re-offers of new capacity
+ *   sched_eligibility.c eligibility decisions: evaluations, refusals' facts, end of services
+ *   sched_requests.c  prescriptions, cancellations, IEP schedules, calendars, releases,
+ *                     evaluation requests; sessions moved off closures, hours and IEP blocks
+ *   sched_conference.c conferences: requests, outcomes, the yearly due timer
+ *   scheduling_store.c every SQL statement
+ *   policy.c, engine.c, mtu_directory.c  pure rules, searches and the directory parser
+ */
+#ifndef CCS_SCHED_INTERNAL_H
+#define CCS_SCHED_INTERNAL_H
+
+#include "ccs/metrics.h"
+#include "ccs/mtp/v1/eligibility.pb-c.h"
+#include "ccs/mtp/v1/scheduling.pb-c.h"
+#include "ccs/svc.h"
+#include "engine.h"
+#include "mtu_directory.h"
+#include "policy.h"
+#include "scheduling.h"
+#include "scheduling_store.h"
+
+struct ccs_scheduling {
+	ccs_sched_rules rules;
+	ccs_sched_wl_policy policy;
+	unsigned eval_disciplines;  /* evaluation disciplines when nothing states them */
+	int school_start;
+	int school_end;
+	int retries;
+	int reoffer_max;
+	int rebook_window_days;     /* a moved session is rebooked within N days after its day */
+	unsigned rebook_reasons;    /* CancellationReason bits that always rebook the child */
+	int release_max_months;
+	int conference_interval_months;
+	int conference_lead_days;
+	const char *statement;      /* the sentence every IEP notice carries */
+	ccs_sched_mtu_dir *dir;     /* MTU selection (county, district, neighbour) */
+	ccs_metric *m_conflicts;    /* bookings refused by an EXCLUDE constraint, then searched again */
+};
+
+/* Everything about the input being handled. */
+typedef struct ccs_sched_req {
+	ccs_scheduling *s;
+	ccs_tx *tx;
+	ccs_arena *a;
+	ccs_svc_err *err;
+	const char *event_id;
+	const char *request_id;
+	const char *decided_at;
+	ccs_date asof;
+	int64_t at_ms;
+	char **ids; /* decision ids emitted, for the inputs row */
+	size_t n_ids;
+	size_t cap_ids;
+} ccs_sched_req;
+typedef ccs_sched_req req;
+
+/* ---- sched_decide.c */
+void ccs_sched__req_init(req *q, void *ctx, ccs_tx *tx, ccs_svc_err *err);
+const char *ccs_sched__date(req *q, ccs_date d);  /* NULL for CCS_DATE_INVALID */
+const char *ccs_sched__int(req *q, long v);
+int ccs_sched__valid_uuid(const char *s);
+const char *ccs_sched__disc_name(int d);
+int ccs_sched__emit(req *q, const char *case_id, const char *mtu_id, const char *kind,
+		    Ccs__Mtp__V1__SchedulingDecision *d, const char *metric_outcome) CCS_SCHED_STORE_WUR;
+int ccs_sched__record_input(req *q, const char *source, const char *kind, const char *case_id,
+			    const char *outcome) CCS_SCHED_STORE_WUR;
+Ccs__Mtp__V1__Appointment *ccs_sched__appt_msg(req *q, const ccs_sched_store_appt *x);
+int ccs_sched__transient(req *q, const char *what, const char *mtu_id);
+/* A RequestRefused decision (kind "refused"). */
+int ccs_sched__refuse(req *q, const char *case_id, const char *request_kind, const char *reason,
+		      const char *eligibility) CCS_SCHED_STORE_WUR;
+
+/* An IEP coordination notice: the sentence, the release's identification and summary when
+ * its scope allows, and whatever the caller filled in n (moved sessions, staff...). */
+int ccs_sched__notice(req *q, const char *case_id, const char *mtu_id, Ccs__Mtp__V1__IepNoticeKind kind,
+		      ccs_date effective, const char *reason_code, Ccs__Mtp__V1__IepCoordinationNotice *n,
+		      const char *decision_kind) CCS_SCHED_STORE_WUR;
+Ccs__Mtp__V1__IepCoordinationNotice *ccs_sched__notice_new(req *q);
+
+/* ---- sched_booking.c */
+typedef struct ccs_sched_booked {
+	int found;
+	ccs_sched_reason reason;
+	ccs_sched_store_appt *appts;
+	size_t n;
+	ccs_date starts_on;
+} ccs_sched_booked;
+
+/*
+ * One booking: plan on a fresh snapshot, insert, retry after an exclusion conflict (see
+ * sched_booking.c). `plan` fills out (found = 0 with a reason when there is no slot); `after`
+ * (optional) inserts what else the booking holds (a conference's physician) and may report a
+ * conflict too.
+ */
+typedef struct ccs_sched_booking {
+	const char *mtu_id;
+	const char *case_ids;  /* uuid array literal of the children whose appointments matter */
+	ccs_date from, to;     /* snapshot window */
+	int (*plan)(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_sched_booked *out);
+	int (*after)(req *q, void *arg, const ccs_sched_booked *b, int *conflict);
+	void *arg;
+} ccs_sched_booking;
+int ccs_sched__book(req *q, const ccs_sched_booking *bk, ccs_sched_booked *out) CCS_SCHED_STORE_WUR;
+
+/* One session (an evaluation, a therapy session or a moved one) for a child. */
+typedef struct ccs_sched_single {
+	const char *case_id;
+	const char *mtu_id;
+	int discipline;
+	int minutes;
+	const char *kind;             /* "evaluation" or "therapy" */
+	const char *prescription_id;  /* therapy */
+	ccs_date eligible_on;         /* the service-target clock (evaluations) */
+	ccs_date not_before;          /* or CCS_DATE_INVALID */
+	ccs_date not_after;           /* or CCS_DATE_INVALID: the rules' window */
+	const char *same_therapist;   /* tried alone first; may be NULL */
+	const ccs_sched_rules *rules; /* NULL: the daemon's */
+	const char *appt_kind;        /* names the appointment id */
+} ccs_sched_single;
+int ccs_sched__book_single(req *q, const ccs_sched_single *sg, ccs_sched_booked *out) CCS_SCHED_STORE_WUR;
+
+typedef struct ccs_sched_series_req {
+	const char *case_id;
+	const char *mtu_id;
+	const char *prescription_id;
+	int discipline;
+	int per_week;
+	int weeks;
+	int minutes;
+	ccs_date start_on;
+	ccs_date notice_on;
+	const char *evaluator_id;
+} ccs_sched_series_req;
+int ccs_sched__book_series(req *q, const ccs_sched_series_req *sr, const char *appt_kind,
+			   ccs_sched_booked *out) CCS_SCHED_STORE_WUR;
+int ccs_sched__emit_evaluation(req *q, const char *case_id, const char *mtu_id, const ccs_sched_booked *b,
+			       const char *kind) CCS_SCHED_STORE_WUR;
+int ccs_sched__emit_series(req *q, const char *case_id, const char *mtu_id, const char *rx_id,
+			   const ccs_sched_booked *b, const char *kind) CCS_SCHED_STORE_WUR;
+/* A freed slot to the first waitlisted child who can use it; *n_booked 0 or 1. */
+int ccs_sched__reoffer_freed(req *q, const ccs_sched_store_booked_appt *freed, int *n_booked) CCS_SCHED_STORE_WUR;
+
+/* ---- sched_waitlist.c */
+typedef struct ccs_sched_wl_add {
+	const char *case_id;
+	const char *mtu_id;   /* NULL: the county has no MTU */
+	const char *county;
+	int discipline;
+	const char *kind;     /* "evaluation", "series", "session" */
+	const char *prescription_id;
+	const char *appointment_id; /* "session": the lost session */
+	int minutes;
+	unsigned flags;
+	ccs_date age_out;
+	const char *reason;
+	const char *decision_kind;
+} ccs_sched_wl_add;
+int ccs_sched__waitlist_add(req *q, const ccs_sched_wl_add *w) CCS_SCHED_STORE_WUR;
+/* New capacity at an MTU: the waiting children in policy order, each a full search. */
+int ccs_sched__reoffer_capacity(req *q, const char *mtu_id, int *n_booked) CCS_SCHED_STORE_WUR;
+int ccs_sched__waitlist_load(req *q, const char *mtu_id, const char *county, int discipline, size_t with_iep,
+			     ccs_sched_waitlist_entry **entries, ccs_sched_store_wl_row **rows,
+			     size_t *n) CCS_SCHED_STORE_WUR;
+
+/* ---- sched_requests.c */
+/* Move booked sessions that lost their slot (closure, hours, IEP block, lost eligibility...):
+ * rebook each (same therapist first, from `from` on), else waitlist it; every move is a
+ * Cancelled decision keyed by the child (kind "moved.<appointment id>"); the moves are
+ * returned for the notices. */
+typedef struct ccs_sched_moved {
+	const ccs_sched_store_booked_appt *old;
+	ccs_sched_store_appt *to; /* NULL: waitlisted */
+} ccs_sched_moved;
+int ccs_sched__move_sessions(req *q, ccs_sched_store_booked_appt *appts, size_t n, const char *reason,
+			     ccs_date from, ccs_sched_moved **moved) CCS_SCHED_STORE_WUR;
+int ccs_sched__on_request(req *q, Ccs__Mtp__V1__SchedulingRequest *sr) CCS_SCHED_STORE_WUR;
+/* The prescription handler, also used by a conference outcome's plan changes. */
+int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__TherapyPrescription *rx,
+			    const char *kind_prefix, const char **outcome) CCS_SCHED_STORE_WUR;
+/* Book the evaluations a child still lacks, in its disciplines, at its MTU. */
+int ccs_sched__book_evaluations(req *q, const char *case_id, const char **outcome) CCS_SCHED_STORE_WUR;
+/* End services of the child from the dates the policy gives; notices; re-offers. */
+int ccs_sched__end_services(req *q, const char *case_id, ccs_sched_elig_status st, unsigned disciplines,
+			    const char *kind_prefix) CCS_SCHED_STORE_WUR;
+
+/* ---- sched_eligibility.c */
+int ccs_sched__on_eligibility(req *q, Ccs__Mtp__V1__EligibilityDecision *ed) CCS_SCHED_STORE_WUR;
+
+/* ---- sched_conference.c */
+int ccs_sched__on_conference(req *q, const char *case_id, const Ccs__Mtp__V1__ConferenceRequest *cr,
+			     const char **outcome) CCS_SCHED_STORE_WUR;
+int ccs_sched__on_conference_outcome(req *q, const char *case_id, const Ccs__Mtp__V1__ConferenceOutcome *co,
+				     const char **outcome) CCS_SCHED_STORE_WUR;
+/* (Re)arm the conference-due timer of a child in therapy. */
+int ccs_sched__arm_conference_due(req *q, const char *case_id, ccs_date last) CCS_SCHED_STORE_WUR;
+int ccs_sched__conference_due(req *q, const char *case_id, ccs_date due) CCS_SCHED_STORE_WUR;
+
+#endif
