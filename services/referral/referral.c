@@ -142,12 +142,7 @@ static void case_number(char out[32], const char *county_code, ccs_date referral
 /* The date the referral is judged on: when it was submitted, from the input alone. */
 static ccs_date judged_on(const Ccs__Mtp__V1__ReferralSubmitted *r, const ccs_msg *m)
 {
-	ccs_date d = ccs_ref_instant_date(r->submitted_at);
-	if (d == CCS_DATE_INVALID && m->ce_time)
-		d = ccs_ref_instant_date(m->ce_time);
-	if (d == CCS_DATE_INVALID && m->timestamp_ms > 0)
-		d = ccs_instant_ca_date(m->timestamp_ms / 1000);
-	return d;
+	return ccs_ref_judged_on(r->submitted_at, m->ce_time, (long long)m->timestamp_ms);
 }
 
 static int lock_key(ccs_tx *tx, const char *key, ccs_svc_err *err)

@@ -262,6 +262,17 @@ ccs_date ccs_ref_instant_date(const char *s)
 	return ccs_instant_date_ca(s);
 }
 
+ccs_date ccs_ref_judged_on(const char *submitted_at, const char *ce_time, long long timestamp_ms)
+{
+	ccs_date d = ccs_ref_instant_date(submitted_at);
+
+	if (d == CCS_DATE_INVALID)
+		d = ccs_ref_instant_date(ce_time);
+	if (d == CCS_DATE_INVALID && timestamp_ms > 0)
+		d = ccs_instant_ca_date((int64_t)(timestamp_ms / 1000));
+	return d;
+}
+
 int ccs_ref_normalise_cin(const char *in, char out[CCS_REF_CIN_LEN + 1])
 {
 	size_t n = 0;

@@ -66,6 +66,13 @@ int ccs_ref_reasons_has(const ccs_ref_reasons *rs, const char *code);
  */
 ccs_date ccs_ref_instant_date(const char *rfc3339);
 
+/*
+ * The California date a referral is judged on ("today" for validation), from the input alone so
+ * replays agree: its submitted_at, else the event's ce_time, else the Kafka timestamp (ms since
+ * the epoch, ignored when <= 0). CCS_DATE_INVALID when none is usable.
+ */
+ccs_date ccs_ref_judged_on(const char *submitted_at, const char *ce_time, long long timestamp_ms);
+
 /* ---- identifiers ----------------------------------------------------------------------- */
 
 #define CCS_REF_CIN_LEN 9   /* 8 digits + 1 letter */

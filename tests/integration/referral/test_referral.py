@@ -3,7 +3,7 @@
 Valid, invalid, malformed, duplicate and twice-referred children produce exactly the expected
 decisions and dead letters; the database holds exactly one effect per input; stored offsets
 reach the end of the input topic; the outbox drains; decisions are deterministic.
-Then, in order: a school's referral without CIN, a physician's with a CIN and new diagnoses
+A bad county table refuses start naming its line. Then, in order: a school's referral without CIN, a physician's with a CIN and new diagnoses
 (linked by name + birth date + county, the CIN recorded on the case, the new diagnoses,
 services and the school district in the linked decision), a referral found by that CIN alone,
 and a namesake with another CIN (a different child). Accepted decisions carry the school
@@ -22,6 +22,15 @@ env = Env("ref")
 try:
     rng = random.Random(7)
     db = env.db("referral")
+    # A bad county table refuses start, naming the file, the line and the reason.
+    bad = os.path.join(env.logdir, "counties.tsv")
+    with open(bad, "w") as f:
+        f.write("ccs-counties\t1\nAlpine\t02\tDEPENDENT\tCOUNTY\t1204\tSOURCED\tx\n")
+    b = env.daemon("referral", instance="bad", extra={"CCS_DATA_COUNTIES": bad}).start()
+    check(b.proc.wait(timeout=60) != 0, "a bad county table refuses start")
+    badlog = open(os.path.join(env.logdir, "referral-bad.log")).read()
+    check("counties.tsv:2: a DEPENDENT county is reviewed by a regional office" in badlog,
+          "the refusal names the line and the reason: %s" % badlog[-300:])
     d = env.daemon("referral").start()
     d.wait_ready()
 

@@ -540,6 +540,44 @@ CCS_TEST(instant_date)
 	CCS_EQ_INT(ccs_ref_instant_date(NULL), CCS_DATE_INVALID);
 }
 
+/* Every referral date is a California date: "today" comes from the input, dated in California. */
+CCS_TEST(judged_on_california)
+{
+	static const struct {
+		const char *submitted_at, *ce_time;
+		long long ts_ms;
+		const char *day; /* NULL: no date */
+	} t[] = {
+		{"2024-05-02T03:00:00Z", NULL, 0, "2024-05-01"},        /* 20:00 PDT the day before */
+		{"2024-05-02T07:00:00Z", NULL, 0, "2024-05-02"},        /* midnight PDT */
+		{"2024-12-01T07:59:59Z", NULL, 0, "2024-11-30"},        /* PST: UTC-8 */
+		{"2024-05-01T23:30:00-07:00", NULL, 0, "2024-05-01"},
+		{"", "2024-05-02T03:00:00Z", 0, "2024-05-01"},          /* falls back to ce_time */
+		{"nonsense", "2024-05-02T03:00:00Z", 0, "2024-05-01"},
+		{NULL, NULL, 1714618800000LL, "2024-05-01"},            /* Kafka time 2024-05-02T03:00Z */
+		{"2024-05-02T12:00:00Z", NULL, 1714618800000LL, "2024-05-02"},
+		{NULL, "bad", 0, NULL},
+		{NULL, NULL, -5, NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ccs_date d = ccs_ref_judged_on(t[i].submitted_at, t[i].ce_time, t[i].ts_ms);
+		CCS_EQ_INT(d, t[i].day ? ccs_date_parse(t[i].day) : CCS_DATE_INVALID);
+	}
+	/* Submitted at 20:00 PDT on 1 May: a referral dated 2 May is in the future in California. */
+	{
+		static struct fixture f;
+		ccs_ref_reasons rs;
+		fixture_init(&f);
+		f.r.submitted_at = "2024-05-02T03:00:00Z";
+		f.r.referral_date = "2024-05-02";
+		CCS_EQ_INT(ccs_ref_validate(&f.r, ccs_ref_judged_on(f.r.submitted_at, NULL, 0), &rs), 1);
+		CCS_TRUE(ccs_ref_reasons_has(&rs, "REFERRAL_DATE_IN_FUTURE"));
+		f.r.referral_date = "2024-05-01";
+		CCS_EQ_INT(ccs_ref_validate(&f.r, ccs_ref_judged_on(f.r.submitted_at, NULL, 0), &rs), 0);
+	}
+}
+
 CCS_TEST(normalise_cin)
 {
 	static const struct {
