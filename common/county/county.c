@@ -89,12 +89,13 @@ static int to_lower(int c)
 /*
  * The lookup key of a name: lower case, trimmed, inner whitespace runs as one space, a
  * trailing " county" dropped when something precedes it. Returns its length, or -1 when the
- * name is NULL, longer than CCS_COUNTY_NAME_MAX or empty once normalised.
+ * name is NULL, its key is longer than CCS_COUNTY_NAME_MAX or empty.
  */
 static int normalise(const char *s, char out[CCS_COUNTY_NAME_MAX + 1])
 {
 	static const char suffix[] = " county";
 	const size_t slen = sizeof(suffix) - 1;
+	char buf[CCS_COUNTY_NAME_MAX + sizeof(suffix)]; /* room for the suffix it may drop */
 	size_t n = 0;
 	int pending_space = 0;
 
@@ -105,19 +106,20 @@ static int normalise(const char *s, char out[CCS_COUNTY_NAME_MAX + 1])
 			pending_space = n > 0;
 			continue;
 		}
-		if (n + (size_t)pending_space + 1 > CCS_COUNTY_NAME_MAX)
+		if (n + (size_t)pending_space + 1 >= sizeof(buf))
 			return -1;
 		if (pending_space)
-			out[n++] = ' ';
+			buf[n++] = ' ';
 		pending_space = 0;
-		out[n++] = (char)to_lower((unsigned char)*s);
+		buf[n++] = (char)to_lower((unsigned char)*s);
 	}
-	out[n] = '\0';
-	if (n > slen && memcmp(out + n - slen, suffix, slen) == 0) {
+	if (n > slen && memcmp(buf + n - slen, suffix, slen) == 0)
 		n -= slen;
-		out[n] = '\0';
-	}
-	return n > 0 ? (int)n : -1;
+	if (n == 0 || n > CCS_COUNTY_NAME_MAX)
+		return -1;
+	memcpy(out, buf, n);
+	out[n] = '\0';
+	return (int)n;
 }
 
 static int word_index(const char *const *words, size_t n, const char *w)

@@ -180,6 +180,16 @@ CCS_TEST(find_normalises)
 		if (c && t[i].name)
 			CCS_EQ_STR(c->name, t[i].name);
 	}
+	/* A name of the longest length is still found with " County" after it (fuzzer finding). */
+	{
+		static const char longest[] = HDR "Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\t01\tINDEPENDENT\tCOUNTY\t1" SRC;
+		ccs_county_table *lt = parse(longest, err, sizeof(err), &rc);
+		CCS_EQ_INT(rc, 0);
+		CCS_EQ_INT(strlen(ccs_county_at(lt, 0)->name), CCS_COUNTY_NAME_MAX);
+		CCS_TRUE(ccs_county_find(lt, " Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa  County ") ==
+			 ccs_county_at(lt, 0));
+		ccs_county_free(lt);
+	}
 	CCS_TRUE(ccs_county_find(tb, NULL) == NULL);
 	CCS_TRUE(ccs_county_find(NULL, "Imperial") == NULL);
 	/* What eligibility compares residency with. */
