@@ -605,10 +605,11 @@ static int serves_county(const ccs_sched_mtu *m, const char *county)
 }
 
 /*
- * Selection in four passes, each in file order, each only over MTUs offering every discipline
- * asked for: 1 the county's MTU listing the district, 2 any MTU listing the district (a district
- * served across a county line), 3 the county's first MTU, 4 the neighbour named by a serves
- * record. Disciplines 0 = any.
+ * Selection in three passes, each in file order, each only over MTUs offering every discipline
+ * asked for: 1 the county's MTU listing the district, 2 the county's first MTU, 3 the neighbour
+ * named by a serves record. A district listed only by another county's MTU does not pull the
+ * child across the county line (the county of residence decides who serves the child; a
+ * mismatch is more likely a data error). Disciplines 0 = any.
  */
 const ccs_sched_mtu *ccs_sched_mtu_select(const ccs_sched_mtu_dir *d, const char *county,
 					  const char *school_district, unsigned disciplines,
@@ -620,20 +621,19 @@ const ccs_sched_mtu *ccs_sched_mtu_select(const ccs_sched_mtu_dir *d, const char
 		*how = CCS_SCHED_MTU_NONE;
 	if (!d || !county)
 		return NULL;
-	for (int pass = 1; pass <= 4; pass++) {
-		if (pass <= 2 && !have_district)
+	for (int pass = 1; pass <= 3; pass++) {
+		if (pass == 1 && !have_district)
 			continue;
 		for (size_t i = 0; i < d->n_mtus; i++) {
 			const ccs_sched_mtu *m = &d->mtus[i];
 			int in_county = same_name(m->county, county, "county");
 			if ((m->disciplines & disciplines) != disciplines)
 				continue;
-			if ((pass == 1 && in_county && lists_district(m, school_district)) ||
-			    (pass == 2 && lists_district(m, school_district)) || (pass == 3 && in_county) ||
-			    (pass == 4 && serves_county(m, county))) {
+			if ((pass == 1 && in_county && lists_district(m, school_district)) || (pass == 2 && in_county) ||
+			    (pass == 3 && serves_county(m, county))) {
 				if (how)
-					*how = pass <= 2 ? CCS_SCHED_MTU_DISTRICT
-						: pass == 3 ? CCS_SCHED_MTU_COUNTY : CCS_SCHED_MTU_NEIGHBOUR;
+					*how = pass == 1 ? CCS_SCHED_MTU_DISTRICT
+						: pass == 2 ? CCS_SCHED_MTU_COUNTY : CCS_SCHED_MTU_NEIGHBOUR;
 				return m;
 			}
 		}

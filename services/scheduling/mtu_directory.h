@@ -70,8 +70,7 @@ int ccs_sched_mtu_dir_load(const char *path, ccs_sched_mtu_dir **out, char *errb
 			   size_t errlen) CCS_SCHED_WUR;
 void ccs_sched_mtu_dir_free(ccs_sched_mtu_dir *d);
 
-/* The MTU serving a child: the first MTU (file order) of the county listing the district, else
- * the first MTU of the county; NULL when the county has none. school_district may be NULL. */
+/* ccs_sched_mtu_select() for any discipline. */
 const ccs_sched_mtu *ccs_sched_mtu_for(const ccs_sched_mtu_dir *d, const char *county,
 				       const char *school_district);
 /* How an MTU was chosen for a child. */

@@ -19,9 +19,9 @@
 #include "ccs/log.h"
 #include "sched_internal.h"
 
-static int sp(req *q, const char *sql)
+static int sp(req *q, ccs_sched_store_sp op)
 {
-	return ccs_sched_store_exec(q->tx, sql, 0, NULL, q->err);
+	return ccs_sched_store_savepoint(q->tx, "book", op, q->err);
 }
 
 int ccs_sched__book(req *q, const ccs_sched_booking *bk, ccs_sched_booked *out)
@@ -31,7 +31,7 @@ int ccs_sched__book(req *q, const ccs_sched_booking *bk, ccs_sched_booked *out)
 
 	for (int attempt = 0; attempt < q->s->retries; attempt++) {
 		memset(out, 0, sizeof(*out));
-		if ((rc = sp(q, "SAVEPOINT book")) != 0)
+		if ((rc = sp(q, CCS_SCHED_SP_TAKE)) != 0)
 			return rc;
 		rc = ccs_sched_store_load_mtu(q->tx, bk->mtu_id, bk->case_ids, bk->from, bk->to, &m, &found, q->err);
 		if (rc)
@@ -41,7 +41,7 @@ int ccs_sched__book(req *q, const ccs_sched_booking *bk, ccs_sched_booked *out)
 		if ((rc = bk->plan(q, bk->arg, &m, out)) != 0)
 			return rc;
 		if (!out->found)
-			return sp(q, "RELEASE SAVEPOINT book");
+			return sp(q, CCS_SCHED_SP_RELEASE);
 		int conflict = 0;
 		for (size_t i = 0; i < out->n && !conflict; i++)
 			if ((rc = ccs_sched_store_insert_appt(q->tx, &out->appts[i], q->event_id, &conflict, q->err)) != 0)
@@ -49,11 +49,11 @@ int ccs_sched__book(req *q, const ccs_sched_booking *bk, ccs_sched_booked *out)
 		if (!conflict && bk->after && (rc = bk->after(q, bk->arg, out, &conflict)) != 0)
 			return rc;
 		if (!conflict)
-			return sp(q, "RELEASE SAVEPOINT book");
+			return sp(q, CCS_SCHED_SP_RELEASE);
 		ccs_metric_add(q->s->m_conflicts, 1);
 		CCS_LOG_INFO("booking conflict, searching again", "event_id", CCS_LOG_S(q->event_id), "mtu_id",
 			     CCS_LOG_S(bk->mtu_id), "attempt", CCS_LOG_I(attempt + 1));
-		if ((rc = sp(q, "ROLLBACK TO SAVEPOINT book")) != 0 || (rc = sp(q, "RELEASE SAVEPOINT book")) != 0)
+		if ((rc = sp(q, CCS_SCHED_SP_ROLLBACK)) != 0 || (rc = sp(q, CCS_SCHED_SP_RELEASE)) != 0)
 			return rc;
 	}
 	memset(out, 0, sizeof(*out));

@@ -245,7 +245,7 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 	if ((rc = ccs_sched_store_child_therapist(q->tx, case_id, NULL, disc, 1, &evaluator, q->err)) != 0)
 		return rc;
 
-	if ((rc = ccs_sched_store_exec(q->tx, "SAVEPOINT rx", 0, NULL, q->err)) != 0)
+	if ((rc = ccs_sched_store_savepoint(q->tx, "rx", CCS_SCHED_SP_TAKE, q->err)) != 0)
 		return rc;
 	ccs_date eff = ccs_sched_change_effective(rules, q->asof);
 	if (change) {
@@ -263,9 +263,9 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 	const char *k_booked = ccs_arena_printf(q->a, "%sseries.booked", kp);
 	if ((rc = ccs_sched__book_series(q, &sr, k_booked, &b)) != 0)
 		return rc;
-	if (!b.found && (rc = ccs_sched_store_exec(q->tx, "ROLLBACK TO SAVEPOINT rx", 0, NULL, q->err)) != 0)
+	if (!b.found && (rc = ccs_sched_store_savepoint(q->tx, "rx", CCS_SCHED_SP_ROLLBACK, q->err)) != 0)
 		return rc; /* keep the running plan */
-	if ((rc = ccs_sched_store_exec(q->tx, "RELEASE SAVEPOINT rx", 0, NULL, q->err)) != 0)
+	if ((rc = ccs_sched_store_savepoint(q->tx, "rx", CCS_SCHED_SP_RELEASE, q->err)) != 0)
 		return rc;
 	ccs_sched_store_rx nrx = {rx->prescription_id, case_id, mtu_id, disc, (int)rx->sessions_per_week,
 				  (int)rx->weeks, (int)rx->minutes_per_session, start, rx->post_surgical,

@@ -75,6 +75,14 @@ int ccs_sched_store_exec(ccs_tx *tx, const char *sql, int n, const char *const *
 	return rc;
 }
 
+int ccs_sched_store_savepoint(ccs_tx *tx, const char *name, ccs_sched_store_sp op, ccs_svc_err *err)
+{
+	static const char *const verbs[] = {"SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT "};
+	char sql[96];
+	snprintf(sql, sizeof(sql), "%s%s", verbs[op], name);
+	return ccs_sched_store_exec(tx, sql, 0, NULL, err);
+}
+
 int ccs_sched_store_load_mtu(ccs_tx *tx, const char *mtu_id, const char *case_ids, ccs_date from,
 			     ccs_date to, ccs_sched_store_mtu *out, int *found, ccs_svc_err *err)
 {

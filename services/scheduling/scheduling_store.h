@@ -68,6 +68,10 @@ typedef struct ccs_sched_store_appt {
 int ccs_sched_store_insert_appt(ccs_tx *tx, const ccs_sched_store_appt *a, const char *event_id,
 				int *conflict, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
 
+/* Savepoints around a booking attempt (name: an identifier of the caller's). */
+typedef enum ccs_sched_store_sp { CCS_SCHED_SP_TAKE, CCS_SCHED_SP_RELEASE, CCS_SCHED_SP_ROLLBACK } ccs_sched_store_sp;
+int ccs_sched_store_savepoint(ccs_tx *tx, const char *name, ccs_sched_store_sp op, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+
 /* ---- rows the handlers read and write (all SQL of the daemon lives in this file) */
 
 /* A booked (or cancelled) appointment as stored. */

@@ -53,6 +53,13 @@ static void check_mtu(const ccs_sched_mtu_dir *d, const ccs_sched_mtu *m)
 		check(got != NULL && same_county(got->county, m->county));
 	}
 	check(ccs_sched_mtu_find(d, m->mtu_id) == m);
+	/* a served county has no MTU of its own and finds this one as its neighbour */
+	for (size_t i = 0; i < m->n_serves; i++) {
+		ccs_sched_mtu_how how;
+		const ccs_sched_mtu *got = ccs_sched_mtu_select(d, m->serves[i], NULL, 0, &how);
+		check(got == m && how == CCS_SCHED_MTU_NEIGHBOUR);
+		check(!same_county(m->serves[i], m->county));
+	}
 
 	/* the engine accepts what the loader accepts */
 	ccs_sched_snapshot s;

@@ -3,6 +3,7 @@
  * kind of operator mistake is refused with the right line number.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ccs_test.h"
@@ -81,7 +82,7 @@ CCS_TEST(mtu_for_district_first_then_county)
 		{"Imperial", "Calexico Unified", "IM-ELCENTRO"},
 		/* a district of another county does not pull the child across counties */
 		{"Fresno", "Long Beach Unified", "FR-CENTRAL"},
-		{"Alpine", "Alpine County Unified", NULL},
+		{"Alpine", "Alpine County Unified", "ED-MTU"}, /* no MTU: the neighbour serving it */
 		{NULL, "Long Beach Unified", NULL},
 	};
 	ccs_sched_mtu_dir *d = NULL;
@@ -276,4 +277,94 @@ CCS_TEST(missing_file)
 	CCS_EQ_INT(ccs_sched_mtu_dir_load("/nonexistent/mtu.tsv", &d, err, sizeof(err)), -ENOENT);
 	CCS_TRUE(strstr(err, "/nonexistent/mtu.tsv") != NULL);
 	CCS_TRUE(d == NULL);
+}
+
+/* Every county of the county table (deploy/data/counties.tsv) has a serving MTU (its own or a named
+ * neighbour's); the facts the seeds give hold. */
+CCS_TEST(sample_directory_serves_every_county)
+{
+	ccs_sched_mtu_dir *d = NULL;
+	char err[256], line[256];
+	size_t counties = 0, la = 0;
+
+	CCS_EQ_INT(ccs_sched_mtu_dir_load(CCS_SCHED_SAMPLE_DIRECTORY, &d, err, sizeof(err)), 0);
+	FILE *f = fopen(CCS_REF_COUNTIES_SOURCE, "r");
+	CCS_TRUE(f != NULL);
+	if (!d || !f)
+		goto out;
+	while (fgets(line, sizeof(line), f)) {
+		char name[64];
+		if (line[0] == '#' || strncmp(line, "ccs-counties", 12) == 0 || sscanf(line, "%63[^\t\n]\t", name) != 1)
+			continue;
+		counties++;
+		ccs_sched_mtu_how how;
+		const ccs_sched_mtu *m = ccs_sched_mtu_select(d, name, NULL, CCS_SCHED_PT | CCS_SCHED_OT, &how);
+		if (!m)
+			fprintf(stderr, "  county %s has no serving MTU\n", name);
+		CCS_TRUE(m != NULL);
+		CCS_TRUE(how == CCS_SCHED_MTU_COUNTY || how == CCS_SCHED_MTU_NEIGHBOUR);
+	}
+	CCS_EQ_INT((int)counties, 58);
+	for (size_t i = 0; i < d->n_mtus; i++)
+		la += strcmp(d->mtus[i].county, "Los Angeles") == 0;
+	CCS_EQ_INT((int)la, 22);
+	const ccs_sched_mtu *im = ccs_sched_mtu_select(d, "Imperial", NULL, 0, NULL);
+	CCS_TRUE(im && strstr(im->school, "El Centro") && strstr(im->school, "Exceptional Children"));
+out:
+	if (f)
+		fclose(f);
+	ccs_sched_mtu_dir_free(d);
+}
+
+/* District first, then the county, then the neighbour; a discipline the MTU lacks skips it. */
+CCS_TEST(mtu_select_district_county_neighbour)
+{
+	static const char text[] = HDR
+		"mtu\tF1\tFresno\tS1\tPT\tMon-Fri 08:00-16:00\n"
+		"district\tF1\tFresno Unified\n"
+		"mtu\tF2\tFresno\tS2\tPT,OT\tMon-Fri 08:00-16:00\n"
+		"district\tF2\tClovis Unified\n"
+		"serves\tF2\tMono\n";
+	ccs_sched_mtu_dir *d = NULL;
+	ccs_sched_mtu_how how;
+	char err[256];
+
+	CCS_EQ_INT(parse(text, &d, err, sizeof(err)), 0);
+	if (!d)
+		return;
+	CCS_EQ_STR(ccs_sched_mtu_select(d, "Fresno", "Clovis Unified", 0, &how)->mtu_id, "F2");
+	CCS_EQ_INT(how, CCS_SCHED_MTU_DISTRICT);
+	CCS_EQ_STR(ccs_sched_mtu_select(d, "Fresno", "Fresno Unified", CCS_SCHED_PT, &how)->mtu_id, "F1");
+	/* F1 has no OT: an OT evaluation goes to the county's MTU that has one */
+	CCS_EQ_STR(ccs_sched_mtu_select(d, "Fresno", "Fresno Unified", CCS_SCHED_OT, &how)->mtu_id, "F2");
+	CCS_EQ_INT(how, CCS_SCHED_MTU_COUNTY);
+	CCS_EQ_STR(ccs_sched_mtu_select(d, "Fresno", "Unknown Unified", 0, &how)->mtu_id, "F1");
+	CCS_EQ_INT(how, CCS_SCHED_MTU_COUNTY);
+	CCS_EQ_STR(ccs_sched_mtu_select(d, "Mono County", NULL, 0, &how)->mtu_id, "F2");
+	CCS_EQ_INT(how, CCS_SCHED_MTU_NEIGHBOUR);
+	CCS_TRUE(ccs_sched_mtu_select(d, "Inyo", "Fresno Unified", 0, &how) == NULL);
+	CCS_EQ_INT(how, CCS_SCHED_MTU_NONE);
+	CCS_EQ_STR(ccs_sched_mtu_how_name(CCS_SCHED_MTU_NEIGHBOUR), "NEIGHBOUR");
+	ccs_sched_mtu_dir_free(d);
+}
+
+CCS_TEST(serves_mistakes_refused)
+{
+	static const struct {
+		const char *text, *msg;
+	} cases[] = {
+		{HDR MTU_A "serves\tA\tFresno County\n", "t.tsv:3: serves: mtu A is in Fresno County already"},
+		{HDR MTU_A "serves\tA\tMono\nserves\tA\tMono\n", "t.tsv:4: serves: county \"Mono\" is already served by mtu A"},
+		{HDR MTU_A "serves\tA\tMadera\nmtu\tB\tMadera\tS\tPT\tMon-Fri 08:00-16:00\n",
+		 "t.tsv:2: serves: county \"Madera\" has its own mtu B"},
+		{HDR "serves\tZ\tMono\n", "t.tsv:2: unknown mtu \"Z\" (an mtu record must come first)"},
+		{HDR MTU_A "serves\tA\n", "t.tsv:3: serves: expected 3 tab-separated fields, got 2"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ccs_sched_mtu_dir *d = NULL;
+		char err[256] = "";
+		CCS_EQ_INT(parse(cases[i].text, &d, err, sizeof(err)), -EINVAL);
+		CCS_EQ_STR(err, cases[i].msg);
+		CCS_TRUE(d == NULL);
+	}
 }
