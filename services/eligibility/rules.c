@@ -47,6 +47,7 @@ static const char *const reason_names[CCS_ELIG_R_COUNT] = {
 	[CCS_ELIG_R_PENDING_APPLICATION] = "PENDING_APPLICATION",
 	[CCS_ELIG_R_PENDING_RECORDS] = "PENDING_RECORDS",
 	[CCS_ELIG_R_PENDING_RESIDENCY] = "PENDING_RESIDENCY",
+	[CCS_ELIG_R_NOT_ELIGIBLE_APPLICATION_NOT_RETURNED] = "NOT_ELIGIBLE_APPLICATION_NOT_RETURNED",
 	[CCS_ELIG_R_ELIGIBLE_MTP_CP] = "ELIGIBLE_MTP_CP",
 	[CCS_ELIG_R_ELIGIBLE_MTP_NEUROMUSCULAR] = "ELIGIBLE_MTP_NEUROMUSCULAR",
 	[CCS_ELIG_R_ELIGIBLE_MTP_MUSCULOSKELETAL] = "ELIGIBLE_MTP_MUSCULOSKELETAL",
@@ -57,6 +58,8 @@ static const char *const reason_names[CCS_ELIG_R_COUNT] = {
 	[CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_AGE] = "NOT_ELIGIBLE_AT_RISK_AGE",
 	[CCS_ELIG_R_NOT_ELIGIBLE_CONDITION] = "NOT_ELIGIBLE_CONDITION",
 	[CCS_ELIG_R_REQUIRES_PHYSICIAN_REVIEW] = "REQUIRES_PHYSICIAN_REVIEW",
+	[CCS_ELIG_R_ELIGIBLE_CCS_CONDITION] = "ELIGIBLE_CCS_CONDITION",
+	[CCS_ELIG_R_ELIGIBLE_APPEAL_OVERTURNED] = "ELIGIBLE_APPEAL_OVERTURNED",
 	[CCS_ELIG_R_FIN_EXEMPT_MTP_ONLY] = "FIN_EXEMPT_MTP_ONLY",
 	[CCS_ELIG_R_FIN_EXEMPT_DIAGNOSTIC] = "FIN_EXEMPT_DIAGNOSTIC",
 	[CCS_ELIG_R_FIN_EXEMPT_ADOPTED_KNOWN_CONDITION] = "FIN_EXEMPT_ADOPTED_KNOWN_CONDITION",
@@ -95,6 +98,8 @@ static const char *const group_names[CCS_ELIG_GROUP_COUNT] = {
 	[CCS_ELIG_GROUP_NEUROMUSCULAR] = "NEUROMUSCULAR",
 	[CCS_ELIG_GROUP_MUSCULOSKELETAL] = "MUSCULOSKELETAL",
 	[CCS_ELIG_GROUP_OTHER_CNS] = "OTHER_CNS",
+	[CCS_ELIG_GROUP_AT_RISK] = "AT_RISK",
+	[CCS_ELIG_GROUP_CCS] = "CCS",
 };
 
 /* Timer kinds: name, and whether the date is derived from the birth date (never logged). */
@@ -118,7 +123,25 @@ static const struct {
 	[CCS_ELIG_DL_THERAPY_PLAN_NOTICE_DUE] = {"THERAPY_PLAN_NOTICE_DUE", false},
 	[CCS_ELIG_DL_AT_RISK_AGE_LIMIT] = {"AT_RISK_AGE_LIMIT", true},
 	[CCS_ELIG_DL_HYPOTONIA_AGE_LIMIT] = {"HYPOTONIA_AGE_LIMIT", true},
+	[CCS_ELIG_DL_PHYSICIAN_REVIEW_DUE] = {"PHYSICIAN_REVIEW_DUE", false},
+	[CCS_ELIG_DL_APPLICATION_CLOSURE_DUE] = {"APPLICATION_CLOSURE_DUE", false},
 };
+
+/* The reasons that deny (make a line NOT_ELIGIBLE); an overturned appeal lifts them. */
+#define DENIALS                                                                             \
+	(CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_AGE) |                                       \
+	 CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_RESIDENCY_STATE) |                           \
+	 CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_APPLICATION_NOT_RETURNED) |                  \
+	 CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS) |             \
+	 CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_AGE) |                               \
+	 CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_CONDITION) |                                 \
+	 CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_FINANCIAL) |                                 \
+	 CCS_ELIG_RBIT(CCS_ELIG_R_NOT_MEDICALLY_NECESSARY))
+
+ccs_elig_reason_set ccs_elig_denial_reasons(void)
+{
+	return DENIALS;
+}
 
 static const char *const appeal_to_names[] = {
 	[CCS_ELIG_APPEAL_TO_UNKNOWN] = "UNKNOWN",
@@ -173,6 +196,22 @@ const char *ccs_elig_line_str(ccs_elig_line l)
 const char *ccs_elig_group_str(ccs_elig_group g)
 {
 	return (unsigned)g < CCS_ELIG_GROUP_COUNT ? group_names[g] : "?";
+}
+
+ccs_elig_group ccs_elig_group_from_str(const char *s)
+{
+	for (int g = 1; s && g < CCS_ELIG_GROUP_COUNT; g++)
+		if (strcmp(group_names[g], s) == 0)
+			return (ccs_elig_group)g;
+	return CCS_ELIG_GROUP_NONE;
+}
+
+ccs_elig_deadline_kind ccs_elig_deadline_from_str(const char *s)
+{
+	for (int k = 1; s && k < CCS_ELIG_DL_COUNT; k++)
+		if (strcmp(deadline_info[k].name, s) == 0)
+			return (ccs_elig_deadline_kind)k;
+	return CCS_ELIG_DL_NONE;
 }
 
 const char *ccs_elig_deadline_str(ccs_elig_deadline_kind k)
@@ -319,13 +358,14 @@ int ccs_elig_ruleset_validate(const ccs_elig_ruleset *rs, char *errbuf, size_t e
 			goto out;
 		}
 		if (c->group <= CCS_ELIG_GROUP_NONE || c->group >= CCS_ELIG_GROUP_COUNT ||
+		    c->group == CCS_ELIG_GROUP_AT_RISK ||
 		    group_reason(rs, c->group) == CCS_ELIG_R_NONE || !c->condition) {
 			ccs_errf(errbuf, errlen, "rule set %s: code row %zu has no group rule",
 			       rs->version, i);
 			goto out;
 		}
-		if ((c->all_of | c->any_of) == 0) {
-			/* a code alone never approves */
+		if ((c->all_of | c->any_of) == 0 && c->group != CCS_ELIG_GROUP_CCS) {
+			/* a code alone never approves an MTP group */
 			ccs_errf(errbuf, errlen, "rule set %s: code row %zu requires no findings",
 			       rs->version, i);
 			goto out;
@@ -334,6 +374,11 @@ int ccs_elig_ruleset_validate(const ccs_elig_ruleset *rs, char *errbuf, size_t e
 	for (int l = 0; l < CCS_ELIG_NLINES; l++) {
 		if (rs->lines[l].line != (ccs_elig_line)(l + 1)) {
 			ccs_errf(errbuf, errlen, "rule set %s: line rules out of order", rs->version);
+			goto out;
+		}
+		if ((unsigned)rs->lines[l].basis >= CCS_ELIG_NBASES) {
+			ccs_errf(errbuf, errlen, "rule set %s: line %d has no medical basis", rs->version,
+				 l + 1);
 			goto out;
 		}
 		if (!rs->lines[l].needs_financial && rs->lines[l].exemption == CCS_ELIG_R_NONE) {
@@ -351,7 +396,11 @@ int ccs_elig_ruleset_validate(const ccs_elig_ruleset *rs, char *errbuf, size_t e
 	}
 	if (rs->age_limit_years <= 0 || rs->at_risk_limit_months <= 0 ||
 	    rs->at_risk_min_findings <= 0 || rs->term_weeks <= 0 || rs->agi_threshold_cents <= 0 ||
-	    rs->oop_percent_of_agi <= 0 || rs->redetermination_years <= 0) {
+	    rs->oop_percent_of_agi <= 0 || rs->redetermination_years <= 0 ||
+	    rs->physician_review_target_days <= 0 || rs->application_closure_days < 0 ||
+	    rs->noa_days <= 0 || rs->appeal_window_days <= 0 || rs->appeal_response_days <= 0 ||
+	    rs->fair_hearing_days <= 0 || rs->application_return_days <= 0 ||
+	    rs->application_send_days <= 0) {
 		ccs_errf(errbuf, errlen, "rule set %s: non-positive limit", rs->version);
 		goto out;
 	}
@@ -379,6 +428,10 @@ void ccs_elig_facts_init(ccs_elig_facts *f)
 	f->appeal.decided = CCS_DATE_INVALID;
 	f->mtu.evaluated_date = CCS_DATE_INVALID;
 	f->mtu.plan_change_effective = CCS_DATE_INVALID;
+	f->appeal.postmarked = CCS_DATE_INVALID;
+	f->physician[CCS_ELIG_BASIS_MTP].determined = CCS_DATE_INVALID;
+	f->physician[CCS_ELIG_BASIS_CCS].determined = CCS_DATE_INVALID;
+	f->review_since = CCS_DATE_INVALID;
 }
 
 int ccs_elig_facts_add_code(ccs_elig_facts *f, const char *code)
@@ -419,6 +472,10 @@ int ccs_elig_facts_validate(const ccs_elig_facts *f, ccs_date as_of, char *errbu
 		{f ? f->appeal.decided : 0, "appeal.decided"},
 		{f ? f->mtu.evaluated_date : 0, "mtu.evaluated_date"},
 		{f ? f->mtu.plan_change_effective : 0, "mtu.plan_change_effective"},
+		{f ? f->appeal.postmarked : 0, "appeal.postmarked"},
+		{f ? f->physician[0].determined : 0, "physician.determined"},
+		{f ? f->physician[1].determined : 0, "physician.determined"},
+		{f ? f->review_since : 0, "review_since"},
 	};
 
 	if (!f) {
@@ -442,7 +499,12 @@ int ccs_elig_facts_validate(const ccs_elig_facts *f, ccs_date as_of, char *errbu
 	if ((unsigned)f->county_model > CCS_ELIG_COUNTY_DEPENDENT ||
 	    (unsigned)f->financial.medi_cal > CCS_ELIG_MEDI_CAL_RESTRICTED ||
 	    (unsigned)f->medical.reviewer > CCS_ELIG_REVIEWER_THERAPY_SUPERVISOR ||
-	    (unsigned)f->appeal.result > CCS_ELIG_APPEAL_OVERTURNED) {
+	    (unsigned)f->appeal.result > CCS_ELIG_APPEAL_OVERTURNED ||
+	    (unsigned)f->residency.state_resident > CCS_ELIG_TRI_NO ||
+	    (unsigned)f->mtu.medically_necessary > CCS_ELIG_TRI_NO ||
+	    (unsigned)f->physician[0].group >= CCS_ELIG_GROUP_COUNT ||
+	    (unsigned)f->physician[1].group >= CCS_ELIG_GROUP_COUNT ||
+	    (f->appeal.overturned & ~(uint64_t)DENIALS) != 0) {
 		ccs_errf(errbuf, errlen, "enum value out of range");
 		goto out;
 	}
@@ -462,7 +524,9 @@ int ccs_elig_facts_validate(const ccs_elig_facts *f, ccs_date as_of, char *errbu
 			goto out;
 		}
 	}
-	if ((f->medical.findings & ~(uint32_t)CCS_ELIG_F_INPUT_ALL) != 0) {
+	if ((f->medical.findings & ~(uint32_t)CCS_ELIG_F_INPUT_ALL) != 0 ||
+	    (f->physician[0].findings & ~(uint32_t)CCS_ELIG_F_INPUT_ALL) != 0 ||
+	    (f->physician[1].findings & ~(uint32_t)CCS_ELIG_F_INPUT_ALL) != 0) {
 		ccs_errf(errbuf, errlen, "unknown medical finding bits");
 		goto out;
 	}
@@ -492,6 +556,16 @@ out:
 
 /* ---- evaluation ---- */
 
+/* One basis's medical outcome, and who decided it. */
+struct med {
+	ccs_elig_reason_set r;
+	ccs_elig_outcome o;
+	ccs_elig_determined_by by;
+	const char *rule;
+	ccs_elig_reason recommendation; /* while awaiting a physician */
+	bool at_risk_basis;             /* at-risk findings were the basis */
+};
+
 /* Per-layer state while a decision is built. */
 struct eval {
 	const ccs_elig_facts *f;
@@ -500,8 +574,7 @@ struct eval {
 
 	ccs_elig_reason_set gate_r;
 	ccs_elig_outcome gate_o; /* NONE when every gate passes */
-	ccs_elig_reason_set med_r;
-	ccs_elig_outcome med_o;
+	struct med med[CCS_ELIG_NBASES];
 	ccs_elig_reason_set fin_r;
 	ccs_elig_outcome fin_o;
 	ccs_elig_reason_set mtu_r;
@@ -510,25 +583,59 @@ struct eval {
 	uint32_t groups_mask;
 	bool hypotonia_decisive;  /* at risk only because hypotonicity still counts */
 	ccs_date hypotonia_limit; /* the day it stops counting */
+	ccs_date closure;         /* application closure date, or INVALID */
 };
+
+static bool is_eligible(ccs_elig_outcome o)
+{
+	return o == CCS_ELIG_OUTCOME_ELIGIBLE || o == CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE;
+}
+
+/*
+ * A layer that denies on reasons an appeal overturned denies no more: the overturned reasons
+ * are dropped and the layer passes, saying why. Denials the appeal did not cover still apply.
+ */
+static void overturn(const struct eval *e, ccs_elig_reason_set *r, ccs_elig_outcome *o,
+		     ccs_elig_outcome passed)
+{
+	ccs_elig_reason_set ov = e->f->appeal.overturned;
+	ccs_elig_reason_set denials = *r & DENIALS;
+
+	if (*o != CCS_ELIG_OUTCOME_NOT_ELIGIBLE || !denials || (denials & ~ov))
+		return;
+	*r &= ~(denials | CCS_ELIG_RBIT(CCS_ELIG_R_REFER_LEA_EDUCATIONAL));
+	*r |= CCS_ELIG_RBIT(CCS_ELIG_R_ELIGIBLE_APPEAL_OVERTURNED);
+	*o = passed;
+}
 
 static void eval_gates(struct eval *e)
 {
 	const ccs_elig_facts *f = e->f;
+	const ccs_elig_ruleset *rs = e->rs;
 
-	if (ccs_date_age_years(f->birth_date, e->as_of) >= e->rs->age_limit_years)
+	e->closure = CCS_DATE_INVALID;
+	if (ccs_date_age_years(f->birth_date, e->as_of) >= rs->age_limit_years)
 		e->gate_r |= CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_AGE);
-	if (!f->residency.verified)
+	/* residency: only a stated "not a resident" denies; unknown stays pending */
+	if (!f->residency.verified || f->residency.state_resident == CCS_ELIG_TRI_UNKNOWN)
 		e->gate_r |= CCS_ELIG_RBIT(CCS_ELIG_R_PENDING_RESIDENCY);
-	else if (!f->residency.state_resident)
+	else if (f->residency.state_resident == CCS_ELIG_TRI_NO)
 		e->gate_r |= CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_RESIDENCY_STATE);
 	else if (!f->residency.same_county)
 		e->gate_r |= CCS_ELIG_RBIT(CCS_ELIG_R_TRANSFER_COUNTY);
-	if (f->application_received == CCS_DATE_INVALID)
-		e->gate_r |= CCS_ELIG_RBIT(CCS_ELIG_R_PENDING_APPLICATION);
+	if (f->application_received == CCS_DATE_INVALID) {
+		if (f->referral_date != CCS_DATE_INVALID && rs->application_closure_days > 0)
+			e->closure = f->referral_date + rs->application_return_days +
+				     rs->application_closure_days;
+		if (e->closure != CCS_DATE_INVALID && e->as_of >= e->closure)
+			e->gate_r |= CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_APPLICATION_NOT_RETURNED);
+		else
+			e->gate_r |= CCS_ELIG_RBIT(CCS_ELIG_R_PENDING_APPLICATION);
+	}
 
 	if (e->gate_r & (CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_AGE) |
-			 CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_RESIDENCY_STATE)))
+			 CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_RESIDENCY_STATE) |
+			 CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_APPLICATION_NOT_RETURNED)))
 		e->gate_o = CCS_ELIG_OUTCOME_NOT_ELIGIBLE;
 	else if (e->gate_r & CCS_ELIG_RBIT(CCS_ELIG_R_TRANSFER_COUNTY))
 		e->gate_o = CCS_ELIG_OUTCOME_TRANSFER;
@@ -536,6 +643,10 @@ static void eval_gates(struct eval *e)
 		e->gate_o = CCS_ELIG_OUTCOME_PENDING;
 	else
 		e->gate_o = CCS_ELIG_OUTCOME_NONE;
+	overturn(e, &e->gate_r, &e->gate_o, CCS_ELIG_OUTCOME_NONE);
+	if (e->gate_o == CCS_ELIG_OUTCOME_NONE &&
+	    (e->gate_r & ~CCS_ELIG_RBIT(CCS_ELIG_R_ELIGIBLE_APPEAL_OVERTURNED)))
+		e->gate_o = CCS_ELIG_OUTCOME_PENDING; /* what the appeal did not cover */
 }
 
 /* Birth date as the age-limited finding sees it: shifted by the weeks born early, when the
@@ -553,15 +664,44 @@ static ccs_date corrected_birth_date(const struct eval *e)
 	return e->f->birth_date + (rs->term_weeks - ga) * 7;
 }
 
-/* Group B: no qualifying code. Two or more distinct at-risk findings inside the age window. */
-static void eval_at_risk(struct eval *e, uint32_t findings)
+static bool in_at_risk_window(const struct eval *e)
+{
+	int months = ccs_date_age_months(e->f->birth_date, e->as_of);
+	return e->rs->at_risk_age_inclusive ? months <= e->rs->at_risk_limit_months
+					    : months < e->rs->at_risk_limit_months;
+}
+
+static void med_set(struct med *m, ccs_elig_outcome o, ccs_elig_reason r, ccs_elig_determined_by by,
+		    const char *rule)
+{
+	m->o = o;
+	m->r |= CCS_ELIG_RBIT(r);
+	m->by = by;
+	m->rule = rule;
+}
+
+/* Nobody may deny on medical grounds but the physician: the rules' "no" is a recommendation. */
+static void awaiting_physician(struct med *m, ccs_elig_reason recommendation, const char *rule)
+{
+	med_set(m, CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW, CCS_ELIG_R_REQUIRES_PHYSICIAN_REVIEW,
+		CCS_ELIG_BY_PENDING, rule);
+	m->recommendation = recommendation;
+}
+
+/*
+ * Group B: no qualifying code, at-risk findings documented. Two or more distinct ones inside
+ * the age window approve; anything else goes to the physician with the reason the rules would
+ * give. Returns false when no at-risk finding is documented (the rule does not apply).
+ */
+static bool eval_at_risk(struct eval *e, struct med *m, uint32_t findings)
 {
 	const ccs_elig_ruleset *rs = e->rs;
-	int months = ccs_date_age_months(e->f->birth_date, e->as_of);
-	bool in_window = rs->at_risk_age_inclusive ? months <= rs->at_risk_limit_months
-						   : months < rs->at_risk_limit_months;
+	bool in_window = in_at_risk_window(e);
 	uint32_t ar = findings & rs->at_risk_findings;
 
+	if (!ar)
+		return false;
+	m->at_risk_basis = true;
 	if (ar & rs->age_limited_finding) {
 		ccs_date dob = rs->age_limited_finding_corrected_age ? corrected_birth_date(e)
 								     : e->f->birth_date;
@@ -577,68 +717,152 @@ static void eval_at_risk(struct eval *e, uint32_t findings)
 		}
 	}
 	if (in_window && popcount32(ar) >= rs->at_risk_min_findings) {
-		e->med_r |= CCS_ELIG_RBIT(CCS_ELIG_R_AT_RISK_UNDER_3);
-		e->med_o = CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE;
-		return;
+		med_set(m, CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE, CCS_ELIG_R_AT_RISK_UNDER_3,
+			CCS_ELIG_BY_RULE, "at_risk");
+		return true;
 	}
 	e->hypotonia_decisive = false;
-	e->med_r |= CCS_ELIG_RBIT(in_window ? CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS
-					    : CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_AGE);
-	if (findings & rs->review_without_code) {
-		/* findings of a qualifying condition without its diagnosis: a physician
-		 * decides, the engine does not deny */
-		e->med_r |= CCS_ELIG_RBIT(CCS_ELIG_R_REQUIRES_PHYSICIAN_REVIEW);
-		e->med_o = CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW;
-	} else {
-		e->med_r |= CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_CONDITION);
-		e->med_o = CCS_ELIG_OUTCOME_NOT_ELIGIBLE;
-	}
+	awaiting_physician(m, in_window ? CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS
+					: CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_AGE,
+			   "at_risk");
+	return true;
 }
 
-/* Group A: each confirmed code routes to a condition row, which names the findings it needs. */
+/* The physician's determination for one basis. False when there is none that applies. */
+static bool eval_physician(struct eval *e, ccs_elig_basis b, struct med *m)
+{
+	const ccs_elig_physician *p = &e->f->physician[b];
+
+	if (!p->present)
+		return false;
+	if (p->eligible) {
+		if (p->group == CCS_ELIG_GROUP_AT_RISK) {
+			/* at risk is an MTP rule, and only inside its age window */
+			if (b != CCS_ELIG_BASIS_MTP || !in_at_risk_window(e))
+				return false;
+			m->at_risk_basis = true;
+			med_set(m, CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE, CCS_ELIG_R_AT_RISK_UNDER_3,
+				CCS_ELIG_BY_PHYSICIAN, "physician_determination");
+			return true;
+		}
+		if (b == CCS_ELIG_BASIS_CCS) {
+			med_set(m, CCS_ELIG_OUTCOME_ELIGIBLE, CCS_ELIG_R_ELIGIBLE_CCS_CONDITION,
+				CCS_ELIG_BY_PHYSICIAN, "physician_determination");
+			return true;
+		}
+		if (p->group == CCS_ELIG_GROUP_CCS || group_reason(e->rs, p->group) == CCS_ELIG_R_NONE)
+			return false; /* not an MTP condition: the MTP rules still apply */
+		med_set(m, CCS_ELIG_OUTCOME_ELIGIBLE, group_reason(e->rs, p->group),
+			CCS_ELIG_BY_PHYSICIAN, "physician_determination");
+		return true;
+	}
+	/* the only medical denial; the at-risk reasons only where at-risk findings were the
+	 * basis, NOT_ELIGIBLE_CONDITION otherwise */
+	if (b == CCS_ELIG_BASIS_MTP &&
+	    (p->group == CCS_ELIG_GROUP_AT_RISK || m->at_risk_basis ||
+	     ((p->findings | e->f->medical.findings) & e->rs->at_risk_findings))) {
+		m->at_risk_basis = true;
+		med_set(m, CCS_ELIG_OUTCOME_NOT_ELIGIBLE,
+			in_at_risk_window(e) ? CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS
+					     : CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_AGE,
+			CCS_ELIG_BY_PHYSICIAN, "physician_determination");
+	} else {
+		med_set(m, CCS_ELIG_OUTCOME_NOT_ELIGIBLE, CCS_ELIG_R_NOT_ELIGIBLE_CONDITION,
+			CCS_ELIG_BY_PHYSICIAN, "physician_determination");
+	}
+	return true;
+}
+
+/*
+ * Medical eligibility for both bases. A confirmed code routes to a condition row, which names
+ * the findings it needs, whoever documented them (a recommendation that meets a rule
+ * approves). The medical consultant's determination decides beyond the table and is the only
+ * way to a medical denial: without it the rules' "no" is REQUIRES_PHYSICIAN_REVIEW.
+ */
 static void eval_medical(struct eval *e)
 {
-	const ccs_elig_medical *m = &e->f->medical;
-	uint32_t findings;
-	bool routed = false, met = false;
+	const ccs_elig_medical *md = &e->f->medical;
+	struct med *mtp = &e->med[CCS_ELIG_BASIS_MTP], *ccs = &e->med[CCS_ELIG_BASIS_CCS];
+	uint32_t findings = md->findings & CCS_ELIG_F_INPUT_ALL;
+	const char *mtp_rule = NULL, *ccs_rule = NULL, *routed_rule = NULL;
+	ccs_elig_reason_set rule_r = 0;
+	bool routed = false;
 
-	if (m->records_pending) {
-		e->med_r |= CCS_ELIG_RBIT(CCS_ELIG_R_PENDING_RECORDS);
-		e->med_o = CCS_ELIG_OUTCOME_PENDING;
+	memset(e->med, 0, sizeof(e->med));
+	if (md->records_pending) {
+		for (int b = 0; b < CCS_ELIG_NBASES; b++)
+			med_set(&e->med[b], CCS_ELIG_OUTCOME_PENDING, CCS_ELIG_R_PENDING_RECORDS,
+				CCS_ELIG_BY_PENDING, "");
 		return;
 	}
-	if (!m->present) {
-		e->med_r |= CCS_ELIG_RBIT(CCS_ELIG_R_REQUIRES_PHYSICIAN_REVIEW);
-		e->med_o = CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW;
-		return;
-	}
-	findings = m->findings & CCS_ELIG_F_INPUT_ALL;
-	if (m->reviewer == CCS_ELIG_REVIEWER_PHYSICIAN_CONSULTANT)
-		findings |= CCS_ELIG_F_PHYSICIAN_CONFIRMED;
-
-	for (unsigned i = 0; i < m->ncodes && i < CCS_ELIG_MAX_CODES; i++) {
+	for (unsigned i = 0; md->present && i < md->ncodes && i < CCS_ELIG_MAX_CODES; i++) {
 		char norm[CODE_NORM_LEN];
 		const ccs_elig_code_rule *c;
-		if (normalise_code(m->codes[i], strnlen(m->codes[i], CCS_ELIG_CODE_LEN), norm) != 0)
+		if (normalise_code(md->codes[i], strnlen(md->codes[i], CCS_ELIG_CODE_LEN), norm) != 0)
 			continue;
 		c = find_code_rule(e->rs, norm);
 		if (!c)
 			continue;
-		routed = true;
 		e->groups_mask |= 1u << c->group;
-		if ((findings & c->all_of) == c->all_of && (c->any_of == 0 || (findings & c->any_of))) {
-			e->med_r |= CCS_ELIG_RBIT(group_reason(e->rs, c->group));
-			met = true;
+		bool met = (findings & c->all_of) == c->all_of &&
+			   (c->any_of == 0 || (findings & c->any_of));
+		if (c->group == CCS_ELIG_GROUP_CCS) {
+			if (met && !ccs_rule)
+				ccs_rule = c->condition;
+			continue;
+		}
+		routed = true;
+		if (!routed_rule)
+			routed_rule = c->condition;
+		if (met) {
+			rule_r |= CCS_ELIG_RBIT(group_reason(e->rs, c->group));
+			if (!mtp_rule)
+				mtp_rule = c->condition;
 		}
 	}
-	if (met) {
-		e->med_o = CCS_ELIG_OUTCOME_ELIGIBLE;
-	} else if (routed) {
-		/* a diagnosis code alone never approves */
-		e->med_r |= CCS_ELIG_RBIT(CCS_ELIG_R_REQUIRES_PHYSICIAN_REVIEW);
-		e->med_o = CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW;
-	} else {
-		eval_at_risk(e, findings);
+
+	/* MTP: the physician's determination, else the rules */
+	if (!eval_physician(e, CCS_ELIG_BASIS_MTP, mtp)) {
+		if (!md->present)
+			awaiting_physician(mtp, CCS_ELIG_R_NONE, "");
+		else if (mtp_rule) {
+			med_set(mtp, CCS_ELIG_OUTCOME_ELIGIBLE, CCS_ELIG_R_NONE, CCS_ELIG_BY_RULE, mtp_rule);
+			mtp->r |= rule_r;
+		}
+		else if (routed) /* a diagnosis code alone never approves */
+			awaiting_physician(mtp, CCS_ELIG_R_NONE, routed_rule);
+		else if (!eval_at_risk(e, mtp, findings))
+			awaiting_physician(mtp, CCS_ELIG_R_NOT_ELIGIBLE_CONDITION, "");
+	}
+	mtp->r &= ~CCS_ELIG_RBIT(CCS_ELIG_R_NONE);
+
+	/* CCS treatment and diagnostic: CCS conditions; at risk is not one */
+	if (!eval_physician(e, CCS_ELIG_BASIS_CCS, ccs)) {
+		bool mtp_counts = e->rs->mtp_groups_are_ccs_conditions &&
+				  mtp->o == CCS_ELIG_OUTCOME_ELIGIBLE;
+		if (!md->present && !mtp_counts)
+			awaiting_physician(ccs, CCS_ELIG_R_NONE, "");
+		else if (ccs_rule)
+			med_set(ccs, CCS_ELIG_OUTCOME_ELIGIBLE, CCS_ELIG_R_ELIGIBLE_CCS_CONDITION,
+				CCS_ELIG_BY_RULE, ccs_rule);
+		else if (mtp_counts)
+			med_set(ccs, CCS_ELIG_OUTCOME_ELIGIBLE, CCS_ELIG_R_ELIGIBLE_CCS_CONDITION, mtp->by,
+				mtp->rule);
+		else
+			awaiting_physician(ccs, routed ? CCS_ELIG_R_NONE : CCS_ELIG_R_NOT_ELIGIBLE_CONDITION,
+					   routed_rule ? routed_rule : "");
+	}
+	for (int b = 0; b < CCS_ELIG_NBASES; b++) {
+		struct med *m = &e->med[b];
+		if (m->o == CCS_ELIG_OUTCOME_NOT_ELIGIBLE) {
+			overturn(e, &m->r, &m->o, CCS_ELIG_OUTCOME_ELIGIBLE);
+			if (m->o == CCS_ELIG_OUTCOME_ELIGIBLE) {
+				m->by = CCS_ELIG_BY_APPEAL;
+				m->rule = "appeal_overturned";
+			}
+		}
+		if (!m->rule)
+			m->rule = "";
 	}
 }
 
@@ -678,6 +902,7 @@ static void eval_financial(struct eval *e)
 	} else {
 		e->fin_r = CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_FINANCIAL);
 		e->fin_o = CCS_ELIG_OUTCOME_NOT_ELIGIBLE;
+		overturn(e, &e->fin_r, &e->fin_o, CCS_ELIG_OUTCOME_ELIGIBLE);
 	}
 }
 
@@ -686,34 +911,32 @@ static void eval_mtu(struct eval *e)
 	const ccs_elig_mtu *m = &e->f->mtu;
 
 	e->mtu_o = CCS_ELIG_OUTCOME_NONE;
-	if (m->evaluated && !m->medically_necessary) {
+	/* only a stated "not necessary" counts; an unstated one has no effect */
+	if (m->evaluated && m->medically_necessary == CCS_ELIG_TRI_NO) {
 		/* the district must still assess educational need (AB 1467) */
 		e->mtu_r |= CCS_ELIG_RBIT(CCS_ELIG_R_NOT_MEDICALLY_NECESSARY) |
 			    CCS_ELIG_RBIT(CCS_ELIG_R_REFER_LEA_EDUCATIONAL);
 		e->mtu_o = CCS_ELIG_OUTCOME_NOT_ELIGIBLE;
+		overturn(e, &e->mtu_r, &e->mtu_o, CCS_ELIG_OUTCOME_NONE);
 	}
 	if (m->plan_change)
 		e->mtu_r |= CCS_ELIG_RBIT(CCS_ELIG_R_THERAPY_PLAN_CHANGE);
 }
 
-static bool is_eligible(ccs_elig_outcome o)
-{
-	return o == CCS_ELIG_OUTCOME_ELIGIBLE || o == CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE;
-}
-
 /* One line: every layer's reasons, and the first layer (in fixed precedence) that decides. */
 static void eval_line(const struct eval *e, const ccs_elig_line_rule *lr, ccs_elig_line_result *out)
 {
+	const struct med *med = &e->med[lr->basis];
 	ccs_elig_reason_set r = e->gate_r;
 	ccs_elig_outcome o;
 	/* a diagnostic line goes ahead while the medical decision is still open (its purpose
 	 * is to establish the condition); only a decided medical outcome applies to it */
-	bool medical_open = e->med_o == CCS_ELIG_OUTCOME_PENDING ||
-			    e->med_o == CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW;
+	bool medical_open = med->o == CCS_ELIG_OUTCOME_PENDING ||
+			    med->o == CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW;
 	bool medical_decides = !lr->suspected_condition_ok || !medical_open;
 
 	if (medical_decides)
-		r |= e->med_r;
+		r |= med->r;
 	if (lr->needs_financial)
 		r |= e->fin_r;
 	else
@@ -723,13 +946,13 @@ static void eval_line(const struct eval *e, const ccs_elig_line_rule *lr, ccs_el
 
 	if (e->gate_o != CCS_ELIG_OUTCOME_NONE)
 		o = e->gate_o;
-	else if (medical_decides && !is_eligible(e->med_o))
-		o = e->med_o;
+	else if (medical_decides && !is_eligible(med->o))
+		o = med->o;
 	else if (lr->mtu_applies && e->mtu_o == CCS_ELIG_OUTCOME_NOT_ELIGIBLE)
 		o = e->mtu_o;
 	else if (lr->needs_financial && !is_eligible(e->fin_o))
 		o = e->fin_o;
-	else if (e->med_o == CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE)
+	else if (medical_decides && med->o == CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE)
 		o = CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE;
 	else
 		o = CCS_ELIG_OUTCOME_ELIGIBLE;
@@ -747,6 +970,33 @@ static void add_deadline(ccs_elig_result *r, ccs_elig_deadline_kind k, ccs_date 
 		r->deadlines[r->ndeadlines++] = (ccs_elig_deadline){k, due};
 }
 
+/* The basis the decision as a whole rests on: MTP when an MTP line is asked for. */
+static ccs_elig_basis primary_basis(const struct eval *e)
+{
+	for (int l = 0; l < CCS_ELIG_NLINES; l++)
+		if ((e->f->lines_requested & CCS_ELIG_LINE_BIT(l + 1)) &&
+		    e->rs->lines[l].basis == CCS_ELIG_BASIS_MTP)
+			return CCS_ELIG_BASIS_MTP;
+	return CCS_ELIG_BASIS_CCS;
+}
+
+/* A first-level appeal: timely when postmarked (else filed) within the window from the day
+ * the notice was mailed; before a notice is mailed the window has not started. */
+static ccs_elig_appeal_status appeal_status(const struct eval *e)
+{
+	const ccs_elig_appeal *ap = &e->f->appeal;
+	ccs_date mark = ap->postmarked != CCS_DATE_INVALID ? ap->postmarked : ap->filed;
+
+	if (ap->decided != CCS_DATE_INVALID)
+		return ap->result == CCS_ELIG_APPEAL_OVERTURNED ? CCS_ELIG_APPEAL_STATUS_OVERTURNED
+								 : CCS_ELIG_APPEAL_STATUS_UPHELD;
+	if (ap->filed == CCS_DATE_INVALID)
+		return CCS_ELIG_APPEAL_STATUS_NONE;
+	if (ap->noa_sent != CCS_DATE_INVALID && mark > ap->noa_sent + e->rs->appeal_window_days)
+		return CCS_ELIG_APPEAL_STATUS_LATE;
+	return CCS_ELIG_APPEAL_STATUS_OPEN_TIMELY;
+}
+
 static void eval_deadlines(const struct eval *e, ccs_elig_result *r)
 {
 	const ccs_elig_facts *f = e->f;
@@ -756,7 +1006,9 @@ static void eval_deadlines(const struct eval *e, ccs_elig_result *r)
 	ccs_date noa = ap->noa_sent != CCS_DATE_INVALID ? ap->noa_sent : decision + rs->noa_days;
 	bool active = r->outcome != CCS_ELIG_OUTCOME_NOT_ELIGIBLE &&
 		      r->outcome != CCS_ELIG_OUTCOME_TRANSFER;
-	bool at_risk = e->med_o == CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE &&
+	bool at_risk = e->med[CCS_ELIG_BASIS_MTP].o == CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE &&
+		       (f->lines_requested & (CCS_ELIG_LINE_BIT(CCS_ELIG_LINE_MTP_THERAPY) |
+					      CCS_ELIG_LINE_BIT(CCS_ELIG_LINE_MTP_EQUIPMENT))) &&
 		       e->gate_o != CCS_ELIG_OUTCOME_NOT_ELIGIBLE &&
 		       e->gate_o != CCS_ELIG_OUTCOME_TRANSFER;
 	bool fin_tested = false, fin_pending = false;
@@ -783,9 +1035,10 @@ static void eval_deadlines(const struct eval *e, ccs_elig_result *r)
 		add_deadline(r, CCS_ELIG_DL_NOA_DUE, decision + rs->noa_days);
 	if (r->noa_required && ap->filed == CCS_DATE_INVALID)
 		add_deadline(r, CCS_ELIG_DL_APPEAL_WINDOW_CLOSES, noa + rs->appeal_window_days);
-	if (ap->filed != CCS_DATE_INVALID && ap->decided == CCS_DATE_INVALID)
+	/* a late appeal is recorded and routed for good-cause review: no response clock */
+	if (r->appeal_status == CCS_ELIG_APPEAL_STATUS_OPEN_TIMELY)
 		add_deadline(r, CCS_ELIG_DL_APPEAL_RESPONSE_DUE, ap->filed + rs->appeal_response_days);
-	if (ap->decided != CCS_DATE_INVALID && ap->result == CCS_ELIG_APPEAL_UPHELD)
+	if (r->appeal_status == CCS_ELIG_APPEAL_STATUS_UPHELD)
 		add_deadline(r, CCS_ELIG_DL_FAIR_HEARING_WINDOW_CLOSES,
 			     ap->decided + rs->fair_hearing_days);
 	if (at_risk)
@@ -800,12 +1053,11 @@ static void eval_deadlines(const struct eval *e, ccs_elig_result *r)
 		add_deadline(r, CCS_ELIG_DL_ANNUAL_REDETERMINATION_NOTICE_DUE,
 			     redet - rs->redetermination_notice_days);
 	}
-	if (f->referral_date != CCS_DATE_INVALID && f->application_received == CCS_DATE_INVALID) {
+	if (f->referral_date != CCS_DATE_INVALID && f->application_received == CCS_DATE_INVALID &&
+	    !(e->gate_r & CCS_ELIG_RBIT(CCS_ELIG_R_NOT_ELIGIBLE_APPLICATION_NOT_RETURNED))) {
 		if (f->application_sent == CCS_DATE_INVALID)
-			add_deadline(r, CCS_ELIG_DL_APPLICATION_SEND_DUE,
-				     f->referral_date + rs->application_send_days);
-		add_deadline(r, CCS_ELIG_DL_APPLICATION_RETURN_DUE,
-			     f->referral_date + rs->application_return_days);
+			add_deadline(r, CCS_ELIG_DL_APPLICATION_SEND_DUE, r->application_send_due);
+		add_deadline(r, CCS_ELIG_DL_APPLICATION_RETURN_DUE, r->application_return_due);
 	}
 	if (fin_pending && f->financial.info_received != CCS_DATE_INVALID)
 		add_deadline(r, CCS_ELIG_DL_FINANCIAL_DETERMINATION_DUE,
@@ -824,31 +1076,66 @@ static void eval_deadlines(const struct eval *e, ccs_elig_result *r)
 								(rs->at_risk_age_inclusive ? 1 : 0)));
 	if (at_risk && e->hypotonia_decisive)
 		add_deadline(r, CCS_ELIG_DL_HYPOTONIA_AGE_LIMIT, e->hypotonia_limit);
+	if (r->awaiting_physician)
+		add_deadline(r, CCS_ELIG_DL_PHYSICIAN_REVIEW_DUE,
+			     (f->review_since != CCS_DATE_INVALID ? f->review_since : e->as_of) +
+				     rs->physician_review_target_days);
+	if (e->closure != CCS_DATE_INVALID &&
+	    (e->gate_r & CCS_ELIG_RBIT(CCS_ELIG_R_PENDING_APPLICATION)))
+		add_deadline(r, CCS_ELIG_DL_APPLICATION_CLOSURE_DUE, e->closure);
 }
 
 static ccs_elig_outcome overall_outcome(const struct eval *e, const ccs_elig_result *r)
 {
+	ccs_elig_outcome med = e->med[primary_basis(e)].o;
 	bool any_pending = false;
 
 	if (e->gate_o != CCS_ELIG_OUTCOME_NONE)
 		return e->gate_o;
-	if (!is_eligible(e->med_o))
-		return e->med_o;
+	if (!is_eligible(med))
+		return med;
 	for (int l = 0; l < CCS_ELIG_NLINES; l++) {
 		if (!r->lines[l].requested)
 			continue;
 		if (is_eligible(r->lines[l].outcome))
-			return e->med_o;
-		if (r->lines[l].outcome == CCS_ELIG_OUTCOME_PENDING)
+			return med;
+		if (r->lines[l].outcome == CCS_ELIG_OUTCOME_PENDING ||
+		    r->lines[l].outcome == CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW)
 			any_pending = true;
 	}
 	return any_pending ? CCS_ELIG_OUTCOME_PENDING : CCS_ELIG_OUTCOME_NOT_ELIGIBLE;
+}
+
+/* The action a notice announces: a therapy plan change reduces; a denial of what was never
+ * authorized denies; ending what was authorized terminates. */
+static void eval_notice(const struct eval *e, ccs_elig_result *out)
+{
+	bool denied = out->outcome == CCS_ELIG_OUTCOME_NOT_ELIGIBLE;
+
+	for (int l = 0; l < CCS_ELIG_NLINES; l++)
+		if (out->lines[l].requested && out->lines[l].outcome == CCS_ELIG_OUTCOME_NOT_ELIGIBLE)
+			denied = true;
+	out->notice_action = CCS_ELIG_NOTICE_NONE;
+	out->notice_effective = CCS_DATE_INVALID;
+	if (!out->noa_required)
+		return;
+	if (denied) {
+		out->notice_action = e->f->services_authorized ? CCS_ELIG_NOTICE_TERMINATION
+							       : CCS_ELIG_NOTICE_DENIAL;
+		out->notice_effective = e->f->appeal.decision_date != CCS_DATE_INVALID
+						? e->f->appeal.decision_date
+						: e->as_of;
+	} else {
+		out->notice_action = CCS_ELIG_NOTICE_REDUCTION;
+		out->notice_effective = e->f->mtu.plan_change_effective;
+	}
 }
 
 int ccs_elig_evaluate_ex(const ccs_elig_facts *f, const ccs_elig_ruleset *rs, ccs_date as_of,
 			 ccs_elig_result *out, char *errbuf, size_t errlen)
 {
 	struct eval e;
+	const struct med *pm;
 	int rc = -EINVAL;
 
 	if (!out) {
@@ -876,7 +1163,7 @@ int ccs_elig_evaluate_ex(const ccs_elig_facts *f, const ccs_elig_ruleset *rs, cc
 	memcpy(out->ruleset_version, rs->version, strlen(rs->version) + 1);
 	out->as_of = as_of;
 	out->groups_mask = e.groups_mask;
-	out->reasons = e.gate_r | e.med_r;
+	out->reasons = e.gate_r | e.med[primary_basis(&e)].r;
 	for (int l = 0; l < CCS_ELIG_NLINES; l++) {
 		out->lines[l].line = (ccs_elig_line)(l + 1);
 		if (!(f->lines_requested & CCS_ELIG_LINE_BIT(l + 1)))
@@ -885,8 +1172,12 @@ int ccs_elig_evaluate_ex(const ccs_elig_facts *f, const ccs_elig_ruleset *rs, cc
 		out->reasons |= out->lines[l].reasons;
 		if (out->lines[l].outcome == CCS_ELIG_OUTCOME_NOT_ELIGIBLE)
 			out->noa_required = true;
+		if (out->lines[l].outcome == CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW)
+			out->awaiting_physician = true;
 	}
 	out->outcome = overall_outcome(&e, out);
+	if (out->outcome == CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW)
+		out->awaiting_physician = true;
 	/* NOA: a denial of eligibility or of a service, or a change of the therapy plan */
 	if (out->outcome == CCS_ELIG_OUTCOME_NOT_ELIGIBLE ||
 	    (out->reasons & CCS_ELIG_RBIT(CCS_ELIG_R_THERAPY_PLAN_CHANGE)))
@@ -902,12 +1193,19 @@ int ccs_elig_evaluate_ex(const ccs_elig_facts *f, const ccs_elig_ruleset *rs, cc
 		out->nreasons++;
 	}
 
+	pm = &e.med[primary_basis(&e)];
+	out->determined_by = pm->by;
+	out->rule = pm->rule ? pm->rule : "";
+	out->recommendation = pm->o == CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW ? pm->recommendation
+										 : CCS_ELIG_R_NONE;
+	out->appeal_status = appeal_status(&e);
 	out->appeal_to = appeal_route[f->county_model];
-	/* 22 CCR 42321: authorized services continue while an appeal is open; a pending
+	/* 22 CCR 42321: authorized services continue while a timely appeal is open; a pending
 	 * applicant has nothing authorized to continue */
 	out->services_continue_during_appeal =
 		f->services_authorized && f->application_received != CCS_DATE_INVALID &&
 		f->appeal.decided == CCS_DATE_INVALID &&
+		out->appeal_status != CCS_ELIG_APPEAL_STATUS_LATE &&
 		(f->appeal.filed != CCS_DATE_INVALID || out->noa_required);
 	if (f->application_received != CCS_DATE_INVALID) {
 		bool in_time = f->referral_date != CCS_DATE_INVALID &&
@@ -916,6 +1214,13 @@ int ccs_elig_evaluate_ex(const ccs_elig_facts *f, const ccs_elig_ruleset *rs, cc
 	} else {
 		out->effective_application_date = CCS_DATE_INVALID;
 	}
+	out->application_send_due = out->application_return_due = CCS_DATE_INVALID;
+	if (f->referral_date != CCS_DATE_INVALID) {
+		/* 22 CCR 41514: both clocks run from the referral date */
+		out->application_send_due = f->referral_date + rs->application_send_days;
+		out->application_return_due = f->referral_date + rs->application_return_days;
+	}
+	eval_notice(&e, out);
 	eval_deadlines(&e, out);
 	rc = 0;
 out:

@@ -58,6 +58,8 @@ typedef enum {
 	CCS_ELIG_R_PENDING_RECORDS,
 	/* extension to section 8: residency not yet verified (22 CCR 41610, 30-day clock) */
 	CCS_ELIG_R_PENDING_RESIDENCY,
+	/* extension: the signed application never came back (closure with a notice) */
+	CCS_ELIG_R_NOT_ELIGIBLE_APPLICATION_NOT_RETURNED,
 	/* medical */
 	CCS_ELIG_R_ELIGIBLE_MTP_CP,
 	CCS_ELIG_R_ELIGIBLE_MTP_NEUROMUSCULAR,
@@ -68,6 +70,10 @@ typedef enum {
 	CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_AGE,
 	CCS_ELIG_R_NOT_ELIGIBLE_CONDITION,
 	CCS_ELIG_R_REQUIRES_PHYSICIAN_REVIEW,
+	/* extension: a CCS-eligible condition (CCS treatment and diagnostic lines) */
+	CCS_ELIG_R_ELIGIBLE_CCS_CONDITION,
+	/* extension: a first-level appeal overturned the denial (services resume) */
+	CCS_ELIG_R_ELIGIBLE_APPEAL_OVERTURNED,
 	/* financial, per service line */
 	CCS_ELIG_R_FIN_EXEMPT_MTP_ONLY,
 	CCS_ELIG_R_FIN_EXEMPT_DIAGNOSTIC,
@@ -110,6 +116,8 @@ typedef enum {
 	CCS_ELIG_GROUP_NEUROMUSCULAR,
 	CCS_ELIG_GROUP_MUSCULOSKELETAL,
 	CCS_ELIG_GROUP_OTHER_CNS,
+	CCS_ELIG_GROUP_AT_RISK, /* group B (MTP only); a physician determination may name it */
+	CCS_ELIG_GROUP_CCS,     /* a CCS condition that is not an MTP condition */
 	CCS_ELIG_GROUP_COUNT
 } ccs_elig_group;
 
@@ -131,6 +139,8 @@ typedef enum {
 	CCS_ELIG_DL_THERAPY_PLAN_NOTICE_DUE,  /* plan change effective - 5 d */
 	CCS_ELIG_DL_AT_RISK_AGE_LIMIT,        /* the at-risk age window ends: re-evaluate */
 	CCS_ELIG_DL_HYPOTONIA_AGE_LIMIT,      /* hypotonia stops counting and the count drops */
+	CCS_ELIG_DL_PHYSICIAN_REVIEW_DUE,     /* awaiting physician review + service target (OPEN) */
+	CCS_ELIG_DL_APPLICATION_CLOSURE_DUE,  /* return due + closure days: closed with a notice */
 	CCS_ELIG_DL_COUNT
 } ccs_elig_deadline_kind;
 
@@ -162,6 +172,46 @@ typedef enum {
 	CCS_ELIG_APPEAL_OVERTURNED = 2,
 } ccs_elig_appeal_result;
 
+/* A fact that may be unstated: proto3 cannot tell false from absent, so "no" must be said. */
+typedef enum {
+	CCS_ELIG_TRI_UNKNOWN = 0,
+	CCS_ELIG_TRI_YES = 1,
+	CCS_ELIG_TRI_NO = 2,
+} ccs_elig_tri;
+
+/* Which program's medical rules a line is judged by. */
+typedef enum {
+	CCS_ELIG_BASIS_MTP = 0, /* MTP therapy, MTP equipment: groups A and B */
+	CCS_ELIG_BASIS_CCS = 1, /* CCS treatment, diagnostic: CCS conditions (no at-risk rule) */
+	CCS_ELIG_NBASES = 2,
+} ccs_elig_basis;
+
+/* Who decided a medical outcome (numbers as in DeterminedBy of eligibility.proto). */
+typedef enum {
+	CCS_ELIG_BY_NONE = 0,
+	CCS_ELIG_BY_RULE = 1,
+	CCS_ELIG_BY_PHYSICIAN = 2,
+	CCS_ELIG_BY_PENDING = 3,
+	CCS_ELIG_BY_APPEAL = 4,
+} ccs_elig_determined_by;
+
+/* Notice action (numbers as in NoticeActionKind). */
+typedef enum {
+	CCS_ELIG_NOTICE_NONE = 0,
+	CCS_ELIG_NOTICE_DENIAL = 1,
+	CCS_ELIG_NOTICE_REDUCTION = 2,
+	CCS_ELIG_NOTICE_TERMINATION = 3,
+} ccs_elig_notice_action;
+
+/* Appeal status (numbers as in AppealStatus). */
+typedef enum {
+	CCS_ELIG_APPEAL_STATUS_NONE = 0,
+	CCS_ELIG_APPEAL_STATUS_OPEN_TIMELY = 1,
+	CCS_ELIG_APPEAL_STATUS_LATE = 2,
+	CCS_ELIG_APPEAL_STATUS_UPHELD = 3,
+	CCS_ELIG_APPEAL_STATUS_OVERTURNED = 4,
+} ccs_elig_appeal_status;
+
 typedef enum {
 	CCS_ELIG_APPEAL_TO_UNKNOWN = 0,       /* county model not known */
 	CCS_ELIG_APPEAL_TO_COUNTY_DIRECTOR = 1, /* independent county */
@@ -175,15 +225,22 @@ enum {
 	CCS_ELIG_F_CP_HYPOTONIA_DTR_PRIMITIVE = 1u << 1,
 	CCS_ELIG_F_CP_INVOLUNTARY_MOVEMENTS = 1u << 2,
 	CCS_ELIG_F_CP_ATAXIA = 1u << 3,
+	/* neuromuscular findings (group A.2) */
+	CCS_ELIG_F_NM_WEAKNESS = 1u << 4,
+	CCS_ELIG_F_NM_ATROPHY = 1u << 5,
+	/* musculoskeletal / connective-tissue findings (group A.3): any one qualifies */
+	CCS_ELIG_F_MS_DEFORMITY = 1u << 6,
+	CCS_ELIG_F_MS_CONTRACTURE = 1u << 7,
+	CCS_ELIG_F_MS_LIMITATION = 1u << 13,
 	/* at-risk findings (group B): two or more distinct ones */
 	CCS_ELIG_F_AR_PRIMITIVE_REFLEXES = 1u << 8,
 	CCS_ELIG_F_AR_DTR_3_PLUS = 1u << 9,
 	CCS_ELIG_F_AR_ABNORMAL_POSTURING = 1u << 10,
 	CCS_ELIG_F_AR_HYPOTONICITY = 1u << 11,
 	CCS_ELIG_F_AR_MOTOR_ASYMMETRY = 1u << 12,
-	/* derived by the engine, never set by callers: the review was a physician consultant's */
-	CCS_ELIG_F_PHYSICIAN_CONFIRMED = 1u << 16,
 };
+#define CCS_ELIG_F_NM_ALL (CCS_ELIG_F_NM_WEAKNESS | CCS_ELIG_F_NM_ATROPHY)
+#define CCS_ELIG_F_MS_ALL (CCS_ELIG_F_MS_DEFORMITY | CCS_ELIG_F_MS_CONTRACTURE | CCS_ELIG_F_MS_LIMITATION)
 #define CCS_ELIG_F_CP_ALL                                                                   \
 	(CCS_ELIG_F_CP_RIGIDITY_SPASTICITY | CCS_ELIG_F_CP_HYPOTONIA_DTR_PRIMITIVE |        \
 	 CCS_ELIG_F_CP_INVOLUNTARY_MOVEMENTS | CCS_ELIG_F_CP_ATAXIA)
@@ -191,7 +248,8 @@ enum {
 	(CCS_ELIG_F_AR_PRIMITIVE_REFLEXES | CCS_ELIG_F_AR_DTR_3_PLUS |                      \
 	 CCS_ELIG_F_AR_ABNORMAL_POSTURING | CCS_ELIG_F_AR_HYPOTONICITY |                    \
 	 CCS_ELIG_F_AR_MOTOR_ASYMMETRY)
-#define CCS_ELIG_F_INPUT_ALL (CCS_ELIG_F_CP_ALL | CCS_ELIG_F_AR_ALL)
+#define CCS_ELIG_F_INPUT_ALL                                                                \
+	(CCS_ELIG_F_CP_ALL | CCS_ELIG_F_AR_ALL | CCS_ELIG_F_NM_ALL | CCS_ELIG_F_MS_ALL)
 
 /* ---- The rule set (data; see ruleset.c) ---- */
 
@@ -200,8 +258,10 @@ enum {
  * is G80.0-G80.4 with any extension and "S48".."S48" is the S48 category.
  *
  * Each row also says what must be documented besides the code (a code alone never
- * approves): every bit of all_of, and at least one bit of any_of when any_of is not 0.
- * Without them the outcome is REQUIRES_PHYSICIAN_REVIEW. */
+ * approves an MTP group): every bit of all_of, and at least one bit of any_of when any_of is
+ * not 0, whoever recorded them. Without them the outcome is REQUIRES_PHYSICIAN_REVIEW. Rows of
+ * group CCS (CCS conditions for the treatment and diagnostic lines) may require nothing more
+ * than the code confirmed by a medical review. */
 typedef struct {
 	const char *lo;
 	const char *hi;
@@ -225,6 +285,7 @@ typedef struct {
 	bool mtu_applies;            /* the MTU evaluation decides medical necessity */
 	bool suspected_condition_ok; /* diagnostic: goes ahead while the medical decision is
 				      * pending or with the physician; a decided one applies */
+	ccs_elig_basis basis;        /* whose medical rules decide the line */
 } ccs_elig_line_rule;
 
 typedef struct {
@@ -237,9 +298,14 @@ typedef struct {
 	size_t ngroups;
 	ccs_elig_line_rule lines[CCS_ELIG_NLINES];
 
-	/* With no qualifying code these findings mean the records point at a qualifying
-	 * condition without a diagnosis: physician review instead of a denial. */
-	uint32_t review_without_code;
+	/* An MTP condition met (groups A) is also a CCS condition for the treatment and
+	 * diagnostic lines. */
+	bool mtp_groups_are_ccs_conditions;
+	/* OPEN: no legal deadline for the physician's review was found; a service target */
+	int physician_review_target_days; /* 30 */
+	/* closure when the signed application never returns: days after the return date;
+	 * 0 = never close */
+	int application_closure_days; /* 30 */
 
 	/* ages */
 	int age_limit_years;          /* 21: NOT_ELIGIBLE_AGE from the 21st birthday */
@@ -259,7 +325,7 @@ typedef struct {
 
 	/* financial */
 	int64_t agi_threshold_cents;  /* 4,000,000 */
-	bool agi_threshold_inclusive; /* OPEN: false "< 40,000", true "<= 40,000" */
+	bool agi_threshold_inclusive; /* HSC 123870(a)(1) "or less": true; false "< 40,000" */
 	int oop_percent_of_agi;       /* 20: OOP strictly above this percent of AGI */
 
 	/* deadlines, calendar days */
@@ -285,7 +351,7 @@ typedef struct {
 
 typedef struct {
 	bool verified;       /* false: residency pending */
-	bool state_resident; /* permanent California resident */
+	ccs_elig_tri state_resident; /* permanent California resident; UNKNOWN: pending */
 	bool same_county;    /* resident of the county that has the case */
 	ccs_date info_received; /* residency information received, or CCS_DATE_INVALID */
 } ccs_elig_residency;
@@ -300,6 +366,15 @@ typedef struct {
 	ccs_date exam_date;    /* or CCS_DATE_INVALID */
 	uint8_t gestational_weeks; /* 0 = unknown (treated as term); else 20..44 */
 } ccs_elig_medical;
+
+/* The medical consultant's determination, per basis (the fold files it by its scope). */
+typedef struct {
+	bool present;
+	bool eligible;            /* false: not eligible (the only medical denial) */
+	ccs_elig_group group;     /* relied on; NONE allowed only when not eligible */
+	uint32_t findings;        /* relied on */
+	ccs_date determined;      /* or INVALID */
+} ccs_elig_physician;
 
 typedef struct {
 	bool present;          /* any financial information on file */
@@ -320,11 +395,14 @@ typedef struct {
 	ccs_date filed;         /* first-level appeal received, or INVALID */
 	ccs_date decided;       /* or INVALID */
 	ccs_elig_appeal_result result;
+	ccs_date postmarked;    /* or INVALID (hand-delivered: judged on filed) */
+	/* denial reasons a first-level appeal overturned; they no longer deny */
+	uint64_t overturned;
 } ccs_elig_appeal;
 
 typedef struct {
 	bool evaluated;
-	bool medically_necessary;
+	ccs_elig_tri medically_necessary; /* UNKNOWN: not stated, no effect */
 	ccs_date evaluated_date;
 	bool plan_change;
 	ccs_date plan_change_effective; /* or INVALID */
@@ -343,6 +421,9 @@ typedef struct {
 	bool services_authorized; /* services currently authorized (an enrolled client) */
 	ccs_elig_appeal appeal;
 	ccs_elig_mtu mtu;
+	ccs_elig_physician physician[CCS_ELIG_NBASES]; /* index = ccs_elig_basis */
+	ccs_date review_since; /* first day of the current wait for physician review, or INVALID
+				* (then as_of) */
 } ccs_elig_facts;
 
 /* ---- The result ---- */
@@ -384,9 +465,39 @@ typedef struct {
 	bool services_continue_during_appeal;
 	ccs_date effective_application_date; /* referral date if returned in 20 d; or INVALID */
 	uint32_t groups_mask; /* bit (1 << group) per group a confirmed code routed to */
+
+	/* who decided the medical outcome the decision rests on (the MTP basis when an MTP
+	 * line is requested, else the CCS basis) */
+	ccs_elig_determined_by determined_by;
+	const char *rule;              /* condition id, "at_risk", ...; static storage; never NULL */
+	ccs_elig_reason recommendation; /* while awaiting a physician: what the rules suggest */
+	bool awaiting_physician;       /* some requested line waits for physician review */
+	ccs_elig_notice_action notice_action;
+	ccs_date notice_effective;     /* or INVALID */
+	ccs_elig_appeal_status appeal_status;
+	ccs_date application_send_due, application_return_due; /* or INVALID (no referral date) */
 } ccs_elig_result;
 
-/* ---- Rule sets ---- */
+/* ---- Rule sets: data files (ruleset.c describes the format) ---- */
+typedef struct ccs_elig_rules ccs_elig_rules; /* a loaded collection of rule sets */
+ccs_elig_rules *ccs_elig_rules_new(void);
+void ccs_elig_rules_free(ccs_elig_rules *reg);
+/* Parse one file held in memory into reg; `source` names it in messages. 0, or -EINVAL with
+ * "<source>:<line>: <reason>" in errbuf (reg is unchanged then). */
+int ccs_elig_rules_parse(ccs_elig_rules *reg, const char *data, size_t len, const char *source,
+			 char *errbuf, size_t errlen) CCS_ELIG_WUR;
+/* Every *.rules file of a directory (a set that extends another may come in any order);
+ * exactly one must be the default. */
+int ccs_elig_rules_load_dir(const char *dir, ccs_elig_rules **out, char *errbuf,
+			    size_t errlen) CCS_ELIG_WUR;
+const ccs_elig_ruleset *ccs_elig_rules_find(const ccs_elig_rules *reg, const char *version);
+const ccs_elig_ruleset *ccs_elig_rules_default(const ccs_elig_rules *reg);
+size_t ccs_elig_rules_count(const ccs_elig_rules *reg);
+const ccs_elig_ruleset *ccs_elig_rules_at(const ccs_elig_rules *reg, size_t i);
+/* The shipped files, embedded at build time (parsed once; aborts if they are invalid). */
+const ccs_elig_rules *ccs_elig_rules_builtin_get(void);
+
+/* The built-in registry's sets. */
 const ccs_elig_ruleset *ccs_elig_ruleset_default(void);
 /* NULL when no compiled-in rule set has this version. */
 const ccs_elig_ruleset *ccs_elig_ruleset_find(const char *version);
@@ -461,6 +572,10 @@ const char *ccs_elig_outcome_str(ccs_elig_outcome o); /* "AT_RISK_ELIGIBLE", "NO
 ccs_elig_outcome ccs_elig_outcome_from_str(const char *s); /* NONE if unknown */
 const char *ccs_elig_line_str(ccs_elig_line l);       /* "MTP_THERAPY" */
 const char *ccs_elig_group_str(ccs_elig_group g);     /* "CP", "NEUROMUSCULAR" */
+ccs_elig_group ccs_elig_group_from_str(const char *s); /* NONE if unknown */
+ccs_elig_deadline_kind ccs_elig_deadline_from_str(const char *s); /* NONE if unknown */
+/* Denial reasons: the codes that make a line NOT_ELIGIBLE (an appeal can overturn them). */
+ccs_elig_reason_set ccs_elig_denial_reasons(void);
 const char *ccs_elig_deadline_str(ccs_elig_deadline_kind k); /* "NOA_DUE" */
 const char *ccs_elig_appeal_to_str(ccs_elig_appeal_to a); /* "COUNTY_DIRECTOR" */
 /* True for kinds whose date reveals the birth date (age-out, at-risk limits). */

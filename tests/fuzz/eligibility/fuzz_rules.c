@@ -84,7 +84,7 @@ static void build(struct src *s, ccs_date as_of, ccs_elig_facts *f)
 	flags = take(s, 16);
 	odds = take(s, 16); /* three bits per "usually true" fact */
 	f->residency.verified = (odds & 7) != 0;
-	f->residency.state_resident = (odds >> 3 & 7) != 0;
+	f->residency.state_resident = (odds >> 3 & 7) == 0 ? CCS_ELIG_TRI_NO : (odds >> 3 & 7) == 1 ? CCS_ELIG_TRI_UNKNOWN : CCS_ELIG_TRI_YES;
 	f->residency.same_county = (odds >> 6 & 7) != 0;
 	f->medical.present = (odds >> 9 & 7) != 0;
 	f->medical.records_pending = (odds >> 12 & 7) == 0;
@@ -93,7 +93,17 @@ static void build(struct src *s, ccs_date as_of, ccs_elig_facts *f)
 	f->financial.documents_complete = (flags & 0x600) != 0;
 	f->financial.adopted_known_condition = (flags & 0x1c00) == 0x1c00;
 	f->mtu.evaluated = flags & 0x2000;
-	f->mtu.medically_necessary = (flags & 0x4001) != 0;
+	f->mtu.medically_necessary = (ccs_elig_tri)((flags >> 14) % 3);
+	if (flags & 0x10) {
+		/* a physician's determination for one basis (or both) */
+		int b = (flags >> 5) & 1;
+		f->physician[b].present = true;
+		f->physician[b].eligible = flags & 0x40;
+		f->physician[b].group = (ccs_elig_group)(take(s, 8) % CCS_ELIG_GROUP_COUNT);
+		f->physician[b].findings = take(s, 16) & CCS_ELIG_F_INPUT_ALL;
+		if (flags & 0x80)
+			f->physician[1 - b] = f->physician[b];
+	}
 	f->mtu.plan_change = (flags & 0x8006) == 0x8006;
 	f->residency.info_received = take_date(s, as_of);
 	f->referral_date = take_date(s, as_of);
@@ -161,15 +171,20 @@ static void build(struct src *s, ccs_date as_of, ccs_elig_facts *f)
 static const ccs_elig_reason_set DENY =
 	R(NOT_ELIGIBLE_AGE) | R(NOT_ELIGIBLE_RESIDENCY_STATE) | R(NOT_ELIGIBLE_AT_RISK_AGE) |
 	R(NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS) | R(NOT_ELIGIBLE_CONDITION) |
-	R(NOT_ELIGIBLE_FINANCIAL) | R(NOT_MEDICALLY_NECESSARY);
+	R(NOT_ELIGIBLE_FINANCIAL) | R(NOT_MEDICALLY_NECESSARY) | R(NOT_ELIGIBLE_APPLICATION_NOT_RETURNED);
+/* medical denials: only a physician's determination gives them */
+static const ccs_elig_reason_set MED_DENY =
+	R(NOT_ELIGIBLE_AT_RISK_AGE) | R(NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS) | R(NOT_ELIGIBLE_CONDITION);
 static const ccs_elig_reason_set PEND = R(PENDING_APPLICATION) | R(PENDING_RECORDS) |
 					R(PENDING_RESIDENCY) | R(PENDING_FINANCIAL_DOCS);
 static const ccs_elig_reason_set GATE_BLOCK =
 	R(NOT_ELIGIBLE_AGE) | R(NOT_ELIGIBLE_RESIDENCY_STATE) | R(TRANSFER_COUNTY) |
-	R(PENDING_APPLICATION) | R(PENDING_RECORDS) | R(PENDING_RESIDENCY);
+	R(PENDING_APPLICATION) | R(PENDING_RECORDS) | R(PENDING_RESIDENCY) |
+	R(NOT_ELIGIBLE_APPLICATION_NOT_RETURNED);
 static const ccs_elig_reason_set ELIG_MED = R(ELIGIBLE_MTP_CP) | R(ELIGIBLE_MTP_NEUROMUSCULAR) |
 					    R(ELIGIBLE_MTP_MUSCULOSKELETAL) |
-					    R(ELIGIBLE_MTP_OTHER_CNS);
+					    R(ELIGIBLE_MTP_OTHER_CNS) | R(ELIGIBLE_CCS_CONDITION) |
+					    R(ELIGIBLE_APPEAL_OVERTURNED);
 
 /* The outcome must be explained by the reasons it comes with. */
 static void check_consistency(ccs_elig_outcome o, ccs_elig_reason_set rs, bool line)
@@ -247,6 +262,10 @@ static void check_result(const ccs_elig_facts *f, const ccs_elig_ruleset *rs, cc
 	if (r->services_continue_during_appeal)
 		CHECK(f->services_authorized && f->application_received != CCS_DATE_INVALID);
 	CHECK(strcmp(r->ruleset_version, rs->version) == 0);
+	if (!f->physician[0].present && !f->physician[1].present)
+		CHECK(!(r->reasons & MED_DENY));
+	if (r->outcome == CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW)
+		CHECK(!r->noa_required || (r->reasons & R(THERAPY_PLAN_CHANGE)));
 
 	CHECK(ccs_elig_evaluate(f, rs, as_of, &again) == 0);
 	CHECK(ccs_elig_result_equal(r, &again));

@@ -26,7 +26,7 @@ static void base(ccs_elig_facts *f)
 	f->birth_date = D("2020-06-15");
 	f->county_model = CCS_ELIG_COUNTY_INDEPENDENT;
 	f->residency.verified = true;
-	f->residency.state_resident = true;
+	f->residency.state_resident = CCS_ELIG_TRI_YES;
 	f->residency.same_county = true;
 	f->referral_date = D("2026-01-05");
 	f->application_sent = D("2026-01-07");
@@ -62,7 +62,7 @@ static const ccs_elig_ruleset *rs_default(void)
 
 static const ccs_elig_ruleset *rs_inclusive(void)
 {
-	return ccs_elig_ruleset_find("2026.1-inclusive");
+	return ccs_elig_ruleset_find("2026.2-at-risk-36");
 }
 
 static ccs_elig_result eval_at(const ccs_elig_facts *f, const ccs_elig_ruleset *rs, ccs_date as_of)
@@ -111,6 +111,30 @@ static void check_reasons(const char *what, ccs_elig_reason_set have, ccs_elig_r
 		check_reasons(#l, lr_->reasons, (must), (must_not));                        \
 	} while (0)
 
+/* Without a physician's determination the rules only recommend a medical denial: the case
+ * waits for the physician (no NOA), and the recommendation says what the rules found. */
+#define CHECK_REC(r, rec)                                                                   \
+	do {                                                                                \
+		CCS_EQ_STR(ccs_elig_outcome_str((r).outcome),                               \
+			   ccs_elig_outcome_str(CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW));   \
+		CCS_EQ_STR(ccs_elig_reason_str((r).recommendation), ccs_elig_reason_str(rec)); \
+		check_reasons("recommendation", (r).reasons, R(REQUIRES_PHYSICIAN_REVIEW),  \
+			      R(NOT_ELIGIBLE_CONDITION) | R(NOT_ELIGIBLE_AT_RISK_AGE) |       \
+				      R(NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS));       \
+		CCS_TRUE(!(r).noa_required && (r).awaiting_physician);                     \
+	} while (0)
+
+/* The medical consultant's determination for both bases. */
+static void physician(ccs_elig_facts *f, bool eligible, ccs_elig_group g)
+{
+	for (int b = 0; b < CCS_ELIG_NBASES; b++) {
+		f->physician[b].present = true;
+		f->physician[b].eligible = eligible;
+		f->physician[b].group = g;
+		f->physician[b].determined = D("2026-02-20");
+	}
+}
+
 #define DEADLINE(r, k) ccs_elig_result_deadline(&(r), CCS_ELIG_DL_##k)
 
 CCS_TEST(base_dates_are_sane)
@@ -132,7 +156,7 @@ CCS_TEST(cp_with_documented_finding_is_eligible)
 	CHECK(r, CCS_ELIG_OUTCOME_ELIGIBLE, R(ELIGIBLE_MTP_CP) | R(FIN_EXEMPT_MTP_ONLY),
 	      R(REQUIRES_PHYSICIAN_REVIEW) | R(NOT_ELIGIBLE_CONDITION));
 	CHECK_LINE(r, MTP_THERAPY, CCS_ELIG_OUTCOME_ELIGIBLE, R(ELIGIBLE_MTP_CP), 0);
-	CCS_EQ_STR(r.ruleset_version, "2026.1");
+	CCS_EQ_STR(r.ruleset_version, "2026.2");
 	CCS_TRUE(!r.noa_required);
 	CCS_EQ_INT(r.groups_mask, 1u << CCS_ELIG_GROUP_CP);
 	/* each reason carries its citation from the rule set */
@@ -176,9 +200,13 @@ CCS_TEST(diagnosis_code_alone_requires_physician_review)
 	      R(AT_RISK_UNDER_3));
 }
 
-/* Table: code, reviewer, findings -> outcome and reason. */
+/* Table: code, reviewer, findings -> outcome and reason. Every group A rule approves on its
+ * documented findings whoever recorded them; without them the physician reviews (the old
+ * rule set approved on the reviewer's role instead: a physician's review with no findings
+ * approved spina bifida, a nurse's review of Duchenne with weakness and atrophy could not). */
 CCS_TEST(group_a_documented_findings_table)
 {
+	const uint32_t NM = CCS_ELIG_F_NM_WEAKNESS | CCS_ELIG_F_NM_ATROPHY;
 	static const struct {
 		const char *code;
 		ccs_elig_reviewer reviewer;
@@ -186,31 +214,46 @@ CCS_TEST(group_a_documented_findings_table)
 		ccs_elig_outcome outcome;
 		ccs_elig_reason reason;
 	} cases[] = {
-		{"G71.01", CCS_ELIG_REVIEWER_PHYSICIAN_CONSULTANT, 0, CCS_ELIG_OUTCOME_ELIGIBLE,
-		 CCS_ELIG_R_ELIGIBLE_MTP_NEUROMUSCULAR},
-		{"G71.01", CCS_ELIG_REVIEWER_NURSE, 0, CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW,
+		/* neuromuscular: weakness and atrophy */
+		{"G71.01", CCS_ELIG_REVIEWER_NURSE, CCS_ELIG_F_NM_WEAKNESS | CCS_ELIG_F_NM_ATROPHY,
+		 CCS_ELIG_OUTCOME_ELIGIBLE, CCS_ELIG_R_ELIGIBLE_MTP_NEUROMUSCULAR},
+		{"G71.01", CCS_ELIG_REVIEWER_PHYSICIAN_CONSULTANT, 0, CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW,
 		 CCS_ELIG_R_REQUIRES_PHYSICIAN_REVIEW},
-		{"G12.1", CCS_ELIG_REVIEWER_PHYSICIAN_CONSULTANT, 0, CCS_ELIG_OUTCOME_ELIGIBLE,
-		 CCS_ELIG_R_ELIGIBLE_MTP_NEUROMUSCULAR},
-		{"Q78.0", CCS_ELIG_REVIEWER_PHYSICIAN_CONSULTANT, 0, CCS_ELIG_OUTCOME_ELIGIBLE,
-		 CCS_ELIG_R_ELIGIBLE_MTP_MUSCULOSKELETAL},
-		{"Q78.0", CCS_ELIG_REVIEWER_THERAPY_SUPERVISOR, 0,
+		{"G71.01", CCS_ELIG_REVIEWER_NURSE, CCS_ELIG_F_NM_WEAKNESS,
 		 CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW, CCS_ELIG_R_REQUIRES_PHYSICIAN_REVIEW},
-		{"M08.00", CCS_ELIG_REVIEWER_PHYSICIAN_CONSULTANT, 0, CCS_ELIG_OUTCOME_ELIGIBLE,
+		{"G12.1", CCS_ELIG_REVIEWER_THERAPY_SUPERVISOR, CCS_ELIG_F_NM_WEAKNESS | CCS_ELIG_F_NM_ATROPHY,
+		 CCS_ELIG_OUTCOME_ELIGIBLE, CCS_ELIG_R_ELIGIBLE_MTP_NEUROMUSCULAR},
+		{"G70.01", CCS_ELIG_REVIEWER_NURSE, CCS_ELIG_F_NM_WEAKNESS | CCS_ELIG_F_NM_ATROPHY,
+		 CCS_ELIG_OUTCOME_ELIGIBLE, CCS_ELIG_R_ELIGIBLE_MTP_NEUROMUSCULAR},
+		/* musculoskeletal: any of deformity, contracture, limitation */
+		{"Q78.0", CCS_ELIG_REVIEWER_NURSE, CCS_ELIG_F_MS_DEFORMITY, CCS_ELIG_OUTCOME_ELIGIBLE,
 		 CCS_ELIG_R_ELIGIBLE_MTP_MUSCULOSKELETAL},
-		{"Q05.4", CCS_ELIG_REVIEWER_PHYSICIAN_CONSULTANT, 0, CCS_ELIG_OUTCOME_ELIGIBLE,
+		{"Q78.0", CCS_ELIG_REVIEWER_PHYSICIAN_CONSULTANT, 0, CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW,
+		 CCS_ELIG_R_REQUIRES_PHYSICIAN_REVIEW},
+		{"M08.00", CCS_ELIG_REVIEWER_THERAPY_SUPERVISOR, CCS_ELIG_F_MS_LIMITATION, CCS_ELIG_OUTCOME_ELIGIBLE,
+		 CCS_ELIG_R_ELIGIBLE_MTP_MUSCULOSKELETAL},
+		{"L90.5", CCS_ELIG_REVIEWER_NURSE, CCS_ELIG_F_MS_CONTRACTURE, CCS_ELIG_OUTCOME_ELIGIBLE,
+		 CCS_ELIG_R_ELIGIBLE_MTP_MUSCULOSKELETAL},
+		{"Q74.3", CCS_ELIG_REVIEWER_NURSE, CCS_ELIG_F_NM_WEAKNESS, CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW,
+		 CCS_ELIG_R_REQUIRES_PHYSICIAN_REVIEW},
+		/* other CNS: the CP findings */
+		{"Q05.4", CCS_ELIG_REVIEWER_PHYSICIAN_CONSULTANT, 0, CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW,
+		 CCS_ELIG_R_REQUIRES_PHYSICIAN_REVIEW},
+		{"Q05.4", CCS_ELIG_REVIEWER_NURSE, CCS_ELIG_F_CP_RIGIDITY_SPASTICITY, CCS_ELIG_OUTCOME_ELIGIBLE,
 		 CCS_ELIG_R_ELIGIBLE_MTP_OTHER_CNS},
-		{"S06.2X0A", CCS_ELIG_REVIEWER_PHYSICIAN_CONSULTANT, CCS_ELIG_F_CP_ATAXIA,
-		 CCS_ELIG_OUTCOME_ELIGIBLE, CCS_ELIG_R_ELIGIBLE_MTP_OTHER_CNS},
+		{"S06.2X0A", CCS_ELIG_REVIEWER_NURSE, CCS_ELIG_F_CP_ATAXIA, CCS_ELIG_OUTCOME_ELIGIBLE,
+		 CCS_ELIG_R_ELIGIBLE_MTP_OTHER_CNS},
 		{"S06.2X0A", CCS_ELIG_REVIEWER_PHYSICIAN_CONSULTANT, 0,
 		 CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW, CCS_ELIG_R_REQUIRES_PHYSICIAN_REVIEW},
-		{"S06.2X0A", CCS_ELIG_REVIEWER_NURSE, CCS_ELIG_F_CP_ATAXIA,
-		 CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW, CCS_ELIG_R_REQUIRES_PHYSICIAN_REVIEW},
-		{"G11.1", CCS_ELIG_REVIEWER_PHYSICIAN_CONSULTANT, CCS_ELIG_F_CP_INVOLUNTARY_MOVEMENTS,
-		 CCS_ELIG_OUTCOME_ELIGIBLE, CCS_ELIG_R_ELIGIBLE_MTP_OTHER_CNS},
-		{"J45.909", CCS_ELIG_REVIEWER_PHYSICIAN_CONSULTANT, 0, CCS_ELIG_OUTCOME_NOT_ELIGIBLE,
-		 CCS_ELIG_R_NOT_ELIGIBLE_CONDITION},
+		{"G11.1", CCS_ELIG_REVIEWER_NURSE, CCS_ELIG_F_CP_INVOLUNTARY_MOVEMENTS, CCS_ELIG_OUTCOME_ELIGIBLE,
+		 CCS_ELIG_R_ELIGIBLE_MTP_OTHER_CNS},
+		{"P14.0", CCS_ELIG_REVIEWER_NURSE, CCS_ELIG_F_MS_LIMITATION, CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW,
+		 CCS_ELIG_R_REQUIRES_PHYSICIAN_REVIEW},
+		/* outside the tables: the physician, never a denial by the rules */
+		{"J45.909", CCS_ELIG_REVIEWER_PHYSICIAN_CONSULTANT, 0, CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW,
+		 CCS_ELIG_R_REQUIRES_PHYSICIAN_REVIEW},
 	};
+	(void)NM;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ccs_elig_facts f;
 		base(&f);
@@ -223,18 +266,139 @@ CCS_TEST(group_a_documented_findings_table)
 			fprintf(stderr, "  case %zu (%s)\n", i, cases[i].code);
 		CCS_EQ_STR(ccs_elig_outcome_str(r.outcome), ccs_elig_outcome_str(cases[i].outcome));
 		CCS_TRUE(ccs_elig_result_has(&r, cases[i].reason));
+		CCS_TRUE(!r.noa_required);
+		CCS_EQ_INT(r.determined_by, r.outcome == CCS_ELIG_OUTCOME_ELIGIBLE ? CCS_ELIG_BY_RULE : CCS_ELIG_BY_PENDING);
 	}
+}
+
+/* The physician determines: approves beyond the table, and is the only medical denial. */
+CCS_TEST(physician_determination_table)
+{
+	static const struct {
+		const char *code;       /* or NULL */
+		uint32_t findings;
+		const char *dob;
+		bool eligible;
+		ccs_elig_group group;
+		ccs_elig_outcome outcome;
+		ccs_elig_reason reason;
+	} cases[] = {
+		/* a condition the table does not list ("not limited to") */
+		{"G35", 0, "2020-06-15", true, CCS_ELIG_GROUP_OTHER_CNS, CCS_ELIG_OUTCOME_ELIGIBLE,
+		 CCS_ELIG_R_ELIGIBLE_MTP_OTHER_CNS},
+		/* an 8-year-old with asthma: NOT_ELIGIBLE_CONDITION only */
+		{"J45.909", 0, "2018-01-10", false, CCS_ELIG_GROUP_NONE, CCS_ELIG_OUTCOME_NOT_ELIGIBLE,
+		 CCS_ELIG_R_NOT_ELIGIBLE_CONDITION},
+		/* at-risk findings the basis: the at-risk reasons */
+		{NULL, CCS_ELIG_F_AR_DTR_3_PLUS, "2024-06-15", false, CCS_ELIG_GROUP_AT_RISK,
+		 CCS_ELIG_OUTCOME_NOT_ELIGIBLE, CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS},
+		{NULL, CCS_ELIG_F_AR_DTR_3_PLUS | CCS_ELIG_F_AR_ABNORMAL_POSTURING, "2020-06-15", false,
+		 CCS_ELIG_GROUP_NONE, CCS_ELIG_OUTCOME_NOT_ELIGIBLE, CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_AGE},
+		/* the physician's at-risk approval inside the window */
+		{NULL, CCS_ELIG_F_AR_DTR_3_PLUS, "2024-06-15", true, CCS_ELIG_GROUP_AT_RISK,
+		 CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE, CCS_ELIG_R_AT_RISK_UNDER_3},
+		/* a physician's denial stands over a nurse's findings */
+		{"G80.1", CCS_ELIG_F_CP_ATAXIA, "2020-06-15", false, CCS_ELIG_GROUP_NONE,
+		 CCS_ELIG_OUTCOME_NOT_ELIGIBLE, CCS_ELIG_R_NOT_ELIGIBLE_CONDITION},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ccs_elig_facts f;
+		base(&f);
+		f.birth_date = D(cases[i].dob);
+		f.medical.ncodes = 0;
+		f.medical.reviewer = CCS_ELIG_REVIEWER_NURSE;
+		f.medical.findings = cases[i].findings;
+		if (cases[i].code)
+			CCS_EQ_INT(ccs_elig_facts_add_code(&f, cases[i].code), 0);
+		ccs_elig_result r = eval(&f);
+		CCS_EQ_INT(r.outcome == CCS_ELIG_OUTCOME_NOT_ELIGIBLE, 0); /* never denied by the rules */
+		physician(&f, cases[i].eligible, cases[i].group);
+		r = eval(&f);
+		if (r.outcome != cases[i].outcome || !ccs_elig_result_has(&r, cases[i].reason))
+			fprintf(stderr, "  case %zu\n", i);
+		CCS_EQ_STR(ccs_elig_outcome_str(r.outcome), ccs_elig_outcome_str(cases[i].outcome));
+		CCS_TRUE(ccs_elig_result_has(&r, cases[i].reason));
+		CCS_EQ_INT(r.determined_by, CCS_ELIG_BY_PHYSICIAN);
+		CCS_EQ_STR(r.rule, "physician_determination");
+		CCS_EQ_INT(r.noa_required, cases[i].outcome == CCS_ELIG_OUTCOME_NOT_ELIGIBLE);
+		if (cases[i].reason == CCS_ELIG_R_NOT_ELIGIBLE_CONDITION)
+			CCS_TRUE(!ccs_elig_result_has(&r, CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_AGE));
+	}
+}
+
+/* Who waits for the physician: a worklist with a service target. */
+CCS_TEST(physician_review_worklist_deadline)
+{
+	ccs_elig_facts f;
+	base(&f);
+	f.medical.findings = 0;
+	ccs_elig_result r = eval(&f);
+	CCS_TRUE(r.awaiting_physician);
+	CCS_EQ_INT(DEADLINE(r, PHYSICIAN_REVIEW_DUE), AS_OF_DEFAULT + 30);
+	f.review_since = D("2026-02-20"); /* the wait started earlier: the target stays pinned */
+	r = eval(&f);
+	CCS_EQ_INT(DEADLINE(r, PHYSICIAN_REVIEW_DUE), D("2026-03-22"));
+	physician(&f, true, CCS_ELIG_GROUP_CP);
+	r = eval(&f);
+	CCS_TRUE(!r.awaiting_physician);
+	CCS_EQ_INT(DEADLINE(r, PHYSICIAN_REVIEW_DUE), CCS_DATE_INVALID);
+}
+
+/* Each service line by its own criteria: CCS treatment has CCS conditions; at risk is MTP's. */
+CCS_TEST(service_lines_by_their_own_medical_basis)
+{
+	ccs_elig_facts f;
+	/* cystic fibrosis asking for CCS treatment: eligible (the old engine denied it with an NOA) */
+	base(&f);
+	f.medical.ncodes = 0;
+	f.medical.findings = 0;
+	CCS_EQ_INT(ccs_elig_facts_add_code(&f, "E84.0"), 0);
+	f.lines_requested = LB(CCS_TREATMENT);
+	ccs_elig_result r = eval(&f);
+	CHECK(r, CCS_ELIG_OUTCOME_ELIGIBLE, R(ELIGIBLE_CCS_CONDITION) | R(FIN_ELIGIBLE_AGI_UNDER_40K),
+	      R(NOT_ELIGIBLE_CONDITION) | R(REQUIRES_PHYSICIAN_REVIEW));
+	CCS_TRUE(!r.noa_required);
+	CCS_EQ_STR(r.rule, "cystic_fibrosis");
+	/* the same child asking for MTP therapy: not an MTP condition, the physician decides */
+	f.lines_requested = LB(MTP_THERAPY) | LB(CCS_TREATMENT);
+	r = eval(&f);
+	CHECK_LINE(r, CCS_TREATMENT, CCS_ELIG_OUTCOME_ELIGIBLE, R(ELIGIBLE_CCS_CONDITION), 0);
+	CHECK_LINE(r, MTP_THERAPY, CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW, R(REQUIRES_PHYSICIAN_REVIEW), 0);
+	/* an at-risk infant: at risk for MTP, not a CCS treatment condition */
+	toddler(&f, "2025-06-15", CCS_ELIG_F_AR_DTR_3_PLUS | CCS_ELIG_F_AR_ABNORMAL_POSTURING);
+	f.lines_requested = LB(MTP_THERAPY) | LB(CCS_TREATMENT);
+	r = eval(&f);
+	CHECK_LINE(r, MTP_THERAPY, CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE, R(AT_RISK_UNDER_3), 0);
+	CHECK_LINE(r, CCS_TREATMENT, CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW, R(REQUIRES_PHYSICIAN_REVIEW),
+		   R(AT_RISK_UNDER_3));
+	/* CP (an MTP condition) is a CCS condition too */
+	base(&f);
+	f.lines_requested = LB(CCS_TREATMENT);
+	r = eval(&f);
+	CHECK_LINE(r, CCS_TREATMENT, CCS_ELIG_OUTCOME_ELIGIBLE, R(ELIGIBLE_CCS_CONDITION), 0);
+	/* a CCS-scope physician's denial denies the treatment line only */
+	base(&f);
+	f.medical.ncodes = 0;
+	CCS_EQ_INT(ccs_elig_facts_add_code(&f, "J45.909"), 0);
+	f.lines_requested = LB(CCS_TREATMENT) | LB(MTP_THERAPY);
+	f.physician[CCS_ELIG_BASIS_CCS].present = true;
+	r = eval(&f);
+	CHECK_LINE(r, CCS_TREATMENT, CCS_ELIG_OUTCOME_NOT_ELIGIBLE, R(NOT_ELIGIBLE_CONDITION), 0);
+	CHECK_LINE(r, MTP_THERAPY, CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW, R(REQUIRES_PHYSICIAN_REVIEW),
+		   R(NOT_ELIGIBLE_CONDITION));
+	CCS_TRUE(r.noa_required);
 }
 
 CCS_TEST(two_qualifying_codes_list_both_groups)
 {
 	ccs_elig_facts f;
 	base(&f);
+	f.medical.findings |= CCS_ELIG_F_MS_DEFORMITY;
 	CCS_EQ_INT(ccs_elig_facts_add_code(&f, "Q78.0"), 0);
 	ccs_elig_result r = eval(&f);
 	CHECK(r, CCS_ELIG_OUTCOME_ELIGIBLE, R(ELIGIBLE_MTP_CP) | R(ELIGIBLE_MTP_MUSCULOSKELETAL), 0);
 	/* one met, one not: eligible, no review needed */
-	f.medical.reviewer = CCS_ELIG_REVIEWER_NURSE;
+	f.medical.findings = CCS_ELIG_F_CP_ATAXIA;
 	r = eval(&f);
 	CHECK(r, CCS_ELIG_OUTCOME_ELIGIBLE, R(ELIGIBLE_MTP_CP),
 	      R(ELIGIBLE_MTP_MUSCULOSKELETAL) | R(REQUIRES_PHYSICIAN_REVIEW));
@@ -307,20 +471,23 @@ CCS_TEST(at_risk_two_findings_vs_one)
 
 	f.medical.findings = CCS_ELIG_F_AR_DTR_3_PLUS;
 	r = eval(&f);
-	CHECK(r, CCS_ELIG_OUTCOME_NOT_ELIGIBLE,
-	      R(NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS) | R(NOT_ELIGIBLE_CONDITION),
-	      R(AT_RISK_UNDER_3) | R(NOT_ELIGIBLE_AT_RISK_AGE));
+	CHECK_REC(r, CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS);
+	physician(&f, false, CCS_ELIG_GROUP_AT_RISK);
+	r = eval(&f);
+	CHECK(r, CCS_ELIG_OUTCOME_NOT_ELIGIBLE, R(NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS),
+	      R(AT_RISK_UNDER_3) | R(NOT_ELIGIBLE_AT_RISK_AGE) | R(NOT_ELIGIBLE_CONDITION));
 	CCS_TRUE(r.noa_required);
+	f.physician[0].present = f.physician[1].present = false;
 	CCS_EQ_INT(DEADLINE(r, AT_RISK_REASSESS_DUE), CCS_DATE_INVALID);
 
 	f.medical.findings = CCS_ELIG_F_AR_ALL;
 	r = eval(&f);
 	CHECK(r, CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE, R(AT_RISK_UNDER_3), 0);
 
+	/* no finding at all: the at-risk rule was not the basis */
 	f.medical.findings = 0;
 	r = eval(&f);
-	CHECK(r, CCS_ELIG_OUTCOME_NOT_ELIGIBLE,
-	      R(NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS) | R(NOT_ELIGIBLE_CONDITION), 0);
+	CHECK_REC(r, CCS_ELIG_R_NOT_ELIGIBLE_CONDITION);
 }
 
 CCS_TEST(third_birthday_boundary_under_both_settings)
@@ -331,11 +498,11 @@ CCS_TEST(third_birthday_boundary_under_both_settings)
 		ccs_elig_outcome outcome;
 	} cases[] = {
 		{"2026-03-01", false, CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE}, /* day before 3 */
-		{"2026-03-02", false, CCS_ELIG_OUTCOME_NOT_ELIGIBLE},     /* 3rd birthday */
+		{"2026-03-02", false, CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW}, /* 3rd birthday */
 		{"2026-03-01", true, CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE},
 		{"2026-03-02", true, CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE},  /* 36 months: <= 36 */
 		{"2026-04-01", true, CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE},  /* still 36 months */
-		{"2026-04-02", true, CCS_ELIG_OUTCOME_NOT_ELIGIBLE},      /* 37 months */
+		{"2026-04-02", true, CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW}, /* 37 months */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ccs_elig_facts f;
@@ -345,9 +512,8 @@ CCS_TEST(third_birthday_boundary_under_both_settings)
 		if (r.outcome != cases[i].outcome)
 			fprintf(stderr, "  case %zu\n", i);
 		CCS_EQ_STR(ccs_elig_outcome_str(r.outcome), ccs_elig_outcome_str(cases[i].outcome));
-		if (cases[i].outcome == CCS_ELIG_OUTCOME_NOT_ELIGIBLE)
-			check_reasons("age", r.reasons, R(NOT_ELIGIBLE_AT_RISK_AGE),
-				      R(AT_RISK_UNDER_3) | R(NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS));
+		if (cases[i].outcome == CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW)
+			CHECK_REC(r, CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_AGE);
 	}
 	/* the at-risk age window ends one month later under the inclusive setting */
 	ccs_elig_facts f;
@@ -363,8 +529,7 @@ CCS_TEST(three_or_older_without_diagnosis_is_at_risk_age)
 	ccs_elig_facts f;
 	toddler(&f, "2020-06-15", CCS_ELIG_F_AR_DTR_3_PLUS | CCS_ELIG_F_AR_ABNORMAL_POSTURING);
 	ccs_elig_result r = eval(&f);
-	CHECK(r, CCS_ELIG_OUTCOME_NOT_ELIGIBLE, R(NOT_ELIGIBLE_AT_RISK_AGE) | R(NOT_ELIGIBLE_CONDITION),
-	      R(AT_RISK_UNDER_3));
+	CHECK_REC(r, CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_AGE);
 }
 
 CCS_TEST(cp_findings_without_code_go_to_physician_not_denial)
@@ -372,9 +537,8 @@ CCS_TEST(cp_findings_without_code_go_to_physician_not_denial)
 	ccs_elig_facts f;
 	toddler(&f, "2020-06-15", CCS_ELIG_F_CP_RIGIDITY_SPASTICITY);
 	ccs_elig_result r = eval(&f);
-	CHECK(r, CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW,
-	      R(REQUIRES_PHYSICIAN_REVIEW) | R(NOT_ELIGIBLE_AT_RISK_AGE), R(NOT_ELIGIBLE_CONDITION));
-	CCS_TRUE(!r.noa_required);
+	/* no at-risk finding: the at-risk reasons do not apply at all */
+	CHECK_REC(r, CCS_ELIG_R_NOT_ELIGIBLE_CONDITION);
 }
 
 CCS_TEST(hypotonia_counts_only_under_12_months)
@@ -390,8 +554,7 @@ CCS_TEST(hypotonia_counts_only_under_12_months)
 	/* 13 months */
 	toddler(&f, "2025-01-20", two);
 	r = eval(&f);
-	CHECK(r, CCS_ELIG_OUTCOME_NOT_ELIGIBLE, R(NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS),
-	      R(AT_RISK_UNDER_3));
+	CHECK_REC(r, CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS);
 	/* 13 months with two other findings: hypotonia is irrelevant */
 	f.medical.findings = two | CCS_ELIG_F_AR_MOTOR_ASYMMETRY;
 	r = eval(&f);
@@ -399,7 +562,7 @@ CCS_TEST(hypotonia_counts_only_under_12_months)
 	/* exactly 12 months: no longer "under 12" */
 	toddler(&f, "2025-03-02", two);
 	r = eval(&f);
-	CHECK(r, CCS_ELIG_OUTCOME_NOT_ELIGIBLE, R(NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS), 0);
+	CHECK_REC(r, CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS);
 	r = eval_at(&f, rs_default(), D("2026-03-01"));
 	CHECK(r, CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE, R(AT_RISK_UNDER_3), 0);
 }
@@ -418,28 +581,28 @@ CCS_TEST(prematurity_correction_for_hypotonia)
 	r = eval_at(&f, rs_default(), D("2026-04-13"));
 	CHECK(r, CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE, R(AT_RISK_UNDER_3), 0);
 	r = eval_at(&f, rs_default(), D("2026-04-14"));
-	CHECK(r, CCS_ELIG_OUTCOME_NOT_ELIGIBLE, R(NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS), 0);
+	CHECK_REC(r, CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS);
 
 	/* 37 weeks is not preterm: no correction */
 	f.medical.gestational_weeks = 37;
 	r = eval(&f);
-	CHECK(r, CCS_ELIG_OUTCOME_NOT_ELIGIBLE, R(NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS), 0);
+	CHECK_REC(r, CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS);
 	/* 36 weeks is: 4 weeks, 13 months - 4 weeks is still 12 months -> not counted */
 	f.medical.gestational_weeks = 36;
 	r = eval(&f);
-	CHECK(r, CCS_ELIG_OUTCOME_NOT_ELIGIBLE, R(NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS), 0);
+	CHECK_REC(r, CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS);
 
 	/* a rule set without the correction */
 	ccs_elig_ruleset rs = *rs_default();
 	rs.prematurity_correction = false;
 	f.medical.gestational_weeks = 28;
 	r = eval_at(&f, &rs, AS_OF_DEFAULT);
-	CHECK(r, CCS_ELIG_OUTCOME_NOT_ELIGIBLE, R(NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS), 0);
+	CHECK_REC(r, CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS);
 	/* ... or applying it to chronological age for hypotonia */
 	rs = *rs_default();
 	rs.age_limited_finding_corrected_age = false;
 	r = eval_at(&f, &rs, AS_OF_DEFAULT);
-	CHECK(r, CCS_ELIG_OUTCOME_NOT_ELIGIBLE, R(NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS), 0);
+	CHECK_REC(r, CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS);
 }
 
 CCS_TEST(prematurity_correction_stops_at_24_months)
@@ -455,7 +618,7 @@ CCS_TEST(prematurity_correction_stops_at_24_months)
 	CHECK(r, CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE, R(AT_RISK_UNDER_3), 0);
 	/* 30 months chronological: no correction any more, 30 >= 30 */
 	r = eval_at(&f, &rs, D("2026-03-02"));
-	CHECK(r, CCS_ELIG_OUTCOME_NOT_ELIGIBLE, R(NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS), 0);
+	CHECK_REC(r, CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS);
 }
 
 /* ---- hard gates ---- */
@@ -480,7 +643,7 @@ CCS_TEST(residency_gates)
 {
 	ccs_elig_facts f;
 	base(&f);
-	f.residency.state_resident = false;
+	f.residency.state_resident = CCS_ELIG_TRI_NO;
 	f.residency.same_county = false;
 	ccs_elig_result r = eval(&f);
 	CHECK(r, CCS_ELIG_OUTCOME_NOT_ELIGIBLE, R(NOT_ELIGIBLE_RESIDENCY_STATE), R(TRANSFER_COUNTY));
@@ -662,17 +825,20 @@ CCS_TEST(agi_exactly_at_threshold_under_both_settings)
 	f.lines_requested = LB(CCS_TREATMENT);
 	f.financial.agi_cents = 4000000;
 	f.financial.expected_oop_cents = 0;
-	ccs_elig_result r = eval_at(&f, rs_default(), AS_OF_DEFAULT);
+	/* HSC 123870(a)(1): "$40,000 or less" -- the default rule set is inclusive (the old
+	 * default, "under", was the bug); the other reading stays a rule set */
+	const ccs_elig_ruleset *under = ccs_elig_ruleset_find("2026.2-agi-under");
+	ccs_elig_result r = eval_at(&f, under, AS_OF_DEFAULT);
 	CHECK_LINE(r, CCS_TREATMENT, CCS_ELIG_OUTCOME_NOT_ELIGIBLE, R(NOT_ELIGIBLE_FINANCIAL),
 		   R(FIN_ELIGIBLE_AGI_UNDER_40K));
 	CHECK(r, CCS_ELIG_OUTCOME_NOT_ELIGIBLE, R(NOT_ELIGIBLE_FINANCIAL), 0);
-	ccs_elig_result ri = eval_at(&f, rs_inclusive(), AS_OF_DEFAULT);
+	ccs_elig_result ri = eval_at(&f, rs_default(), AS_OF_DEFAULT);
 	CHECK_LINE(ri, CCS_TREATMENT, CCS_ELIG_OUTCOME_ELIGIBLE, R(FIN_ELIGIBLE_AGI_UNDER_40K),
 		   R(NOT_ELIGIBLE_FINANCIAL));
-	CCS_EQ_STR(ri.ruleset_version, "2026.1-inclusive");
+	CCS_EQ_STR(ri.ruleset_version, "2026.2");
 	/* one cent over: not eligible under both */
 	f.financial.agi_cents = 4000001;
-	CCS_EQ_INT(eval_at(&f, rs_inclusive(), AS_OF_DEFAULT).outcome, CCS_ELIG_OUTCOME_NOT_ELIGIBLE);
+	CCS_EQ_INT(eval_at(&f, rs_default(), AS_OF_DEFAULT).outcome, CCS_ELIG_OUTCOME_NOT_ELIGIBLE);
 	/* one cent under: eligible under both */
 	f.financial.agi_cents = 3999999;
 	CCS_EQ_INT(eval_at(&f, rs_default(), AS_OF_DEFAULT).outcome, CCS_ELIG_OUTCOME_ELIGIBLE);
@@ -713,7 +879,10 @@ CCS_TEST(diagnostic_line_follows_ruled_out_condition_only)
 	CHECK_LINE(r, DIAGNOSTIC, CCS_ELIG_OUTCOME_ELIGIBLE, R(FIN_EXEMPT_DIAGNOSTIC),
 		   R(REQUIRES_PHYSICIAN_REVIEW));
 	CCS_EQ_INT(r.outcome, CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW);
-	f.medical.ncodes = 0; /* reviewed, no condition */
+	f.medical.ncodes = 0; /* reviewed, no condition: still the physician's to rule out */
+	r = eval(&f);
+	CHECK_LINE(r, DIAGNOSTIC, CCS_ELIG_OUTCOME_ELIGIBLE, R(FIN_EXEMPT_DIAGNOSTIC), R(NOT_ELIGIBLE_CONDITION));
+	physician(&f, false, CCS_ELIG_GROUP_NONE); /* the physician rules it out */
 	r = eval(&f);
 	CHECK_LINE(r, DIAGNOSTIC, CCS_ELIG_OUTCOME_NOT_ELIGIBLE, R(NOT_ELIGIBLE_CONDITION), 0);
 }
@@ -747,7 +916,7 @@ CCS_TEST(mtu_not_medically_necessary_refers_to_lea)
 	ccs_elig_facts f;
 	base(&f);
 	f.mtu.evaluated = true;
-	f.mtu.medically_necessary = false;
+	f.mtu.medically_necessary = CCS_ELIG_TRI_NO;
 	f.mtu.evaluated_date = D("2026-02-25");
 	ccs_elig_result r = eval(&f);
 	CHECK(r, CCS_ELIG_OUTCOME_NOT_ELIGIBLE,
@@ -761,7 +930,7 @@ CCS_TEST(mtu_not_medically_necessary_refers_to_lea)
 	CHECK_LINE(r, MTP_EQUIPMENT, CCS_ELIG_OUTCOME_ELIGIBLE, 0, R(NOT_MEDICALLY_NECESSARY));
 	CCS_EQ_INT(r.outcome, CCS_ELIG_OUTCOME_ELIGIBLE);
 	/* necessary: nothing added */
-	f.mtu.medically_necessary = true;
+	f.mtu.medically_necessary = CCS_ELIG_TRI_YES;
 	r = eval(&f);
 	CHECK(r, CCS_ELIG_OUTCOME_ELIGIBLE, 0, R(NOT_MEDICALLY_NECESSARY) | R(REFER_LEA_EDUCATIONAL));
 }
@@ -771,7 +940,7 @@ CCS_TEST(therapy_plan_change_needs_five_days_notice)
 	ccs_elig_facts f;
 	base(&f);
 	f.mtu.evaluated = true;
-	f.mtu.medically_necessary = true;
+	f.mtu.medically_necessary = CCS_ELIG_TRI_YES;
 	f.mtu.plan_change = true;
 	f.mtu.plan_change_effective = D("2026-03-16");
 	ccs_elig_result r = eval(&f);
@@ -787,7 +956,7 @@ CCS_TEST(noa_and_appeal_deadlines)
 {
 	ccs_elig_facts f;
 	base(&f);
-	f.residency.state_resident = false; /* a denial */
+	f.residency.state_resident = CCS_ELIG_TRI_NO; /* a denial */
 	ccs_elig_result r = eval(&f);
 	CCS_TRUE(r.noa_required);
 	CCS_EQ_INT(DEADLINE(r, NOA_DUE), D("2026-03-09"));
@@ -919,7 +1088,9 @@ CCS_TEST(timer_replay_is_identical)
 	ccs_elig_result before = eval_at(&f, rs_default(), D("2027-06-14"));
 	ccs_elig_result after = eval_at(&f, rs_default(), D("2027-06-15"));
 	CCS_EQ_INT(before.outcome, CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE);
-	CCS_EQ_INT(after.outcome, CCS_ELIG_OUTCOME_NOT_ELIGIBLE);
+	/* at three the rules can only recommend: the physician re-determines */
+	CCS_EQ_INT(after.outcome, CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW);
+	CCS_EQ_INT(after.recommendation, CCS_ELIG_R_NOT_ELIGIBLE_AT_RISK_AGE);
 }
 
 /* ---- what-if ---- */
@@ -934,19 +1105,19 @@ CCS_TEST(what_if_diff_between_rule_sets)
 	ccs_elig_diff d;
 	CCS_TRUE(!ccs_elig_result_equal(&a, &b));
 	ccs_elig_result_diff(&a, &b, &d);
-	CCS_TRUE(d.any && d.version_differs && d.overall.changed && d.noa_differs);
-	CCS_EQ_INT(d.overall.before, CCS_ELIG_OUTCOME_NOT_ELIGIBLE);
+	CCS_TRUE(d.any && d.version_differs && d.overall.changed && !d.noa_differs);
+	CCS_EQ_INT(d.overall.before, CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW);
 	CCS_EQ_INT(d.overall.after, CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE);
 	CCS_EQ_INT(d.overall.added, R(AT_RISK_UNDER_3));
-	CCS_EQ_INT(d.overall.removed, R(NOT_ELIGIBLE_AT_RISK_AGE) | R(NOT_ELIGIBLE_CONDITION));
+	CCS_EQ_INT(d.overall.removed, R(REQUIRES_PHYSICIAN_REVIEW));
 	CCS_TRUE(d.lines[CCS_ELIG_LINE_MTP_THERAPY - 1].changed);
 	CCS_TRUE(!d.lines[CCS_ELIG_LINE_DIAGNOSTIC - 1].changed);
 	int n = ccs_elig_diff_render(&d, buf, sizeof(buf));
 	CCS_TRUE(n > 0);
-	CCS_TRUE(strstr(buf, "outcome NOT_ELIGIBLE -> AT_RISK_ELIGIBLE:") == buf);
+	CCS_TRUE(strstr(buf, "outcome REQUIRES_PHYSICIAN_REVIEW -> AT_RISK_ELIGIBLE:") == buf);
 	CCS_TRUE(strstr(buf, "+AT_RISK_UNDER_3") != NULL);
-	CCS_TRUE(strstr(buf, "-NOT_ELIGIBLE_AT_RISK_AGE") != NULL);
-	CCS_TRUE(strstr(buf, "MTP_THERAPY NOT_ELIGIBLE -> AT_RISK_ELIGIBLE") != NULL);
+	CCS_TRUE(strstr(buf, "-REQUIRES_PHYSICIAN_REVIEW") != NULL);
+	CCS_TRUE(strstr(buf, "MTP_THERAPY REQUIRES_PHYSICIAN_REVIEW -> AT_RISK_ELIGIBLE") != NULL);
 	CCS_EQ_INT(ccs_elig_diff_render(&d, buf, 10), -ENOSPC);
 	CCS_EQ_INT(strlen(buf), 9);
 
@@ -976,14 +1147,15 @@ CCS_TEST(rule_sets_are_valid_and_differ_only_in_open_settings)
 	CCS_TRUE(ccs_elig_ruleset_at(ccs_elig_ruleset_count()) == NULL);
 	CCS_TRUE(ccs_elig_ruleset_find("1999.9") == NULL);
 	CCS_TRUE(ccs_elig_ruleset_find(NULL) == NULL);
-	CCS_EQ_STR(ccs_elig_ruleset_find("2026.1")->version, "2026.1");
+	CCS_EQ_STR(ccs_elig_ruleset_find("2026.2")->version, "2026.2");
 	ccs_elig_ruleset a = *rs_default(), b = *rs_inclusive();
-	CCS_TRUE(!a.at_risk_age_inclusive && !a.agi_threshold_inclusive);
+	CCS_TRUE(!a.at_risk_age_inclusive && a.agi_threshold_inclusive);
 	CCS_TRUE(b.at_risk_age_inclusive && b.agi_threshold_inclusive);
 	a.version = b.version;
 	a.description = b.description;
 	a.at_risk_age_inclusive = b.at_risk_age_inclusive;
 	a.agi_threshold_inclusive = b.agi_threshold_inclusive;
+	a.groups = b.groups; /* each set owns a copy of the group table */
 	CCS_TRUE(memcmp(&a, &b, sizeof(a)) == 0);
 
 	/* a code row that needs no findings would let a code approve on its own */
@@ -1005,10 +1177,12 @@ CCS_TEST(reason_strings_are_section_8_verbatim)
 {
 	static const char *const expected[CCS_ELIG_R_COUNT] = {
 		"NONE", "NOT_ELIGIBLE_AGE", "NOT_ELIGIBLE_RESIDENCY_STATE", "TRANSFER_COUNTY",
-		"PENDING_APPLICATION", "PENDING_RECORDS", "PENDING_RESIDENCY", "ELIGIBLE_MTP_CP",
+		"PENDING_APPLICATION", "PENDING_RECORDS", "PENDING_RESIDENCY",
+		"NOT_ELIGIBLE_APPLICATION_NOT_RETURNED", "ELIGIBLE_MTP_CP",
 		"ELIGIBLE_MTP_NEUROMUSCULAR", "ELIGIBLE_MTP_MUSCULOSKELETAL", "ELIGIBLE_MTP_OTHER_CNS",
 		"AT_RISK_UNDER_3", "NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS",
 		"NOT_ELIGIBLE_AT_RISK_AGE", "NOT_ELIGIBLE_CONDITION", "REQUIRES_PHYSICIAN_REVIEW",
+		"ELIGIBLE_CCS_CONDITION", "ELIGIBLE_APPEAL_OVERTURNED",
 		"FIN_EXEMPT_MTP_ONLY", "FIN_EXEMPT_DIAGNOSTIC", "FIN_EXEMPT_ADOPTED_KNOWN_CONDITION",
 		"FIN_ELIGIBLE_MEDI_CAL_FULL_SCOPE_NO_SOC", "FIN_ELIGIBLE_AGI_UNDER_40K",
 		"FIN_ELIGIBLE_OOP_OVER_20PCT", "PENDING_FINANCIAL_DOCS", "NOT_ELIGIBLE_FINANCIAL",
@@ -1045,7 +1219,7 @@ CCS_TEST(json_rendering_has_codes_and_no_birth_date)
 	int n = ccs_elig_result_to_json(&r, buf, sizeof(buf));
 	CCS_TRUE(n > 0);
 	CCS_EQ_INT(n, strlen(buf));
-	CCS_TRUE(strstr(buf, "{\"rule_set_version\":\"2026.1\",\"as_of\":\"2026-03-02\","
+	CCS_TRUE(strstr(buf, "{\"rule_set_version\":\"2026.2\",\"as_of\":\"2026-03-02\","
 			     "\"outcome\":\"ELIGIBLE\",") == buf);
 	CCS_TRUE(strstr(buf, "{\"line\":\"MTP_EQUIPMENT\",\"outcome\":\"NOT_ELIGIBLE\"") != NULL);
 	CCS_TRUE(strstr(buf, "\"NOT_ELIGIBLE_FINANCIAL\"") != NULL);
@@ -1090,7 +1264,7 @@ CCS_TEST(invalid_facts_are_rejected)
 	f.medical.ncodes = CCS_ELIG_MAX_CODES + 1;
 	CCS_EQ_INT(ccs_elig_evaluate(&f, rs_default(), AS_OF_DEFAULT, &r), -EINVAL);
 	base(&f);
-	f.medical.findings |= CCS_ELIG_F_PHYSICIAN_CONFIRMED; /* derived, never an input */
+	f.medical.findings |= 1u << 20; /* not a finding */
 	CCS_EQ_INT(ccs_elig_evaluate(&f, rs_default(), AS_OF_DEFAULT, &r), -EINVAL);
 	base(&f);
 	f.medical.gestational_weeks = 10;
