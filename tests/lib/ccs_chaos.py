@@ -68,6 +68,19 @@ def read_topic(env, topic):
     return [json.loads(l) for l in out.stdout.splitlines() if l.strip()]
 
 
+def metric(d, name, labels=""):
+    """A daemon's metric, in either exposition: `ccs_<name>{service="<s>",<labels>}` (one name
+    per concept) or the older `ccs_<service>_<name>{<labels>}`; None when absent."""
+    _, body = d.get("/metrics")
+    want = {'ccs_%s{service="%s"%s}' % (name, d.service, "," + labels if labels else ""),
+            "ccs_%s_%s%s" % (d.service, name, "{%s}" % labels if labels else "")}
+    for line in body.splitlines():
+        parts = line.rsplit(" ", 1)
+        if len(parts) == 2 and parts[0] in want:
+            return float(parts[1])
+    return None
+
+
 def figures(fault, **kv):
     """One greppable line per fault: `figures[fault]: k=v ...`."""
     log("figures[%s]: %s" % (fault, " ".join("%s=%s" % (k, ("%.1f" % v) if isinstance(v, float) else v)
@@ -124,6 +137,9 @@ class Node(Daemon):
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def metric(self, name, labels=""):
+        return metric(self, name, labels)
 
     def sigstop(self):
         self.proc.send_signal(signal.SIGSTOP)

@@ -14,6 +14,7 @@ import time
 
 from ccs_it import (Env, check, check_eq, end_offsets, finish, log, psql, scalar, wait_until)
 from ccs_samples import envelope, referral
+from ccs_chaos import metric
 
 IN, OUT = "ccs.referral.submitted.v1", "ccs.referral.decided.v1"
 
@@ -31,7 +32,7 @@ try:
     psql(db, "UPDATE consumer_offsets SET owner_epoch = owner_epoch + 1, owner = 'usurper'")
     fenced_batch = [envelope(referral(rng)) for _ in range(30)]
     env.submit(IN, fenced_batch)
-    check(wait_until(lambda: (d.metric("transactions_total", 'result="fenced"') or 0) >= 1, 30),
+    check(wait_until(lambda: (metric(d, "transactions_total", 'result="fenced"') or 0) >= 1, 30),
           "the fenced instance's commit was refused")
     time.sleep(2)
     check_eq(scalar(db, "SELECT count(*) FROM referrals"), "30", "a fenced instance writes nothing")
@@ -76,7 +77,7 @@ try:
     check_eq(len(dlq), 0, "transient failures never produce dead letters")
     decisions = env.tail(OUT, idle=3, expect=total)
     check_eq(len({m["headers"]["ce_id"] for m in decisions}), total, "one distinct decision per referral")
-    log("figures: terminated_connections=%d transient_errors=%s" % (kills[0], d.metric("transient_errors_total", 'source="postgresql"')))
+    log("figures: terminated_connections=%d transient_errors=%s" % (kills[0], metric(d, "transient_errors_total", 'source="postgresql"')))
     check(d.get("/readyz")[0] == 200, "ready again after the failures")
 finally:
     env.cleanup()
