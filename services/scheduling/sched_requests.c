@@ -32,7 +32,14 @@ int ccs_sched__move_sessions(req *q, ccs_sched_store_booked_appt *appts, size_t 
 		if ((rc = ccs_sched_store_appt_cancel(q->tx, o->appointment_id, NULL, reason, q->event_id, q->err)) != 0)
 			return rc;
 		const char *kind = ccs_arena_printf(q->a, "moved.%s", o->appointment_id);
-		ccs_date not_before = from > q->asof + rr.notice_days ? from : CCS_DATE_INVALID;
+		/* A therapy session stays in its own week where it can (from its Monday on); the
+		 * change never takes effect before `from`. */
+		ccs_date week = o->day - ccs_date_weekday(o->day);
+		ccs_date not_before = from;
+		if (!eval && week > not_before)
+			not_before = week;
+		if (not_before <= q->asof + rr.notice_days)
+			not_before = CCS_DATE_INVALID;
 		ccs_date base = o->day > from ? o->day : from;
 		ccs_sched_single sg = {o->case_id, o->mtu_id, o->discipline, o->end_min - o->start_min, o->kind,
 				       o->prescription_id, q->asof, not_before,

@@ -16,10 +16,10 @@ def new_id(rng=None):
 
 
 def eligibility(case_id, county, outcome="ELIGIBILITY_OUTCOME_ELIGIBLE", mtp_line=None, as_of="2026-11-02",
-                decided_at="2026-11-02T17:00:00Z", reasons=(), age_out="2040-05-01", rng=None):
+                decided_at="2026-11-02T17:00:00Z", reasons=(), age_out="2040-05-01", rng=None, school_district=None):
     """An EligibilityDecision; mtp_line is the MTP therapy line's outcome (defaults to the overall one)."""
     line = mtp_line or outcome
-    return {
+    doc = {
         "decisionId": new_id(rng),
         "caseId": case_id,
         "county": county,
@@ -34,6 +34,9 @@ def eligibility(case_id, county, outcome="ELIGIBILITY_OUTCOME_ELIGIBLE", mtp_lin
                           "reasons": [{"code": c} for c in reasons]}],
         "ageOutDate": age_out,
     }
+    if school_district:
+        doc["schoolDistrict"] = school_district
+    return doc
 
 
 def request(case_id, kind, body, received_at="2026-11-02T18:00:00Z", rng=None):

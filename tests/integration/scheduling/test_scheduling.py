@@ -284,15 +284,17 @@ try:
     submit_req(confs[1:])
     step(1)
     decisions(len(seen) + 2)
-    times = []
-    for c in confs:
-        m = by_kind(c["requestId"], "conference.scheduled")
-        if check(m is not None, "conference scheduled"):
-            v = m["value"]["conferenceScheduled"]
-            roles = sorted(p["role"] for p in v["participants"])
-            check(len(roles) == 4 and "PARTICIPANT_ROLE_MTC_PHYSICIAN" in roles, "PT, OT, physician and family")
-            times.append((v["date"], v["startMinute"]))
-    check(len(times) == 2 and times[0] != times[1], "the physician is not double-booked: %s" % times)
+    m = by_kind(confs[0]["requestId"], "conference.scheduled")
+    if check(m is not None, "conference scheduled"):
+        v = m["value"]["conferenceScheduled"]
+        roles = sorted(p["role"] for p in v["participants"])
+        check_eq(roles, ["PARTICIPANT_ROLE_CHILD_AND_FAMILY", "PARTICIPANT_ROLE_MTC_PHYSICIAN",
+                         "PARTICIPANT_ROLE_PHYSICAL_THERAPIST"],
+                 "a PT-only child: family, PT and physician (no OT needed)")
+    # big[1] was found not medically necessary above: no conference for a child not eligible.
+    m = by_kind(confs[1]["requestId"], "refused")
+    if check(m is not None, "conference for a child found not medically necessary: refused"):
+        check_eq(m["value"]["refused"]["reasonCode"], "NOT_MEDICALLY_NECESSARY", "refusal reason")
 
     # --- 8. the database refuses an overlapping appointment -------------------------------------
     row = psql(db, "SELECT therapist_id, day, start_min, end_min FROM appointments WHERE status = 'booked'"
