@@ -74,12 +74,56 @@ unsigned ccs_elig_fold_program_lines(int requested_program)
 
 /* ---- evidence -> facts ---- */
 
-/* Fold state beyond the facts: the appeal the facts describe. */
+/* Fold state beyond the facts: the appeal the facts describe, the evidence in force. */
 struct fold {
 	ccs_elig_facts *f;
 	const ccs_elig_fold_case *c;
 	const char *appeal_id; /* points into the decoded evidence */
+	ccs_elig_fold_out *out; /* src[], reviewer, the previous step's result */
 };
+
+/* ---- county names ---- */
+
+/* A county name without case, surrounding or repeated spaces, or a trailing " County". */
+static void county_norm(const char *in, char *out, size_t cap)
+{
+	size_t n = 0;
+	bool space = false;
+	for (; *in && n + 1 < cap; in++) {
+		char ch = *in;
+		if (ch == ' ' || ch == '\t') {
+			space = n > 0;
+			continue;
+		}
+		if (space && n + 2 < cap)
+			out[n++] = ' ';
+		space = false;
+		out[n++] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+	}
+	out[n] = '\0';
+	if (n > 7 && strcmp(out + n - 7, " county") == 0)
+		out[n - 7] = '\0';
+}
+
+static bool county_same_default(const char *a, const char *b)
+{
+	char x[CCS_ELIG_FOLD_COUNTY_LEN + 8], y[CCS_ELIG_FOLD_COUNTY_LEN + 8];
+	county_norm(a, x, sizeof(x));
+	county_norm(b, y, sizeof(y));
+	return strcmp(x, y) == 0;
+}
+
+static ccs_elig_fold_same_county_fn county_cmp = county_same_default;
+
+void ccs_elig_fold_set_county_compare(ccs_elig_fold_same_county_fn fn)
+{
+	county_cmp = fn ? fn : county_same_default;
+}
+
+bool ccs_elig_fold_same_county(const char *a, const char *b)
+{
+	return county_cmp(a, b);
+}
 
 static void apply_application(struct fold *s, const ccs_elig_fold_step *st)
 {
@@ -88,8 +132,10 @@ static void apply_application(struct fold *s, const ccs_elig_fold_step *st)
 	if (sent != CCS_DATE_INVALID)
 		s->f->application_sent = sent;
 	/* only a signed application counts as returned (22 CCR 41514) */
-	if (a->application_signed)
+	if (a->application_signed) {
 		s->f->application_received = date_or(a->received_date, st->on);
+		s->out->src[CCS_ELIG_SRC_APPLICATION] = st->event_id;
+	}
 }
 
 /* A finding flag: the offset of its bool in CerebralPalsyFindings / AtRiskFindings. */
@@ -112,6 +158,42 @@ static const struct finding_bit ar_bits[] = {
 	{offsetof(Ccs__Mtp__V1__AtRiskFindings, abnormal_posturing), CCS_ELIG_F_AR_ABNORMAL_POSTURING},
 	{offsetof(Ccs__Mtp__V1__AtRiskFindings, hypotonicity_normal_or_increased_dtr), CCS_ELIG_F_AR_HYPOTONICITY},
 	{offsetof(Ccs__Mtp__V1__AtRiskFindings, motor_asymmetry), CCS_ELIG_F_AR_MOTOR_ASYMMETRY},
+};
+
+static const struct finding_bit nm_bits[] = {
+	{offsetof(Ccs__Mtp__V1__NeuromuscularFindings, weakness), CCS_ELIG_F_NM_WEAKNESS},
+	{offsetof(Ccs__Mtp__V1__NeuromuscularFindings, atrophy), CCS_ELIG_F_NM_ATROPHY},
+};
+
+static const struct finding_bit ms_bits[] = {
+	{offsetof(Ccs__Mtp__V1__MusculoskeletalFindings, deformity), CCS_ELIG_F_MS_DEFORMITY},
+	{offsetof(Ccs__Mtp__V1__MusculoskeletalFindings, contracture), CCS_ELIG_F_MS_CONTRACTURE},
+	{offsetof(Ccs__Mtp__V1__MusculoskeletalFindings, limitation_of_motion_or_function), CCS_ELIG_F_MS_LIMITATION},
+};
+
+/* MedicalFinding enum value -> finding bit (index = enum value). */
+static const uint32_t finding_of_enum[] = {
+	0,
+	CCS_ELIG_F_CP_RIGIDITY_SPASTICITY,
+	CCS_ELIG_F_CP_HYPOTONIA_DTR_PRIMITIVE,
+	CCS_ELIG_F_CP_INVOLUNTARY_MOVEMENTS,
+	CCS_ELIG_F_CP_ATAXIA,
+	CCS_ELIG_F_AR_PRIMITIVE_REFLEXES,
+	CCS_ELIG_F_AR_DTR_3_PLUS,
+	CCS_ELIG_F_AR_ABNORMAL_POSTURING,
+	CCS_ELIG_F_AR_HYPOTONICITY,
+	CCS_ELIG_F_AR_MOTOR_ASYMMETRY,
+	CCS_ELIG_F_NM_WEAKNESS,
+	CCS_ELIG_F_NM_ATROPHY,
+	CCS_ELIG_F_MS_DEFORMITY,
+	CCS_ELIG_F_MS_CONTRACTURE,
+	CCS_ELIG_F_MS_LIMITATION,
+};
+
+/* ConditionGroup enum value -> engine group (index = enum value). */
+static const ccs_elig_group group_of_enum[] = {
+	CCS_ELIG_GROUP_NONE, CCS_ELIG_GROUP_CP, CCS_ELIG_GROUP_NEUROMUSCULAR, CCS_ELIG_GROUP_MUSCULOSKELETAL,
+	CCS_ELIG_GROUP_OTHER_CNS, CCS_ELIG_GROUP_AT_RISK, CCS_ELIG_GROUP_CCS,
 };
 
 static uint32_t bits_of(const void *msg, const struct finding_bit *t, size_t n)
@@ -138,10 +220,42 @@ static void apply_medical(struct fold *s, const ccs_elig_fold_step *st)
 	md->exam_date = date_or(m->exam_date, CCS_DATE_INVALID);
 	md->gestational_weeks = (uint8_t)m->gestational_age_weeks;
 	md->findings = bits_of(m->cerebral_palsy, cp_bits, NELEMS(cp_bits)) |
-		       bits_of(m->at_risk, ar_bits, NELEMS(ar_bits));
+		       bits_of(m->at_risk, ar_bits, NELEMS(ar_bits)) |
+		       bits_of(m->neuromuscular, nm_bits, NELEMS(nm_bits)) |
+		       bits_of(m->musculoskeletal, ms_bits, NELEMS(ms_bits));
+	s->out->src[CCS_ELIG_SRC_MEDICAL] = st->event_id;
 	for (size_t i = 0; i < m->n_confirmed_icd10_codes; i++)
 		if (ccs_elig_facts_add_code(s->f, m->confirmed_icd10_codes[i]) != 0)
 			break; /* checked at intake; cannot happen for stored evidence */
+}
+
+/* The medical consultant's determination, filed by its scope; a later one replaces it. */
+static void apply_physician(struct fold *s, const ccs_elig_fold_step *st)
+{
+	const Ccs__Mtp__V1__PhysicianDetermination *p = st->ev->physician_determination;
+	ccs_elig_physician ph;
+
+	memset(&ph, 0, sizeof(ph));
+	ph.present = true;
+	ph.eligible = p->result == CCS__MTP__V1__PHYSICIAN_RESULT__PHYSICIAN_RESULT_ELIGIBLE;
+	ph.group = (unsigned)p->condition_group < NELEMS(group_of_enum) ? group_of_enum[p->condition_group]
+									 : CCS_ELIG_GROUP_NONE;
+	for (size_t i = 0; i < p->n_findings; i++)
+		if ((unsigned)p->findings[i] < NELEMS(finding_of_enum))
+			ph.findings |= finding_of_enum[p->findings[i]];
+	ph.determined = date_or(p->determined_date, st->on);
+	if (p->scope != CCS__MTP__V1__MEDICAL_SCOPE__MEDICAL_SCOPE_CCS)
+		s->f->physician[CCS_ELIG_BASIS_MTP] = ph;
+	if (p->scope != CCS__MTP__V1__MEDICAL_SCOPE__MEDICAL_SCOPE_MTP)
+		s->f->physician[CCS_ELIG_BASIS_CCS] = ph;
+	s->out->src[CCS_ELIG_SRC_PHYSICIAN] = st->event_id;
+}
+
+/* The notice of the current adverse run was mailed: the appeal window counts from then. */
+static void apply_notice_mailed(struct fold *s, const ccs_elig_fold_step *st)
+{
+	s->f->appeal.noa_sent = date_or(st->ev->notice_mailed->mailed_date, st->on);
+	s->out->src[CCS_ELIG_SRC_NOTICE] = st->event_id;
 }
 
 static void apply_financial(struct fold *s, const ccs_elig_fold_step *st)
@@ -156,6 +270,7 @@ static void apply_financial(struct fold *s, const ccs_elig_fold_step *st)
 	f->agi_cents = fi->agi_cents;
 	f->expected_oop_cents = fi->expected_oop_cents;
 	f->info_received = st->on;
+	s->out->src[CCS_ELIG_SRC_FINANCIAL] = st->event_id;
 	/* a complete file (or a Medi-Cal verification) is a determination: the annual
 	 * redetermination counts from it */
 	f->determined_on = fi->documents_complete ||
@@ -170,10 +285,18 @@ static void apply_residency(struct fold *s, const ccs_elig_fold_step *st)
 	ccs_elig_residency *rd = &s->f->residency;
 
 	rd->verified = r->verified;
-	rd->state_resident = r->state_resident;
+	/* the enum when stated; the old bool only says "yes" (false cannot be told from absent) */
+	if (r->state_residency == CCS__MTP__V1__STATE_RESIDENCY__STATE_RESIDENCY_RESIDENT)
+		rd->state_resident = CCS_ELIG_TRI_YES;
+	else if (r->state_residency == CCS__MTP__V1__STATE_RESIDENCY__STATE_RESIDENCY_NOT_RESIDENT)
+		rd->state_resident = CCS_ELIG_TRI_NO;
+	else
+		rd->state_resident = r->state_resident ? CCS_ELIG_TRI_YES : CCS_ELIG_TRI_UNKNOWN;
 	/* no county named: the verification is of the county that has the case */
-	rd->same_county = !*r->county || strcasecmp(r->county, s->c->county) == 0;
+	rd->same_county = !*r->county || ccs_elig_fold_same_county(r->county, s->c->county);
+	snprintf(s->out->residency_county, sizeof(s->out->residency_county), "%s", r->county);
 	rd->info_received = st->on;
+	s->out->src[CCS_ELIG_SRC_RESIDENCY] = st->event_id;
 }
 
 static void apply_lines(struct fold *s, const ccs_elig_fold_step *st)
@@ -194,8 +317,10 @@ static void apply_appeal_filed(struct fold *s, const ccs_elig_fold_step *st)
 
 	s->appeal_id = a->appeal_id;
 	ap->filed = date_or(a->filed_date, st->on);
+	ap->postmarked = date_or(a->postmarked_date, CCS_DATE_INVALID);
 	ap->decided = CCS_DATE_INVALID;
 	ap->result = CCS_ELIG_APPEAL_NONE;
+	s->out->src[CCS_ELIG_SRC_APPEAL] = st->event_id;
 }
 
 static void apply_appeal_decided(struct fold *s, const ccs_elig_fold_step *st)
@@ -209,6 +334,10 @@ static void apply_appeal_decided(struct fold *s, const ccs_elig_fold_step *st)
 	s->appeal_id = a->appeal_id;
 	ap->decided = date_or(a->decided_date, st->on);
 	ap->result = (ccs_elig_appeal_result)a->result;
+	/* overturned: the denials in force when it was decided deny no more (services resume) */
+	if (ap->result == CCS_ELIG_APPEAL_OVERTURNED)
+		ap->overturned |= s->out->result.reasons & ccs_elig_denial_reasons();
+	s->out->src[CCS_ELIG_SRC_APPEAL] = st->event_id;
 }
 
 static void apply_mtu(struct fold *s, const ccs_elig_fold_step *st)
@@ -217,7 +346,14 @@ static void apply_mtu(struct fold *s, const ccs_elig_fold_step *st)
 	ccs_elig_mtu *mt = &s->f->mtu;
 
 	mt->evaluated = true;
-	mt->medically_necessary = m->medically_necessary;
+	/* the enum when stated; the old bool only says "yes" (false cannot be told from absent) */
+	if (m->medical_necessity == CCS__MTP__V1__MEDICAL_NECESSITY__MEDICAL_NECESSITY_NECESSARY)
+		mt->medically_necessary = CCS_ELIG_TRI_YES;
+	else if (m->medical_necessity == CCS__MTP__V1__MEDICAL_NECESSITY__MEDICAL_NECESSITY_NOT_NECESSARY)
+		mt->medically_necessary = CCS_ELIG_TRI_NO;
+	else
+		mt->medically_necessary = m->medically_necessary ? CCS_ELIG_TRI_YES : CCS_ELIG_TRI_UNKNOWN;
+	s->out->src[CCS_ELIG_SRC_MTU] = st->event_id;
 	mt->evaluated_date = date_or(m->evaluated_date, st->on);
 	mt->plan_change = m->therapy_plan_change;
 	mt->plan_change_effective = mt->plan_change ? date_or(m->effective_date, mt->evaluated_date) : CCS_DATE_INVALID;
@@ -235,6 +371,8 @@ static const struct {
 	{CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_APPEAL_FILED, apply_appeal_filed},
 	{CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_APPEAL_DECIDED, apply_appeal_decided},
 	{CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_MTU_EVALUATION, apply_mtu},
+	{CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_PHYSICIAN_DETERMINATION, apply_physician},
+	{CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_NOTICE_MAILED, apply_notice_mailed},
 };
 
 static void apply_step(struct fold *s, const ccs_elig_fold_step *st)
@@ -306,11 +444,46 @@ static int eval_step(ccs_elig_facts *f, const ccs_elig_ruleset *rs, ccs_date as_
 		return rc;
 	if (eligible(r->outcome))
 		*authorized = true;
-	if (!r->noa_required)
+	if (!r->noa_required) {
+		/* a new adverse run needs a new notice: the old mailing date does not count */
 		*adverse_since = CCS_DATE_INVALID;
-	else if (*adverse_since == CCS_DATE_INVALID)
+		if (f->appeal.filed == CCS_DATE_INVALID)
+			f->appeal.noa_sent = CCS_DATE_INVALID;
+	} else if (*adverse_since == CCS_DATE_INVALID) {
 		*adverse_since = as_of;
+	}
+	/* the physician-review wait runs from its first day until someone decides */
+	if (!r->awaiting_physician)
+		f->review_since = CCS_DATE_INVALID;
+	else if (f->review_since == CCS_DATE_INVALID)
+		f->review_since = as_of;
 	return 0;
+}
+
+/* The reviewer the decision rests on: the physician for a determination, else the medical
+ * review's reviewer (its reviewer_id, else the evidence's recorded_by). */
+static void fold_reviewer(struct fold *s, const ccs_elig_fold_step *steps, size_t n, ccs_date until)
+{
+	ccs_elig_fold_out *out = s->out;
+	const char *want = out->result.determined_by == CCS_ELIG_BY_PHYSICIAN ? out->src[CCS_ELIG_SRC_PHYSICIAN]
+										: out->src[CCS_ELIG_SRC_MEDICAL];
+	out->reviewer_role = CCS_ELIG_REVIEWER_UNKNOWN;
+	out->reviewer_id = "";
+	out->rationale_code = "";
+	for (size_t i = 0; want && i < n; i++) {
+		const Ccs__Mtp__V1__EligibilityEvidence *ev = steps[i].ev;
+		if (steps[i].event_id != want || (until != CCS_DATE_INVALID && steps[i].on > until))
+			continue;
+		if (ev->kind_case == CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_PHYSICIAN_DETERMINATION) {
+			out->reviewer_role = CCS_ELIG_REVIEWER_PHYSICIAN_CONSULTANT;
+			out->reviewer_id = *ev->physician_determination->reviewer_id ? ev->physician_determination->reviewer_id
+										    : ev->recorded_by;
+			out->rationale_code = ev->physician_determination->rationale_code;
+		} else if (ev->kind_case == CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_MEDICAL_REVIEW) {
+			out->reviewer_role = (ccs_elig_reviewer)ev->medical_review->reviewer_role;
+			out->reviewer_id = *ev->medical_review->reviewer_id ? ev->medical_review->reviewer_id : ev->recorded_by;
+		}
+	}
 }
 
 int ccs_elig_fold(const ccs_elig_fold_case *c, ccs_elig_fold_step *steps, size_t n,
@@ -331,6 +504,8 @@ int ccs_elig_fold(const ccs_elig_fold_case *c, ccs_elig_fold_step *steps, size_t
 	s.f = &out->facts;
 	s.c = c;
 	s.appeal_id = NULL;
+	s.out = out;
+	out->noa_mailed = CCS_DATE_INVALID;
 	if (n)
 		qsort(steps, n, sizeof(*steps), step_cmp);
 
@@ -359,6 +534,8 @@ int ccs_elig_fold(const ccs_elig_fold_case *c, ccs_elig_fold_step *steps, size_t
 			goto out;
 	}
 	out->as_of = as_of;
+	out->noa_mailed = out->facts.appeal.noa_sent;
+	fold_reviewer(&s, steps, n, until);
 out:
 	return rc;
 }
@@ -382,6 +559,10 @@ static int check_medical(const Ccs__Mtp__V1__MedicalReviewFindings *m, char *err
 		return -EINVAL;
 	if (m->gestational_age_weeks != 0 && (m->gestational_age_weeks < 20 || m->gestational_age_weeks > 44)) {
 		ccs_errf(errbuf, errlen, "medical_review.gestational_age_weeks out of range (0 or 20..44)");
+		return -EINVAL;
+	}
+	if (strlen(m->reviewer_id) > 64) {
+		ccs_errf(errbuf, errlen, "medical_review.reviewer_id over 64 characters");
 		return -EINVAL;
 	}
 	if ((unsigned)m->reviewer_role > CCS_ELIG_REVIEWER_THERAPY_SUPERVISOR) {
@@ -445,6 +626,10 @@ int ccs_elig_fold_check_evidence(const Ccs__Mtp__V1__EligibilityEvidence *ev, ch
 			ccs_errf(errbuf, errlen, "residency.county too long");
 			return -EINVAL;
 		}
+		if ((unsigned)ev->residency->state_residency > 2) {
+			ccs_errf(errbuf, errlen, "residency.state_residency unknown");
+			return -EINVAL;
+		}
 		return 0;
 	case CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_SERVICE_LINES_REQUESTED:
 		for (size_t i = 0; i < ev->service_lines_requested->n_service_lines; i++) {
@@ -472,7 +657,47 @@ int ccs_elig_fold_check_evidence(const Ccs__Mtp__V1__EligibilityEvidence *ev, ch
 			return -EINVAL;
 		}
 		return check_date(ev->appeal_decided->decided_date, "appeal_decided.decided_date", errbuf, errlen);
+	case CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_PHYSICIAN_DETERMINATION: {
+		const Ccs__Mtp__V1__PhysicianDetermination *p = ev->physician_determination;
+		ccs_elig_facts scratch;
+		if (p->result != CCS__MTP__V1__PHYSICIAN_RESULT__PHYSICIAN_RESULT_ELIGIBLE &&
+		    p->result != CCS__MTP__V1__PHYSICIAN_RESULT__PHYSICIAN_RESULT_NOT_ELIGIBLE) {
+			ccs_errf(errbuf, errlen, "physician_determination.result must be stated");
+			return -EINVAL;
+		}
+		if ((unsigned)p->condition_group >= NELEMS(group_of_enum) || (unsigned)p->scope > 2) {
+			ccs_errf(errbuf, errlen, "physician_determination.condition_group or scope unknown");
+			return -EINVAL;
+		}
+		if (p->result == CCS__MTP__V1__PHYSICIAN_RESULT__PHYSICIAN_RESULT_ELIGIBLE &&
+		    p->condition_group == CCS__MTP__V1__CONDITION_GROUP__CONDITION_GROUP_UNSPECIFIED) {
+			ccs_errf(errbuf, errlen, "physician_determination: an eligible determination names its condition group");
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < p->n_findings; i++)
+			if ((unsigned)p->findings[i] >= NELEMS(finding_of_enum) || p->findings[i] == 0) {
+				ccs_errf(errbuf, errlen, "physician_determination.findings[%zu] unknown", i);
+				return -EINVAL;
+			}
+		ccs_elig_facts_init(&scratch);
+		for (size_t i = 0; i < p->n_icd10_codes; i++)
+			if (ccs_elig_facts_add_code(&scratch, p->icd10_codes[i]) != 0) {
+				ccs_errf(errbuf, errlen, "physician_determination.icd10_codes[%zu] invalid or too many", i);
+				return -EINVAL;
+			}
+		if (strlen(p->reviewer_id) > 64 || strlen(p->rationale_code) > 64) {
+			ccs_errf(errbuf, errlen, "physician_determination: reviewer_id or rationale_code over 64 characters");
+			return -EINVAL;
+		}
+		return check_date(p->determined_date, "physician_determination.determined_date", errbuf, errlen);
+	}
+	case CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_NOTICE_MAILED:
+		return check_date(ev->notice_mailed->mailed_date, "notice_mailed.mailed_date", errbuf, errlen);
 	case CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_MTU_EVALUATION:
+		if ((unsigned)ev->mtu_evaluation->medical_necessity > 2) {
+			ccs_errf(errbuf, errlen, "mtu_evaluation.medical_necessity unknown");
+			return -EINVAL;
+		}
 		if (check_date(ev->mtu_evaluation->evaluated_date, "mtu_evaluation.evaluated_date", errbuf, errlen) ||
 		    check_date(ev->mtu_evaluation->effective_date, "mtu_evaluation.effective_date", errbuf, errlen))
 			return -EINVAL;

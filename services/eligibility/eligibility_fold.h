@@ -41,12 +41,42 @@ typedef struct ccs_elig_fold_step {
 	const Ccs__Mtp__V1__EligibilityEvidence *ev;
 } ccs_elig_fold_step;
 
+/* The evidence in force, by part of the case: event ids (pointing into the steps). */
+enum {
+	CCS_ELIG_SRC_APPLICATION,
+	CCS_ELIG_SRC_RESIDENCY,
+	CCS_ELIG_SRC_MEDICAL,
+	CCS_ELIG_SRC_PHYSICIAN,
+	CCS_ELIG_SRC_FINANCIAL,
+	CCS_ELIG_SRC_MTU,
+	CCS_ELIG_SRC_NOTICE,
+	CCS_ELIG_SRC_APPEAL,
+	CCS_ELIG_NSRC
+};
+
 typedef struct ccs_elig_fold_out {
 	ccs_elig_facts facts;   /* as used by the final evaluation */
 	ccs_elig_result result; /* the final evaluation */
 	ccs_date as_of;
 	size_t applied;         /* evidence steps folded (after the `until` filter) */
+	const char *src[CCS_ELIG_NSRC]; /* event id of the evidence in force, or NULL */
+	/* who decided medically: the reviewer of the evidence the decision rests on */
+	ccs_elig_reviewer reviewer_role;
+	const char *reviewer_id;         /* staff id, or "" */
+	const char *rationale_code;      /* the physician's, or "" */
+	char residency_county[CCS_ELIG_FOLD_COUNTY_LEN]; /* county the verification named */
+	ccs_date noa_mailed;             /* the current notice's mailing date, or INVALID */
 } ccs_elig_fold_out;
+
+/*
+ * How the fold compares the county a residency verification names with the case's county:
+ * true when they are the same county. The default (NULL) compares names after normalisation
+ * (case, surrounding and repeated spaces, a trailing " County"); the daemon passes the county
+ * table's lookup when it has one.
+ */
+typedef bool (*ccs_elig_fold_same_county_fn)(const char *a, const char *b);
+void ccs_elig_fold_set_county_compare(ccs_elig_fold_same_county_fn fn);
+bool ccs_elig_fold_same_county(const char *a, const char *b);
 
 /*
  * Fold the case and its evidence under rule set `rs`. `steps` is sorted in place by

@@ -264,8 +264,13 @@ static void check_result(const ccs_elig_facts *f, const ccs_elig_ruleset *rs, cc
 	CHECK(strcmp(r->ruleset_version, rs->version) == 0);
 	if (!f->physician[0].present && !f->physician[1].present)
 		CHECK(!(r->reasons & MED_DENY));
-	if (r->outcome == CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW)
-		CHECK(!r->noa_required || (r->reasons & R(THERAPY_PLAN_CHANGE)));
+	if (r->outcome == CCS_ELIG_OUTCOME_REQUIRES_PHYSICIAN_REVIEW && r->noa_required) {
+		/* a notice only for what is denied or changed, never for the wait itself */
+		bool line_denied = false;
+		for (int l = 0; l < CCS_ELIG_NLINES; l++)
+			line_denied |= r->lines[l].requested && r->lines[l].outcome == CCS_ELIG_OUTCOME_NOT_ELIGIBLE;
+		CHECK(line_denied || (r->reasons & R(THERAPY_PLAN_CHANGE)));
+	}
 
 	CHECK(ccs_elig_evaluate(f, rs, as_of, &again) == 0);
 	CHECK(ccs_elig_result_equal(r, &again));

@@ -8,6 +8,8 @@
 
 #include "reason_texts.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	ccs_elig_texts *t = NULL;
@@ -19,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (ccs_elig_texts_get(t, "APPEAL_RIGHTS", &en, &es) && (!*en || !*es))
 			abort();
-		(void)ccs_elig_texts_check(t, eb, sizeof(eb));
+		if (ccs_elig_texts_check(t, eb, sizeof(eb)) != 0 && !eb[0])
+			abort();
 		ccs_elig_texts_free(t);
 	} else if (t || strncmp(eb, "fuzz", 4) != 0) {
 		abort();

@@ -132,7 +132,10 @@ static inline Ccs__Mtp__V1__EligibilityEvidence *fx_residency(ev_box *b, const c
 	fx_reset(b, id);
 	b->res.county = FX_STR(county);
 	b->res.verified = verified;
+	/* a stated answer: the enum (an absent one is "not stated", see the fold tests) */
 	b->res.state_resident = state_resident;
+	b->res.state_residency = state_resident ? CCS__MTP__V1__STATE_RESIDENCY__STATE_RESIDENCY_RESIDENT
+						: CCS__MTP__V1__STATE_RESIDENCY__STATE_RESIDENCY_NOT_RESIDENT;
 	b->ev.kind_case = CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_RESIDENCY;
 	b->ev.residency = &b->res;
 	return &b->ev;
@@ -184,6 +187,8 @@ static inline Ccs__Mtp__V1__EligibilityEvidence *fx_mtu(ev_box *b, const char *i
 {
 	fx_reset(b, id);
 	b->mtu.medically_necessary = necessary;
+	b->mtu.medical_necessity = necessary ? CCS__MTP__V1__MEDICAL_NECESSITY__MEDICAL_NECESSITY_NECESSARY
+					     : CCS__MTP__V1__MEDICAL_NECESSITY__MEDICAL_NECESSITY_NOT_NECESSARY;
 	b->mtu.discipline = CCS__MTP__V1__DISCIPLINE__DISCIPLINE_PT;
 	b->mtu.evaluated_date = FX_STR(evaluated);
 	b->mtu.therapy_plan_change = plan_change;

@@ -419,11 +419,12 @@ CCS_TEST(medical_at_risk_findings_decide_by_count_and_age)
 	} rows[] = {
 		{"2025-01-10", CCS_ELIG_F_AR_PRIMITIVE_REFLEXES | CCS_ELIG_F_AR_MOTOR_ASYMMETRY,
 		 O(AT_RISK_ELIGIBLE), R(AT_RISK_UNDER_3)},
-		{"2025-01-10", CCS_ELIG_F_AR_ABNORMAL_POSTURING, O(NOT_ELIGIBLE),
-		 R(NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS)},
+		/* the rules' "no" is only a recommendation: the physician decides (no NOA) */
+		{"2025-01-10", CCS_ELIG_F_AR_ABNORMAL_POSTURING, O(REQUIRES_PHYSICIAN_REVIEW),
+		 R(REQUIRES_PHYSICIAN_REVIEW)},
 		/* over 3: the at-risk group no longer applies */
-		{"2022-06-01", CCS_ELIG_F_AR_PRIMITIVE_REFLEXES | CCS_ELIG_F_AR_MOTOR_ASYMMETRY, O(NOT_ELIGIBLE),
-		 R(NOT_ELIGIBLE_AT_RISK_AGE)},
+		{"2022-06-01", CCS_ELIG_F_AR_PRIMITIVE_REFLEXES | CCS_ELIG_F_AR_MOTOR_ASYMMETRY,
+		 O(REQUIRES_PHYSICIAN_REVIEW), R(REQUIRES_PHYSICIAN_REVIEW)},
 	};
 	for (size_t i = 0; i < NELEMS(rows); i++) {
 		static scenario s;
@@ -567,6 +568,9 @@ CCS_TEST(residency_maps_to_facts)
 		{"", true, true, true, O(ELIGIBLE), 0, false},
 		/* another California county: a transfer, not a denial, and no NOA */
 		{"San Diego", true, true, false, O(TRANSFER), R(TRANSFER_COUNTY), false},
+		/* the county table's spelling: "Los Angeles County" is Los Angeles */
+		{"Los Angeles County", true, true, true, O(ELIGIBLE), 0, false},
+		{"  los  angeles ", true, true, true, O(ELIGIBLE), 0, false},
 		{FX_COUNTY, false, true, true, O(PENDING), R(PENDING_RESIDENCY), false},
 		{"San Diego", false, true, false, O(PENDING), R(PENDING_RESIDENCY), false},
 		{FX_COUNTY, true, false, true, O(NOT_ELIGIBLE), R(NOT_ELIGIBLE_RESIDENCY_STATE), true},
@@ -578,7 +582,7 @@ CCS_TEST(residency_maps_to_facts)
 		fx_residency(&s.box[1], "ev-res", rows[i].county, rows[i].verified, rows[i].state);
 		CCS_EQ_INT(fold(&s.c, s.st, s.n, &out), 0);
 		CCS_EQ_INT(out.facts.residency.verified, rows[i].verified);
-		CCS_EQ_INT(out.facts.residency.state_resident, rows[i].state);
+		CCS_EQ_INT(out.facts.residency.state_resident, rows[i].state ? CCS_ELIG_TRI_YES : CCS_ELIG_TRI_NO);
 		CCS_EQ_INT(out.facts.residency.same_county, rows[i].same);
 		CCS_EQ_INT(out.facts.residency.info_received, D("2026-01-22"));
 		if (out.result.outcome != rows[i].outcome || !has(&out, rows[i].must) ||
@@ -719,7 +723,7 @@ CCS_TEST(mtu_evaluation_maps_to_facts)
 		    fx_mtu(nb(&s), "ev-mtu", rows[i].necessary, rows[i].evaluated, rows[i].change, rows[i].effective));
 		CCS_EQ_INT(fold(&s.c, s.st, s.n, &out), 0);
 		CCS_TRUE(out.facts.mtu.evaluated);
-		CCS_EQ_INT(out.facts.mtu.medically_necessary, rows[i].necessary);
+		CCS_EQ_INT(out.facts.mtu.medically_necessary, rows[i].necessary ? CCS_ELIG_TRI_YES : CCS_ELIG_TRI_NO);
 		CCS_EQ_INT(out.facts.mtu.evaluated_date, rows[i].want_eval);
 		CCS_EQ_INT(out.facts.mtu.plan_change, rows[i].change);
 		CCS_EQ_INT(out.facts.mtu.plan_change_effective, rows[i].want_effective);
