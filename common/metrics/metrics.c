@@ -34,7 +34,7 @@ typedef struct family {
 } family;
 
 struct ccs_metrics {
-	char *prefix;
+	char *service; /* the value of every series' service label */
 	family *fams;
 	size_t nfams;
 	ccs_metric **series;
@@ -45,8 +45,8 @@ ccs_metrics *ccs_metrics_new(const char *service)
 {
 	ccs_metrics *m = ccs_xcalloc(1, sizeof(*m));
 	size_t n = strlen(service) + 6;
-	m->prefix = ccs_xmalloc(n);
-	snprintf(m->prefix, n, "ccs_%s_", service);
+	m->service = ccs_xmalloc(n);
+	snprintf(m->service, n, "%s", service);
 	return m;
 }
 
@@ -64,7 +64,7 @@ void ccs_metrics_free(ccs_metrics *m)
 	}
 	free(m->fams);
 	free(m->series);
-	free(m->prefix);
+	free(m->service);
 	free(m);
 }
 
@@ -188,6 +188,12 @@ static void fmt_num(char *out, size_t len, double v)
 	}
 }
 
+/* A series' label set: the registry's service label first, then its own labels. */
+static void labels_open(buf *b, const ccs_metrics *m, const ccs_metric *s)
+{
+	bprintf(b, "{service=\"%s\"%s%s", m->service, *s->labels ? "," : "", s->labels);
+}
+
 char *ccs_metrics_render(const ccs_metrics *m, size_t *len)
 {
 	static const char *const types[] = {"counter", "gauge", "histogram"};
@@ -197,38 +203,36 @@ char *ccs_metrics_render(const ccs_metrics *m, size_t *len)
 	b.p[0] = '\0';
 	for (size_t f = 0; f < m->nfams; f++) {
 		const family *fam = &m->fams[f];
-		bprintf(&b, "# HELP %s%s %s\n# TYPE %s%s %s\n", m->prefix, fam->name, fam->help, m->prefix,
-			fam->name, types[fam->type]);
+		bprintf(&b, "# HELP ccs_%s %s\n# TYPE ccs_%s %s\n", fam->name, fam->help, fam->name, types[fam->type]);
 		for (size_t i = 0; i < m->nseries; i++) {
 			const ccs_metric *s = m->series[i];
 			if (s->family != (int)f)
 				continue;
-			const char *sep = *s->labels ? "," : "";
 			if (fam->type != CCS_METRIC_HISTOGRAM) {
 				fmt_num(num, sizeof(num), s->value);
-				if (*s->labels)
-					bprintf(&b, "%s%s{%s} %s\n", m->prefix, fam->name, s->labels, num);
-				else
-					bprintf(&b, "%s%s %s\n", m->prefix, fam->name, num);
+				bprintf(&b, "ccs_%s", fam->name);
+				labels_open(&b, m, s);
+				bprintf(&b, "} %s\n", num);
 				continue;
 			}
 			unsigned long long cum = 0;
 			for (size_t k = 0; k < fam->nbounds; k++) {
 				cum += s->buckets[k];
 				fmt_num(num, sizeof(num), fam->bounds[k]);
-				bprintf(&b, "%s%s_bucket{%s%sle=\"%s\"} %llu\n", m->prefix, fam->name, s->labels, sep,
-					num, cum);
+				bprintf(&b, "ccs_%s_bucket", fam->name);
+				labels_open(&b, m, s);
+				bprintf(&b, ",le=\"%s\"} %llu\n", num, cum);
 			}
-			bprintf(&b, "%s%s_bucket{%s%sle=\"+Inf\"} %llu\n", m->prefix, fam->name, s->labels, sep,
-				s->count);
+			bprintf(&b, "ccs_%s_bucket", fam->name);
+			labels_open(&b, m, s);
+			bprintf(&b, ",le=\"+Inf\"} %llu\n", s->count);
 			fmt_num(num, sizeof(num), s->value);
-			if (*s->labels) {
-				bprintf(&b, "%s%s_sum{%s} %s\n", m->prefix, fam->name, s->labels, num);
-				bprintf(&b, "%s%s_count{%s} %llu\n", m->prefix, fam->name, s->labels, s->count);
-			} else {
-				bprintf(&b, "%s%s_sum %s\n", m->prefix, fam->name, num);
-				bprintf(&b, "%s%s_count %llu\n", m->prefix, fam->name, s->count);
-			}
+			bprintf(&b, "ccs_%s_sum", fam->name);
+			labels_open(&b, m, s);
+			bprintf(&b, "} %s\n", num);
+			bprintf(&b, "ccs_%s_count", fam->name);
+			labels_open(&b, m, s);
+			bprintf(&b, "} %llu\n", s->count);
 		}
 	}
 	*len = b.len;

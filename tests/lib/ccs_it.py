@@ -306,7 +306,8 @@ class Daemon:
 
     def metric(self, name, labels=""):
         _, body = self.get("/metrics")
-        full = "ccs_%s_%s%s" % (self.service, name, "{%s}" % labels if labels else "")
+        # One name per concept across the daemons; the service is a label (always the first).
+        full = 'ccs_%s{service="%s"%s}' % (name, self.service, "," + labels if labels else "")
         for line in body.splitlines():
             if line.startswith(full + " "):
                 return float(line.split()[-1])

@@ -3,8 +3,11 @@
  * summarised in a periodic log line. A series is a (name, labels) pair; callers look a series
  * up once and keep the pointer, so the hot path is a single add.
  *
- * Names are given without the service prefix; the registry adds "ccs_<service>_". Label text
- * is pre-rendered (`result="ok"`) and must never carry personal data: ids and codes only.
+ * Names are given without the "ccs_" prefix, which the registry adds; every series also gets the
+ * label service="<service>", so the three daemons share one name per concept
+ * (ccs_messages_total{service="referral",result="processed"}) and rules are written once.
+ * Label text is pre-rendered (`result="ok"`) and must never carry personal data: ids and codes
+ * only.
  */
 #ifndef CCS_METRICS_H
 #define CCS_METRICS_H

@@ -1,6 +1,6 @@
 /*
  * Unit tests for ccs_metrics: the Prometheus text exposition format (HELP/TYPE lines, the
- * service prefix, labels, cumulative histogram buckets with +Inf, _sum and _count) and series
+ * service label, labels, cumulative histogram buckets with +Inf, _sum and _count) and series
  * identity. Every rendered sample line is also checked against the format's grammar.
  */
 #include "ccs/metrics.h"
@@ -94,17 +94,17 @@ CCS_TEST(counter_and_gauge_render)
 	ccs_metric_set(ccs_metrics_series(m, "outbox_backlog", NULL), -2.5);
 	char *out = ccs_metrics_render(m, &len);
 	CCS_EQ_INT(len, strlen(out));
-	CCS_HAS_LINE(out, "# HELP ccs_referral_messages_total input messages by result");
-	CCS_HAS_LINE(out, "# TYPE ccs_referral_messages_total counter");
-	CCS_HAS_LINE(out, "ccs_referral_messages_total{result=\"processed\"} 5");
-	CCS_HAS_LINE(out, "ccs_referral_messages_total{result=\"duplicate\"} 1");
-	CCS_HAS_LINE(out, "# TYPE ccs_referral_outbox_backlog gauge");
-	CCS_HAS_LINE(out, "ccs_referral_outbox_backlog -2.5");
+	CCS_HAS_LINE(out, "# HELP ccs_messages_total input messages by result");
+	CCS_HAS_LINE(out, "# TYPE ccs_messages_total counter");
+	CCS_HAS_LINE(out, "ccs_messages_total{service=\"referral\",result=\"processed\"} 5");
+	CCS_HAS_LINE(out, "ccs_messages_total{service=\"referral\",result=\"duplicate\"} 1");
+	CCS_HAS_LINE(out, "# TYPE ccs_outbox_backlog gauge");
+	CCS_HAS_LINE(out, "ccs_outbox_backlog{service=\"referral\"} -2.5");
 	/* HELP and TYPE come before the family's samples, once per family. */
-	const char *type = strstr(out, "# TYPE ccs_referral_messages_total");
-	const char *sample = strstr(out, "ccs_referral_messages_total{");
+	const char *type = strstr(out, "# TYPE ccs_messages_total");
+	const char *sample = strstr(out, "ccs_messages_total{service=\"referral\",");
 	CCS_TRUE(type && sample && type < sample);
-	CCS_TRUE(strstr(type + 1, "# TYPE ccs_referral_messages_total") == NULL);
+	CCS_TRUE(strstr(type + 1, "# TYPE ccs_messages_total") == NULL);
 	check_grammar(out);
 	free(out);
 	ccs_metrics_free(m);
@@ -131,8 +131,8 @@ CCS_TEST(series_identity)
 	CCS_TRUE(ccs_metric_value(s2) == 0.0);
 	size_t len;
 	char *out = ccs_metrics_render(m, &len);
-	CCS_HAS_LINE(out, "# TYPE ccs_x_a_total counter");
-	CCS_HAS_LINE(out, "ccs_x_a_total{k=\"n99\"} 0");
+	CCS_HAS_LINE(out, "# TYPE ccs_a_total counter");
+	CCS_HAS_LINE(out, "ccs_a_total{service=\"x\",k=\"n99\"} 0");
 	check_grammar(out);
 	free(out);
 	ccs_metrics_free(m);
@@ -151,20 +151,20 @@ CCS_TEST(histogram_buckets_are_cumulative)
 	ccs_metric_observe(h, 2);     /* above every bound: only +Inf */
 	ccs_metric_observe(h, 4);
 	char *out = ccs_metrics_render(m, &len);
-	CCS_HAS_LINE(out, "# TYPE ccs_eligibility_transaction_seconds histogram");
-	CCS_HAS_LINE(out, "ccs_eligibility_transaction_seconds_bucket{le=\"0.01\"} 2");
-	CCS_HAS_LINE(out, "ccs_eligibility_transaction_seconds_bucket{le=\"0.1\"} 2");
-	CCS_HAS_LINE(out, "ccs_eligibility_transaction_seconds_bucket{le=\"1\"} 3");
-	CCS_HAS_LINE(out, "ccs_eligibility_transaction_seconds_bucket{le=\"+Inf\"} 5");
+	CCS_HAS_LINE(out, "# TYPE ccs_transaction_seconds histogram");
+	CCS_HAS_LINE(out, "ccs_transaction_seconds_bucket{service=\"eligibility\",le=\"0.01\"} 2");
+	CCS_HAS_LINE(out, "ccs_transaction_seconds_bucket{service=\"eligibility\",le=\"0.1\"} 2");
+	CCS_HAS_LINE(out, "ccs_transaction_seconds_bucket{service=\"eligibility\",le=\"1\"} 3");
+	CCS_HAS_LINE(out, "ccs_transaction_seconds_bucket{service=\"eligibility\",le=\"+Inf\"} 5");
 	/* The sum reads back as exactly the double the observations add up to. */
 	double want = 0.005;
 	want += 0.01;
 	want += 0.5;
 	want += 2;
 	want += 4;
-	const char *sum = strstr(out, "\nccs_eligibility_transaction_seconds_sum ");
-	CCS_TRUE(sum && strtod(sum + strlen("\nccs_eligibility_transaction_seconds_sum "), NULL) == want);
-	CCS_HAS_LINE(out, "ccs_eligibility_transaction_seconds_count 5");
+	const char *sum = strstr(out, "\nccs_transaction_seconds_sum{service=\"eligibility\"} ");
+	CCS_TRUE(sum && strtod(sum + strlen("\nccs_transaction_seconds_sum{service=\"eligibility\"} "), NULL) == want);
+	CCS_HAS_LINE(out, "ccs_transaction_seconds_count{service=\"eligibility\"} 5");
 	/* Buckets appear in increasing order of le. */
 	const char *p1 = strstr(out, "le=\"0.01\""), *p2 = strstr(out, "le=\"1\""), *p3 = strstr(out, "le=\"+Inf\"");
 	CCS_TRUE(p1 && p2 && p3 && p1 < p2 && p2 < p3);
@@ -183,13 +183,13 @@ CCS_TEST(histogram_with_labels)
 	ccs_metric_observe(h, 3);
 	ccs_metrics_series(m, "batch_size", "topic=\"idle\""); /* no observations yet */
 	char *out = ccs_metrics_render(m, &len);
-	CCS_HAS_LINE(out, "ccs_scheduling_batch_size_bucket{topic=\"t\",le=\"1\"} 0");
-	CCS_HAS_LINE(out, "ccs_scheduling_batch_size_bucket{topic=\"t\",le=\"10\"} 1");
-	CCS_HAS_LINE(out, "ccs_scheduling_batch_size_bucket{topic=\"t\",le=\"+Inf\"} 1");
-	CCS_HAS_LINE(out, "ccs_scheduling_batch_size_sum{topic=\"t\"} 3");
-	CCS_HAS_LINE(out, "ccs_scheduling_batch_size_count{topic=\"t\"} 1");
-	CCS_HAS_LINE(out, "ccs_scheduling_batch_size_bucket{topic=\"idle\",le=\"+Inf\"} 0");
-	CCS_HAS_LINE(out, "ccs_scheduling_batch_size_count{topic=\"idle\"} 0");
+	CCS_HAS_LINE(out, "ccs_batch_size_bucket{service=\"scheduling\",topic=\"t\",le=\"1\"} 0");
+	CCS_HAS_LINE(out, "ccs_batch_size_bucket{service=\"scheduling\",topic=\"t\",le=\"10\"} 1");
+	CCS_HAS_LINE(out, "ccs_batch_size_bucket{service=\"scheduling\",topic=\"t\",le=\"+Inf\"} 1");
+	CCS_HAS_LINE(out, "ccs_batch_size_sum{service=\"scheduling\",topic=\"t\"} 3");
+	CCS_HAS_LINE(out, "ccs_batch_size_count{service=\"scheduling\",topic=\"t\"} 1");
+	CCS_HAS_LINE(out, "ccs_batch_size_bucket{service=\"scheduling\",topic=\"idle\",le=\"+Inf\"} 0");
+	CCS_HAS_LINE(out, "ccs_batch_size_count{service=\"scheduling\",topic=\"idle\"} 0");
 	check_grammar(out);
 	free(out);
 	ccs_metrics_free(m);
@@ -206,11 +206,11 @@ CCS_TEST(large_values_keep_precision)
 	ccs_metric_observe(ccs_metrics_series(m, "seconds", ""), 1234567.25);
 	ccs_metric_add(ccs_metrics_series(m, "bytes_total", ""), 12345678901.0);
 	char *out = ccs_metrics_render(m, &len);
-	CCS_HAS_LINE(out, "ccs_p_bytes_total 12345678901");
-	const char *sum = strstr(out, "ccs_p_seconds_sum ");
+	CCS_HAS_LINE(out, "ccs_bytes_total{service=\"p\"} 12345678901");
+	const char *sum = strstr(out, "ccs_seconds_sum{service=\"p\"} ");
 	CCS_TRUE(sum != NULL);
 	if (sum) {
-		double v = strtod(sum + strlen("ccs_p_seconds_sum "), NULL);
+		double v = strtod(sum + strlen("ccs_seconds_sum{service=\"p\"} "), NULL);
 		if (v != 1234567.25)
 			CCS_FAIL_("_sum rendered as %.*s", (int)strcspn(sum, "\n"), sum);
 	}
