@@ -43,6 +43,7 @@ PKGS=(
 	"clang-14"
 	"libclang-rt-14-dev"
 	"jq"
+	"npm|command -v npm"
 	"prometheus|command -v promtool"
 	"tzdata|test -e /usr/share/zoneinfo/America/Los_Angeles"
 	"curl|command -v curl"

@@ -5,8 +5,8 @@
  *
  * Exit codes of every command: 0 done, 1 failed (Kafka, input or I/O error), 2 usage error.
  */
-#ifndef CCSCTL_H
-#define CCSCTL_H
+#ifndef CCS_CCSCTL_H
+#define CCS_CCSCTL_H
 
 #include <signal.h>
 #include <stddef.h>
@@ -115,4 +115,4 @@ int ccsctl_read_check(const struct ccsctl_read *r, const char *cmd);
 /* The JSON object `tail` prints for one message (caller owns the reference). */
 json_t *ccsctl_message_json(const rd_kafka_message_t *m);
 
-#endif
+#endif /* CCS_CCSCTL_H */
