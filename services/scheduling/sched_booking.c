@@ -33,7 +33,7 @@ int ccs_sched__book(req *q, const ccs_sched_booking *bk, ccs_sched_booked *out)
 		memset(out, 0, sizeof(*out));
 		if ((rc = sp(q, CCS_SCHED_SP_TAKE)) != 0)
 			return rc;
-		rc = ccs_sched_store_load_mtu(q->tx, bk->mtu_id, bk->case_ids, bk->from, bk->to, &m, &found, q->err);
+		rc = ccs_sched_store_load_mtu(q->tx, q->scratch, bk->mtu_id, bk->case_ids, bk->from, bk->to, &m, &found, q->err);
 		if (rc)
 			return rc;
 		if (!found)
@@ -105,7 +105,7 @@ static int plan_single(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_sche
 			s = &one;
 		}
 		ccs_sched_eval_request er = {x->child, sg->discipline, sg->eligible_on, q->asof, sg->not_before, NULL};
-		if (ccs_sched_find_evaluation(&x->rules, s, &er, q->a, &res, errbuf, sizeof(errbuf)) != 0)
+		if (ccs_sched_find_evaluation(&x->rules, s, &er, q->scratch, &res, errbuf, sizeof(errbuf)) != 0)
 			return ccs_svc_poison(q->err, "validation", "session search: %s", errbuf);
 		if (res.found) {
 			ccs_sched_store_appt *a = ccs_arena_alloc(q->a, sizeof(*a));
@@ -169,7 +169,7 @@ static int plan_series(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_sche
 	res.slots_cap = nslots;
 	res.weeks = ccs_arena_alloc(q->a, ((size_t)sr->weeks + 1) * sizeof(*res.weeks));
 	res.weeks_cap = (size_t)sr->weeks;
-	if (ccs_sched_plan_series(&q->s->rules, &m->snap, &rq, q->a, &res, errbuf, sizeof(errbuf)) != 0)
+	if (ccs_sched_plan_series(&q->s->rules, &m->snap, &rq, q->scratch, &res, errbuf, sizeof(errbuf)) != 0)
 		return ccs_svc_poison(q->err, "validation", "series planning: %s", errbuf);
 	if (res.weeks_booked == 0) {
 		out->reason = res.n_weeks ? res.weeks[0].status : CCS_SCHED_R_WINDOW_EMPTY;
@@ -267,7 +267,7 @@ static int plan_reoffer(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_sch
 	if (ti < 0) /* the therapist left the MTU's calendar: nothing to offer */
 		return 0;
 	ccs_sched_slot freed = {f->day, f->start_min, f->end_min, ti, index_of_room(&m->snap, f->room_id)};
-	if (ccs_sched_reoffer(&q->s->rules, &m->snap, &q->s->policy, q->asof, &freed, x->ev, x->nv, q->a, &res,
+	if (ccs_sched_reoffer(&q->s->rules, &m->snap, &q->s->policy, q->asof, &freed, x->ev, x->nv, q->scratch, &res,
 			      errbuf, sizeof(errbuf)) != 0)
 		return ccs_svc_poison(q->err, "validation", "re-offer: %s", errbuf);
 	if (!res.found)

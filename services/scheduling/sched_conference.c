@@ -72,7 +72,7 @@ static int plan_conference(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_
 		return rc;
 	ccs_sched_conference_request cq = {x->child, q->asof, x->earliest, x->latest, x->pt, x->ot, NULL, busy, nb,
 					   x->need};
-	if (ccs_sched_find_conference(&q->s->rules, &m->snap, &cq, q->a, &x->res, errbuf, sizeof(errbuf)) != 0)
+	if (ccs_sched_find_conference(&q->s->rules, &m->snap, &cq, q->scratch, &x->res, errbuf, sizeof(errbuf)) != 0)
 		return ccs_svc_poison(q->err, "validation", "conference search: %s", errbuf);
 	if (!x->res.found) {
 		out->reason = x->res.reason;

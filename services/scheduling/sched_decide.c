@@ -21,6 +21,8 @@ void ccs_sched__req_init(req *q, void *ctx, ccs_tx *tx, ccs_svc_err *err)
 	q->s = ctx;
 	q->tx = tx;
 	q->a = ccs_tx_arena(tx);
+	ccs_arena_reset(&q->s->scratch);
+	q->scratch = &q->s->scratch;
 	q->err = err;
 	q->event_id = ccs_tx_input_id(tx);
 	q->request_id = q->event_id;

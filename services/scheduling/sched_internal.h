@@ -42,13 +42,19 @@ struct ccs_scheduling {
 	const char *statement;      /* the sentence every IEP notice carries */
 	ccs_sched_mtu_dir *dir;     /* MTU selection (county, district, neighbour) */
 	ccs_metric *m_conflicts;    /* bookings refused by an EXCLUDE constraint, then searched again */
+	/* Per-message scratch for MTU snapshots and the engine's indexes: reset when the next
+	 * message starts, so a batch of 200 bookings at a busy MTU does not hold 200 snapshots in
+	 * the batch arena (the daemon's peak RSS). Nothing in it outlives its message: decisions
+	 * are serialized into the outbox by ccs_tx_emit before the handler returns. */
+	ccs_arena scratch;
 };
 
 /* Everything about the input being handled. */
 typedef struct ccs_sched_req {
 	ccs_scheduling *s;
 	ccs_tx *tx;
-	ccs_arena *a;
+	ccs_arena *a;       /* the batch arena: what decisions and rows point into */
+	ccs_arena *scratch; /* this message's snapshots (ccs_scheduling.scratch) */
 	ccs_svc_err *err;
 	const char *event_id;
 	const char *request_id;

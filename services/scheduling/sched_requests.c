@@ -520,7 +520,7 @@ static int on_calendar(req *q, const Ccs__Mtp__V1__MtuCalendar *cal, const char 
 	ccs_sched_store_mtu m;
 	ccs_sched_store_booked_appt *ap;
 	size_t n;
-	if ((rc = ccs_sched_store_load_mtu(q->tx, cal->mtu_id, NULL, q->asof, q->asof, &m, &found, q->err)) != 0 ||
+	if ((rc = ccs_sched_store_load_mtu(q->tx, q->scratch, cal->mtu_id, NULL, q->asof, q->asof, &m, &found, q->err)) != 0 ||
 	    (rc = ccs_sched_store_appts_booked(q->tx, NULL, cal->mtu_id, q->asof + 1, NULL, 0, &ap, &n, q->err)) != 0)
 		return rc;
 	/* All the closures, not only the window loaded above. */
@@ -677,7 +677,7 @@ static int on_iep_meeting(req *q, const char *case_id, const Ccs__Mtp__V1__IepMe
 			}
 			/* staff_free orders by discipline: the first of d's. */
 			ccs_sched_store_mtu m;
-			if ((rc = ccs_sched_store_load_mtu(q->tx, c.mtu_id, NULL, day, day, &m, &found, q->err)) != 0)
+			if ((rc = ccs_sched_store_load_mtu(q->tx, q->scratch, c.mtu_id, NULL, day, day, &m, &found, q->err)) != 0)
 				return rc;
 			for (size_t i = 0; i < nf; i++) {
 				int pick = 0;

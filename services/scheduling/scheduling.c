@@ -95,6 +95,7 @@ ccs_scheduling *ccs_scheduling_new(void)
 	s->eval_disciplines = CCS_SCHED_PT;
 	s->statement = STATEMENT_DEFAULT;
 	s->rebook_reasons = CCS_SCHED_REBOOK_DEFAULT;
+	ccs_arena_init(&s->scratch, 256 * 1024);
 	return s;
 }
 
@@ -103,6 +104,7 @@ void ccs_scheduling_free(ccs_scheduling *s)
 	if (!s)
 		return;
 	ccs_sched_mtu_dir_free(s->dir);
+	ccs_arena_destroy(&s->scratch);
 	free(s);
 }
 

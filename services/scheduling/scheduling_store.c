@@ -83,10 +83,11 @@ int ccs_sched_store_savepoint(ccs_tx *tx, const char *name, ccs_sched_store_sp o
 	return ccs_sched_store_exec(tx, sql, 0, NULL, err);
 }
 
-int ccs_sched_store_load_mtu(ccs_tx *tx, const char *mtu_id, const char *case_ids, ccs_date from,
+int ccs_sched_store_load_mtu(ccs_tx *tx, ccs_arena *a, const char *mtu_id, const char *case_ids, ccs_date from,
 			     ccs_date to, ccs_sched_store_mtu *out, int *found, ccs_svc_err *err)
 {
-	ccs_arena *a = ccs_tx_arena(tx);
+	if (!a)
+		a = ccs_tx_arena(tx);
 	PGresult *r = NULL;
 	char f[11], t[11];
 	int rc;

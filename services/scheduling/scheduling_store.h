@@ -35,9 +35,10 @@ int ccs_sched_store_exec(ccs_tx *tx, const char *sql, int n, const char *const *
  * Load MTU `mtu_id` with the booked appointments of [from, to] that can matter: the MTU's own,
  * its therapists' anywhere, and those of the children in case_ids (a PostgreSQL uuid array
  * literal, or NULL) anywhere; rooms of other MTUs' appointments are dropped so that equal room
- * names do not collide. *found = 0 when the MTU is unknown.
+ * names do not collide. *found = 0 when the MTU is unknown. Memory from `a` (NULL: the batch
+ * arena).
  */
-int ccs_sched_store_load_mtu(ccs_tx *tx, const char *mtu_id, const char *case_ids, ccs_date from,
+int ccs_sched_store_load_mtu(ccs_tx *tx, ccs_arena *a, const char *mtu_id, const char *case_ids, ccs_date from,
 			     ccs_date to, ccs_sched_store_mtu *out, int *found,
 			     ccs_svc_err *err) CCS_SCHED_STORE_WUR;
 

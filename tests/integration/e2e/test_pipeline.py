@@ -198,6 +198,14 @@ try:
                            " AND (a.therapist_id = b.therapist_id OR a.case_id = b.case_id"
                            "  OR (a.mtu_id = b.mtu_id AND a.room_id = b.room_id))")
     check_eq(overlaps, "0", "still nobody double-booked")
+    hwm = {}
+    for dm in daemons:
+        try:
+            with open("/proc/%d/status" % dm.proc.pid) as f:
+                hwm[dm.service] = [int(l.split()[1]) for l in f if l.startswith("VmHWM:")][0] / 1024.0
+        except (OSError, IndexError):
+            hwm[dm.service] = None
+    log("peak RSS (VmHWM, MiB): " + " ".join("%s=%s" % (k, "%.1f" % v if v else "?") for k, v in sorted(hwm.items())))
 finally:
     env.cleanup()
 finish()
