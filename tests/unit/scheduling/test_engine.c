@@ -997,6 +997,36 @@ CCS_TEST(conference_prefers_childs_therapists)
 	ccs_arena_destroy(&f.arena);
 }
 
+/* A conference needs the disciplines the child receives: a PT-only child needs no OT, so an MTU
+ * whose OT is away still holds it; the same MTU cannot hold a PT-and-OT conference. */
+CCS_TEST(conference_needs_only_disciplines_received)
+{
+	struct fx f;
+	ccs_sched_conference_request q = {0};
+	ccs_sched_conference_result res;
+
+	fx_init(&f);
+	fx_therapist(&f, "PT-A", CCS_SCHED_PT);
+	fx_room(&f, "CONF", CCS_SCHED_CONFERENCE);
+	fx_snap(&f);
+	q.child = fx_child(&f);
+	q.asof = d0() - 1;
+	q.earliest = q.latest = CCS_DATE_INVALID;
+	q.disciplines = CCS_SCHED_PT;
+	CCS_EQ_INT(conference(&f, &q, &res), 0);
+	CCS_EQ_INT(res.found, 1);
+	CCS_EQ_STR(tid(&f, res.pt), "PT-A");
+	CCS_EQ_INT(res.ot, -1);
+	q.disciplines = CCS_SCHED_PT | CCS_SCHED_OT;
+	CCS_EQ_INT(conference(&f, &q, &res), 0);
+	CCS_EQ_INT(res.found, 0);
+	CCS_EQ_STR(ccs_sched_reason_name(res.reason), "THERAPIST_BUSY");
+	q.disciplines = CCS_SCHED_OT;
+	CCS_EQ_INT(conference(&f, &q, &res), 0);
+	CCS_EQ_INT(res.found, 0);
+	ccs_arena_destroy(&f.arena);
+}
+
 /* ---- waitlist ---------------------------------------------------------------------------------- */
 
 static void wl_fill(ccs_sched_waitlist_entry *e, ccs_date asof)
