@@ -389,7 +389,9 @@ class Pipeline:
             inputs -= poison_ids
             inbox = psql(db, "SELECT event_id FROM inbox WHERE topic IN (%s)"
                              % ",".join("'%s'" % self.env.topic(t) for t in topics))
-            effects = {r[0] for r in inbox}
+            # A dead-lettered input may be recorded in the inbox too (so that a redelivery is
+            # not dead-lettered twice): its effect is the dead letter, counted below.
+            effects = {r[0] for r in inbox} - poison_ids
             if s == "referral":
                 rows = psql(db, "SELECT event_id FROM referrals")
             elif s == "eligibility":

@@ -3,8 +3,8 @@ database, a zombie (SIGSTOP past the session timeout, then SIGCONT), scale 3 -> 
 SIGTERM during load, for all three daemons.
 
 1. Three instances of every daemon start at the same moment on empty databases, connected as
-   the owner role so that they race to apply the migrations: all nine become ready, each
-   migration is recorded once.
+   the owner role with pg.migrate=true so that they race to apply the migrations: all nine
+   become ready, each migration is recorded once.
 2. Zombie: one eligibilityd instance is stopped (SIGSTOP) in the middle of a batch for longer
    than the session timeout, so its partitions move to the others; after SIGCONT it may still
    try to commit what it held: the owner_epoch compare-and-set must refuse it (fenced, it writes
@@ -56,6 +56,7 @@ try:
             n = pipe.node(s)
             n.migrate = False  # the daemons themselves race to migrate, as the owner role
             n.vars["CCS_PG_URL"] = env.role_url(s, "owner")
+            n.vars["CCS_PG_MIGRATE"] = "true"  # migrate at start (off by default: --migrate-only)
     t_all = time.time()
 
     # --- 1. three instances at once on an empty database --------------------------------------
