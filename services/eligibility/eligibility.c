@@ -24,12 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ccs/county.h"
 #include "ccs/instant.h"
 #include "ccs/log.h"
 #include "ccs/mtp/v1/eligibility.pb-c.h"
 #include "ccs/mtp/v1/referral.pb-c.h"
 #include "eligibility_fold.h"
 #include "eligibility_whatif.h"
+#include "reason_texts.h"
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -40,7 +42,15 @@
 
 const ccs_cfg_def ccs_eligibility_cfg[] = {
 	{"rules.version", CCS_CFG_STR, "", 0, 0, 0,
-	 "eligibility rule set in force, e.g. 2026.1 (empty: the default rule set); checked at start"},
+	 "eligibility rule set in force, e.g. 2026.2 (empty: the default rule set); checked at start"},
+	{"rules.dir", CCS_CFG_STR, "", 0, 0, 0,
+	 "directory of *.rules files (empty: the shipped deploy/data/eligibility/rulesets, built in); a bad file "
+	 "refuses start naming file:line"},
+	{"texts.file", CCS_CFG_STR, "", 0, 0, 0,
+	 "reason-text catalog for notices (empty: the shipped deploy/data/eligibility/reason_texts.tsv, built in)"},
+	{"data.counties", CCS_CFG_STR, "", 0, 0, 0,
+	 "county table for residency comparison (empty: the shipped deploy/data/counties.tsv when present, else "
+	 "names compared without case, spacing or ' County')"},
 	{NULL, CCS_CFG_STR, NULL, 0, 0, 0, NULL},
 };
 
@@ -72,7 +82,32 @@ static const struct {
 	{CCS_ELIG_DL_THERAPY_PLAN_NOTICE_DUE, false, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
 	{CCS_ELIG_DL_AT_RISK_AGE_LIMIT, true, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
 	{CCS_ELIG_DL_HYPOTONIA_AGE_LIMIT, false, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
+	/* reminders: the worklist row turns overdue (no decision unless something changed) */
+	{CCS_ELIG_DL_PHYSICIAN_REVIEW_DUE, false, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
+	/* the signed application never came back: closure with a notice */
+	{CCS_ELIG_DL_APPLICATION_CLOSURE_DUE, true, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_TIMER},
 };
+
+/* The county table (when loaded) for residency comparison; read-only after start. */
+static ccs_county_table *g_counties;
+
+static bool same_county_by_table(const char *a, const char *b)
+{
+	/* both known: the table decides; otherwise the fold's name normalisation */
+	if (ccs_county_find(g_counties, a) && ccs_county_find(g_counties, b))
+		return ccs_county_same(g_counties, a, b) != 0;
+	ccs_elig_fold_set_county_compare(NULL);
+	bool same = ccs_elig_fold_same_county(a, b);
+	ccs_elig_fold_set_county_compare(same_county_by_table);
+	return same;
+}
+
+/* The canonical spelling of a county, from the table when it knows it. */
+static const char *county_canonical(const char *name)
+{
+	const ccs_county *c = ccs_county_find(g_counties, name);
+	return c ? c->name : name;
+}
 
 static const char *enum_name(const ProtobufCEnumDescriptor *d, int v, const char *def)
 {
@@ -118,13 +153,20 @@ static int lock_case(ccs_tx *tx, const char *case_id, ccs_svc_err *err)
 
 typedef struct case_row {
 	char case_id[CCS_UUID_STRLEN];
+	char school_district[96];
 	ccs_elig_fold_case fc;
 	Ccs__Mtp__V1__ReviewingOffice office;
 	Ccs__Mtp__V1__CountyModel model;
 } case_row;
 
+/* requested lines include those a linked referral added (order-independent: an OR) */
 static const char CASE_COLUMNS[] =
-	"case_id, county, county_model, reviewing_office, birth_date, referral_date, opened_on, requested_lines";
+	"case_id, county, county_model, reviewing_office, birth_date, referral_date, opened_on,"
+	" requested_lines | COALESCE((SELECT bit_or(l.lines) FROM referral_decisions l"
+	" WHERE l.case_id = cases.case_id AND l.outcome = 'linked'), 0),"
+	" COALESCE(NULLIF(school_district, ''), (SELECT l.school_district FROM referral_decisions l"
+	" WHERE l.case_id = cases.case_id AND l.outcome = 'linked' AND l.school_district <> ''"
+	" ORDER BY l.received_at DESC LIMIT 1), '')";
 
 /* Fill a case_row from a result row selected with CASE_COLUMNS. */
 static void case_from_row(const PGresult *r, int i, case_row *c)
@@ -139,6 +181,7 @@ static void case_from_row(const PGresult *r, int i, case_row *c)
 	c->fc.referral_date = ccs_date_parse(PQgetvalue(r, i, 5));
 	c->fc.opened_on = ccs_date_parse(PQgetvalue(r, i, 6));
 	c->fc.lines = (unsigned)strtoul(PQgetvalue(r, i, 7), NULL, 10);
+	snprintf(c->school_district, sizeof(c->school_district), "%s", PQgetvalue(r, i, 8));
 }
 
 /* Returns 0 with *found set, or a CCS_SVC_* error. */
@@ -146,7 +189,7 @@ static int load_case(ccs_tx *tx, const char *case_id, case_row *c, int *found, c
 {
 	int rc;
 	const char *p[1] = {case_id};
-	char sql[256];
+	char sql[1024];
 	snprintf(sql, sizeof(sql), "SELECT %s FROM cases WHERE case_id = $1", CASE_COLUMNS);
 	PGresult *r = ccs_tx_query(tx, sql, 1, p, &rc, err);
 	if (!r)
@@ -293,11 +336,102 @@ static Ccs__Mtp__V1__ReviewingOffice appeal_office(const case_row *c, ccs_elig_a
 typedef struct decide_in {
 	const case_row *c;
 	const ccs_elig_result *r;
+	const ccs_elig_fold_out *fo; /* evidence in force, reviewer, mailed notice */
+	const struct ccs_elig_texts *texts;
 	Ccs__Mtp__V1__DecisionTrigger trigger;
 	const char *kind;       /* decision kind */
 	const char *timer_kind; /* due-work kind, or NULL */
 	const char *decided_at; /* from the input */
+	int appeal_window_days, fair_hearing_days; /* from the rule set */
 } decide_in;
+
+/* Who decided, on which evidence, under which rule (issue 9: a decision a CCS office signs). */
+static Ccs__Mtp__V1__Determination *build_determination(ccs_arena *a, const decide_in *in)
+{
+	const ccs_elig_result *r = in->r;
+	const ccs_elig_fold_out *fo = in->fo;
+	Ccs__Mtp__V1__Determination *dt = ccs_arena_alloc(a, sizeof(*dt));
+
+	ccs__mtp__v1__determination__init(dt);
+	dt->determined_by = (Ccs__Mtp__V1__DeterminedBy)r->determined_by;
+	dt->reviewer_role = (Ccs__Mtp__V1__ReviewerRole)fo->reviewer_role;
+	dt->reviewer_id = (char *)(uintptr_t)(fo->reviewer_id ? fo->reviewer_id : "");
+	dt->rule = (char *)(uintptr_t)(r->rule ? r->rule : "");
+	dt->rule_set_version = (char *)(uintptr_t)r->ruleset_version;
+	dt->recommendation = (char *)(uintptr_t)(r->recommendation != CCS_ELIG_R_NONE
+							 ? ccs_elig_reason_str(r->recommendation)
+							 : "");
+	dt->rationale_code = (char *)(uintptr_t)(r->determined_by == CCS_ELIG_BY_PHYSICIAN && fo->rationale_code
+							 ? fo->rationale_code
+							 : "");
+	dt->evidence_event_ids = ccs_arena_alloc(a, CCS_ELIG_NSRC * sizeof(*dt->evidence_event_ids));
+	for (int i = 0; i < CCS_ELIG_NSRC; i++)
+		if (fo->src[i])
+			dt->evidence_event_ids[dt->n_evidence_event_ids++] = (char *)(uintptr_t)fo->src[i];
+	return dt;
+}
+
+/* The Notice of Action as the family reads it: action, effective date, each reason in plain
+ * words (English and Spanish, from the catalog), the regulations, the appeal rights. */
+static void build_notice(ccs_arena *a, const decide_in *in, Ccs__Mtp__V1__NoticeOfAction *noa)
+{
+	const ccs_elig_result *r = in->r;
+	const ccs_elig_ruleset *rs = NULL;
+	Ccs__Mtp__V1__AppealRights *ar;
+	Ccs__Mtp__V1__AppealRouting *route;
+	const char *en, *es;
+	ccs_date noa_due = ccs_elig_result_deadline(r, CCS_ELIG_DL_NOA_DUE);
+	ccs_date mailed = in->fo->noa_mailed;
+
+	(void)rs;
+	ccs__mtp__v1__notice_of_action__init(noa);
+	noa->required = r->noa_required;
+	noa->due_date = date_str(a, noa_due);
+	if (!r->noa_required)
+		return;
+	noa->action = (Ccs__Mtp__V1__NoticeActionKind)r->notice_action;
+	noa->effective_date = date_str(a, r->notice_effective);
+	noa->mailed_date = date_str(a, mailed);
+	noa->reasons = ccs_arena_alloc(a, (r->nreasons + 1) * sizeof(*noa->reasons));
+	noa->regulations = ccs_arena_alloc(a, (r->nreasons + 1) * sizeof(*noa->regulations));
+	for (unsigned i = 0; i < r->nreasons; i++) {
+		const char *code = ccs_elig_reason_str(r->reason_list[i].code);
+		const char *cite = r->reason_list[i].citation;
+		Ccs__Mtp__V1__NoticeReason *nr = ccs_arena_alloc(a, sizeof(*nr));
+		bool dup = false;
+		ccs__mtp__v1__notice_reason__init(nr);
+		ccs_elig_texts_get(in->texts, code, &en, &es);
+		nr->code = (char *)(uintptr_t)code;
+		nr->text_en = (char *)(uintptr_t)en;
+		nr->text_es = (char *)(uintptr_t)es;
+		nr->regulation = (char *)(uintptr_t)cite;
+		noa->reasons[noa->n_reasons++] = nr;
+		for (size_t j = 0; j < noa->n_regulations; j++)
+			dup |= strcmp(noa->regulations[j], cite) == 0;
+		if (!dup && *cite)
+			noa->regulations[noa->n_regulations++] = (char *)(uintptr_t)cite;
+	}
+	ar = ccs_arena_alloc(a, sizeof(*ar));
+	route = ccs_arena_alloc(a, sizeof(*route));
+	ccs__mtp__v1__appeal_rights__init(ar);
+	ccs__mtp__v1__appeal_routing__init(route);
+	route->routed_to = appeal_office(in->c, r->appeal_to);
+	route->county = route->routed_to == CCS__MTP__V1__REVIEWING_OFFICE__REVIEWING_OFFICE_COUNTY
+				? (char *)(uintptr_t)in->c->fc.county
+				: (char *)"";
+	ar->routed_to = route;
+	ar->appeal_window_days = (uint32_t)in->appeal_window_days;
+	ar->fair_hearing_days = (uint32_t)in->fair_hearing_days;
+	/* the window counts from the mailing date; before mailing, from the date it is due */
+	if (mailed != CCS_DATE_INVALID)
+		ar->appeal_deadline = date_str(a, mailed + in->appeal_window_days);
+	else
+		ar->appeal_deadline = date_str(a, ccs_elig_result_deadline(r, CCS_ELIG_DL_APPEAL_WINDOW_CLOSES));
+	ccs_elig_texts_get(in->texts, CCS_ELIG_TEXTS_APPEAL_RIGHTS, &en, &es);
+	ar->text_en = (char *)(uintptr_t)en;
+	ar->text_es = (char *)(uintptr_t)es;
+	noa->appeal_rights = ar;
+}
 
 /* Build the EligibilityDecision for a result: every reason with its citation, every line. */
 static void build_decision(ccs_arena *a, const decide_in *in, const char *id, const char *input_id,
@@ -341,10 +475,17 @@ static void build_decision(ccs_arena *a, const decide_in *in, const char *id, co
 		d->service_lines[d->n_service_lines++] = sl;
 	}
 
-	ccs__mtp__v1__notice_of_action__init(noa);
-	noa->required = r->noa_required;
-	noa->due_date = date_str(a, ccs_elig_result_deadline(r, CCS_ELIG_DL_NOA_DUE));
+	build_notice(a, in, noa);
 	d->notice = noa;
+	d->determination = build_determination(a, in);
+	d->transfer_county = (char *)"";
+	if (r->outcome == CCS_ELIG_OUTCOME_TRANSFER && in->fo->residency_county[0])
+		d->transfer_county = (char *)(uintptr_t)county_canonical(in->fo->residency_county);
+	d->application_send_due = date_str(a, r->application_send_due);
+	d->application_return_due = date_str(a, r->application_return_due);
+	d->application_date = date_str(a, r->effective_application_date);
+	d->appeal_status = (Ccs__Mtp__V1__AppealStatus)r->appeal_status;
+	d->school_district = (char *)(uintptr_t)in->c->school_district;
 
 	d->deadlines = ccs_arena_alloc(a, (r->ndeadlines + 1) * sizeof(*d->deadlines));
 	for (unsigned i = 0; i < r->ndeadlines; i++) {
@@ -372,6 +513,101 @@ static int failed(ccs_svc_err *err, int rc, const char *what)
 	snprintf(err->cls, sizeof(err->cls), "data");
 	snprintf(err->msg, sizeof(err->msg), "%s", what);
 	return rc;
+}
+
+/* ---------------------------------------------------------------- worklists */
+
+/* Keep one worklist item current: present with its dates while `open`, gone otherwise. */
+static int worklist_set(ccs_tx *tx, const decide_in *in, const char *id, const char *kind, bool open, ccs_date since,
+			ccs_date due, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	PGresult *r;
+	int rc;
+	const ProtobufCEnumValue *office =
+		protobuf_c_enum_descriptor_get_value(&ccs__mtp__v1__reviewing_office__descriptor, (int)in->c->office);
+	if (!open) {
+		const char *p[2] = {in->c->case_id, kind};
+		r = ccs_tx_query(tx, "DELETE FROM worklist WHERE case_id = $1 AND kind = $2", 2, p, &rc, err);
+	} else {
+		const char *p[7] = {in->c->case_id, kind, office ? office->name : "REVIEWING_OFFICE_UNSPECIFIED",
+				    in->c->fc.county, date_str(a, since), due != CCS_DATE_INVALID ? date_str(a, due) : NULL,
+				    id};
+		/* the item keeps the day it opened and its state; the due date follows the decision */
+		r = ccs_tx_query(tx,
+				 "INSERT INTO worklist(case_id, kind, reviewing_office, county, since, due_date, decision_id)"
+				 " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (case_id, kind) DO UPDATE SET"
+				 " due_date = EXCLUDED.due_date, decision_id = EXCLUDED.decision_id,"
+				 " state = CASE WHEN worklist.due_date IS DISTINCT FROM EXCLUDED.due_date THEN 'open'"
+				 " ELSE worklist.state END",
+				 7, p, &rc, err);
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int worklists_update(ccs_tx *tx, const decide_in *in, const char *id, ccs_svc_err *err)
+{
+	const ccs_elig_result *r = in->r;
+	ccs_date review_due = ccs_elig_result_deadline(r, CCS_ELIG_DL_PHYSICIAN_REVIEW_DUE);
+	ccs_date noa_due = ccs_elig_result_deadline(r, CCS_ELIG_DL_NOA_DUE);
+	int rc = worklist_set(tx, in, id, "PHYSICIAN_REVIEW", r->awaiting_physician,
+			      in->r->awaiting_physician && in->fo->facts.review_since != CCS_DATE_INVALID
+				      ? in->fo->facts.review_since
+				      : r->as_of,
+			      review_due, err);
+	if (rc == 0)
+		rc = worklist_set(tx, in, id, "NOA_DUE", noa_due != CCS_DATE_INVALID,
+				  in->fo->facts.appeal.decision_date != CCS_DATE_INVALID ? in->fo->facts.appeal.decision_date
+											 : r->as_of,
+				  noa_due, err);
+	if (rc == 0)
+		rc = worklist_set(tx, in, id, "GOOD_CAUSE_REVIEW", r->appeal_status == CCS_ELIG_APPEAL_STATUS_LATE,
+				  in->fo->facts.appeal.filed != CCS_DATE_INVALID ? in->fo->facts.appeal.filed : r->as_of,
+				  CCS_DATE_INVALID, err);
+	return rc;
+}
+
+/* A reminder fired while the item is still open: it is overdue. */
+static int worklist_overdue(ccs_tx *tx, const char *case_id, const char *kind, ccs_svc_err *err)
+{
+	int rc;
+	const char *p[2] = {case_id, kind};
+	PGresult *r = ccs_tx_query(tx, "UPDATE worklist SET state = 'overdue' WHERE case_id = $1 AND kind = $2", 2, p,
+				   &rc, err);
+	PQclear(r);
+	return rc;
+}
+
+/* The worklist gauges by office, kind and state, from the table inside this transaction. Every
+ * known series is zeroed first so an emptied queue reads 0, not its last count. */
+static int worklist_gauge(ccs_svc *svc, ccs_tx *tx, ccs_svc_err *err)
+{
+	static const char *const kinds[] = {"PHYSICIAN_REVIEW", "NOA_DUE", "GOOD_CAUSE_REVIEW"};
+	static const char *const states[] = {"open", "overdue"};
+	ccs_metrics *mx = ccs_svc_metrics(svc);
+	char labels[160];
+	int rc;
+	PGresult *r = ccs_tx_query(tx,
+				   "SELECT reviewing_office, kind, state, count(*) FROM worklist GROUP BY 1, 2, 3", 0,
+				   NULL, &rc, err);
+	if (!r)
+		return rc;
+	for (int o = 0; o <= CCS__MTP__V1__REVIEWING_OFFICE__REVIEWING_OFFICE_SOUTHERN_CALIFORNIA; o++)
+		for (size_t k = 0; k < NELEMS(kinds); k++)
+			for (size_t st = 0; st < NELEMS(states); st++) {
+				snprintf(labels, sizeof(labels), "office=\"%s\",kind=\"%s\",state=\"%s\"",
+					 enum_name(&ccs__mtp__v1__reviewing_office__descriptor, o, "?"), kinds[k],
+					 states[st]);
+				ccs_metric_set(ccs_metrics_series(mx, "worklist_items", labels), 0);
+			}
+	for (int i = 0; i < PQntuples(r); i++) {
+		snprintf(labels, sizeof(labels), "office=\"%.40s\",kind=\"%.20s\",state=\"%.10s\"", PQgetvalue(r, i, 0),
+			 PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
+		ccs_metric_set(ccs_metrics_series(mx, "worklist_items", labels), strtod(PQgetvalue(r, i, 3), NULL));
+	}
+	PQclear(r);
+	return 0;
 }
 
 /* Emit the decision, record it, and schedule the case's next deadlines. */
@@ -411,6 +647,8 @@ static int decide(ccs_tx *tx, const decide_in *in, ccs_svc_err *err)
 		return rc;
 	PQclear(res);
 
+	if ((rc = worklists_update(tx, in, id, err)) != 0)
+		return rc;
 	n = ccs_elig_next_timers(r, next, NELEMS(next));
 	for (int i = 0; i < n; i++) {
 		rc = ccs_tx_schedule(tx, ccs_elig_deadline_str(next[i].kind), in->c->case_id, next[i].due, NULL);
@@ -437,23 +675,59 @@ static int decide_now(ccs_tx *tx, const ccs_eligibility *e, const case_row *c, C
 	ccs_elig_fold_out *fo = ccs_arena_alloc(ccs_tx_arena(tx), sizeof(*fo));
 	if (ccs_elig_fold(&c->fc, steps, n, e->rs, CCS_DATE_INVALID, CCS_DATE_INVALID, fo, eb, sizeof(eb)) != 0)
 		return ccs_svc_poison(err, "validation", "case cannot be evaluated: %s", eb);
-	decide_in in = {c, &fo->result, trigger, kind, NULL, decided_at};
+	decide_in in = {c, &fo->result, fo, e->texts, trigger, kind, NULL, decided_at,
+			e->rs->appeal_window_days, e->rs->fair_hearing_days};
 	return decide(tx, &in, err);
 }
 
 /* ---------------------------------------------------------------- referral decisions */
 
+/* A Postgres text[] literal of codes, each quoted. */
+static char *codes_array(ccs_arena *a, char *const *codes, size_t n)
+{
+	size_t cap = 3, pos = 0;
+	for (size_t i = 0; i < n; i++)
+		cap += strlen(codes[i]) * 2 + 4;
+	char *out = ccs_arena_alloc(a, cap);
+	out[pos++] = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			out[pos++] = ',';
+		out[pos++] = '"';
+		for (const char *s = codes[i]; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				out[pos++] = '\\';
+			out[pos++] = *s;
+		}
+		out[pos++] = '"';
+	}
+	out[pos++] = '}';
+	out[pos] = '\0';
+	return out;
+}
+
+static int record_referral_ex(ccs_tx *tx, const ccs_msg *m, const Ccs__Mtp__V1__ReferralDecision *rd,
+			      const char *outcome, const char *case_id, bool opened, unsigned lines, char *const *codes,
+			      size_t ncodes, const char *school_district, ccs_svc_err *err)
+{
+	int rc;
+	char lb[16];
+	snprintf(lb, sizeof(lb), "%u", lines);
+	const char *p[9] = {m->ce_id, rd->decision_id, rd->referral_id, outcome, case_id, opened ? "true" : "false", lb,
+			    codes_array(ccs_tx_arena(tx), codes, ncodes), school_district ? school_district : ""};
+	PGresult *r = ccs_tx_query(tx,
+				   "INSERT INTO referral_decisions(event_id, referral_decision_id, referral_id, outcome,"
+				   " case_id, opened_case, lines, referred_codes, school_district)"
+				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+				   9, p, &rc, err);
+	PQclear(r);
+	return rc;
+}
+
 static int record_referral(ccs_tx *tx, const ccs_msg *m, const Ccs__Mtp__V1__ReferralDecision *rd,
 			   const char *outcome, const char *case_id, bool opened, ccs_svc_err *err)
 {
-	int rc;
-	const char *p[6] = {m->ce_id, rd->decision_id, rd->referral_id, outcome, case_id, opened ? "true" : "false"};
-	PGresult *r = ccs_tx_query(tx,
-				   "INSERT INTO referral_decisions(event_id, referral_decision_id, referral_id, outcome,"
-				   " case_id, opened_case) VALUES ($1, $2, $3, $4, $5, $6)",
-				   6, p, &rc, err);
-	PQclear(r);
-	return rc;
+	return record_referral_ex(tx, m, rd, outcome, case_id, opened, 0, NULL, 0, "", err);
 }
 
 static void count_referral(ccs_svc *svc, const char *outcome, const char *effect)
@@ -500,6 +774,7 @@ static int accepted(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const cc
 	if (c.fc.opened_on < c.fc.referral_date)
 		c.fc.opened_on = c.fc.referral_date;
 	snprintf(c.fc.county, sizeof(c.fc.county), "%s", county);
+	snprintf(c.school_district, sizeof(c.school_district), "%s", acc->school_district);
 	c.model = rd->county_model;
 	c.office = rd->reviewing_office;
 	c.fc.county_model = (unsigned)c.model <= CCS_ELIG_COUNTY_DEPENDENT ? (ccs_elig_county_model)c.model
@@ -539,7 +814,7 @@ static int accepted(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const cc
 	ccs_date_format(c.fc.opened_on, od);
 	char lines[16];
 	snprintf(lines, sizeof(lines), "%u", c.fc.lines);
-	const char *p[13] = {c.case_id,
+	const char *p[14] = {c.case_id,
 			     rd->case_number,
 			     c.fc.county,
 			     enum_name(&ccs__mtp__v1__county_model__descriptor, c.model, "COUNTY_MODEL_UNSPECIFIED"),
@@ -552,14 +827,15 @@ static int accepted(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const cc
 			     lines,
 			     codes,
 			     enum_name(&ccs__mtp__v1__coverage__descriptor, acc->coverage, "COVERAGE_UNSPECIFIED"),
-			     m->ce_id};
+			     m->ce_id,
+			     acc->school_district};
 	PGresult *r = ccs_tx_query(tx,
 				   "INSERT INTO cases(case_id, case_number, county, county_model, reviewing_office,"
 				   " birth_date, referral_date, opened_on, requested_program, requested_lines,"
-				   " referred_codes, coverage, opened_by_event)"
-				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+				   " referred_codes, coverage, opened_by_event, school_district)"
+				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
 				   " ON CONFLICT (case_id) DO NOTHING RETURNING 1",
-				   13, p, &rc, err);
+				   14, p, &rc, err);
 	if (!r)
 		return rc;
 	bool opened = PQntuples(r) == 1;
@@ -574,8 +850,51 @@ static int accepted(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const cc
 		return 0;
 	}
 	count_referral(svc, "accepted", "case_opened");
-	return decide_now(tx, e, &c, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REFERRAL, KIND_REFERRAL,
-			  *rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), err);
+	rc = decide_now(tx, e, &c, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REFERRAL, KIND_REFERRAL,
+			*rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), err);
+	return rc ? rc : worklist_gauge(svc, tx, err);
+}
+
+/* Service lines as a bit set, from a repeated ServiceLine. */
+static unsigned lines_of(const Ccs__Mtp__V1__ServiceLine *l, size_t n)
+{
+	unsigned out = 0;
+	for (size_t i = 0; i < n; i++)
+		if ((int)l[i] >= CCS_ELIG_LINE_MTP_THERAPY && (int)l[i] <= CCS_ELIG_LINE_DIAGNOSTIC)
+			out |= CCS_ELIG_LINE_BIT((int)l[i]);
+	return out;
+}
+
+/*
+ * The same child referred again: the link's requested services and diagnoses reach the case
+ * (stored with the link; the case's lines are the OR of its own and its links'). A link that
+ * asks for a line the case did not have is decided at once; one that adds nothing is recorded.
+ */
+static int linked(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const ccs_msg *m,
+		  const Ccs__Mtp__V1__ReferralDecision *rd, const char *cid, ccs_svc_err *err)
+{
+	const Ccs__Mtp__V1__ReferralLinked *lk = rd->linked;
+	unsigned add = lines_of(lk->requested_services, lk->n_requested_services);
+	case_row c;
+	int found = 0, rc;
+
+	if (!add && lk->requested_program != CCS__MTP__V1__REQUESTED_PROGRAM__REQUESTED_PROGRAM_UNSPECIFIED)
+		add = ccs_elig_fold_program_lines(lk->requested_program);
+	if ((rc = lock_case(tx, cid, err)) != 0 || (rc = load_case(tx, cid, &c, &found, err)) != 0)
+		return rc;
+	if ((rc = record_referral_ex(tx, m, rd, "linked", cid, false, add, lk->diagnosis_codes, lk->n_diagnosis_codes,
+				     lk->school_district, err)) != 0)
+		return rc;
+	if (!found || (c.fc.lines | add) == c.fc.lines) {
+		count_referral(svc, "linked", "recorded");
+		return 0;
+	}
+	if ((rc = load_case(tx, cid, &c, &found, err)) != 0)
+		return rc;
+	count_referral(svc, "linked", "lines_added");
+	rc = decide_now(tx, e, &c, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REFERRAL, KIND_REFERRAL,
+			*rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), err);
+	return rc ? rc : worklist_gauge(svc, tx, err);
 }
 
 int ccs_eligibility_on_referral(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
@@ -591,10 +910,7 @@ int ccs_eligibility_on_referral(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_m
 		const char *cid = *rd->linked->existing_case_id ? rd->linked->existing_case_id : rd->case_id;
 		if (ccs_uuid_parse(cid, &u) != 0)
 			return ccs_svc_poison(err, "validation", "linked referral without a case id UUID");
-		int rc = record_referral(tx, m, rd, "linked", cid, false, err);
-		if (rc == 0)
-			count_referral(svc, "linked", "recorded");
-		return rc;
+		return linked(svc, e, tx, m, rd, cid, err);
 	}
 	case CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_REJECTED: {
 		int rc = record_referral(tx, m, rd, "rejected", NULL, false, err);
@@ -727,10 +1043,11 @@ int ccs_eligibility_on_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_m
 	count_evidence(svc, kind, "applied");
 	bool appeal = ev->kind_case == CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_APPEAL_FILED ||
 		      ev->kind_case == CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_APPEAL_DECIDED;
-	return decide_now(tx, e, &c,
-			  appeal ? CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_APPEAL
-				 : CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_EVIDENCE,
-			  KIND_EVIDENCE, *ev->received_at ? ev->received_at : ccs_tx_input_time(tx), err);
+	rc = decide_now(tx, e, &c,
+			appeal ? CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_APPEAL
+			       : CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_EVIDENCE,
+			KIND_EVIDENCE, *ev->received_at ? ev->received_at : ccs_tx_input_time(tx), err);
+	return rc ? rc : worklist_gauge(svc, tx, err);
 }
 
 /* ---------------------------------------------------------------- time-driven work */
@@ -791,13 +1108,19 @@ int ccs_eligibility_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, c
 	bool changed = strcmp(s0, s1) != 0;
 	/* still live: the facts as they stood the day before still carried this deadline */
 	bool live = ccs_elig_result_deadline(&before->result, k) == d->due_date;
+	if ((k == CCS_ELIG_DL_PHYSICIAN_REVIEW_DUE || k == CCS_ELIG_DL_NOA_DUE) && live &&
+	    (rc = worklist_overdue(tx, c.case_id, k == CCS_ELIG_DL_NOA_DUE ? "NOA_DUE" : "PHYSICIAN_REVIEW", err)) != 0)
+		return rc;
 	if (!changed && !(timer_policy[pi].decision && live)) {
 		count_timer(svc, d->kind, live ? "unchanged" : "stale");
-		return 0;
+		return worklist_gauge(svc, tx, err);
 	}
 	count_timer(svc, d->kind, "decided");
-	decide_in in = {&c, &now->result, timer_policy[pi].trigger, KIND_TIMER, d->kind, ccs_tx_input_time(tx)};
-	return decide(tx, &in, err);
+	decide_in in = {&c, &now->result, now, e->texts, timer_policy[pi].trigger, KIND_TIMER, d->kind,
+			ccs_tx_input_time(tx), e->rs->appeal_window_days, e->rs->fair_hearing_days};
+	if ((rc = decide(tx, &in, err)) != 0)
+		return rc;
+	return worklist_gauge(svc, tx, err);
 }
 
 /* ---------------------------------------------------------------- start */
@@ -806,13 +1129,46 @@ int ccs_eligibility_start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen)
 {
 	ccs_eligibility *e = ctx;
 	const char *v = ccs_cfg_str(ccs_svc_cfg(svc), "rules.version");
+	const char *dir = ccs_cfg_str(ccs_svc_cfg(svc), "rules.dir");
+	const char *texts = ccs_cfg_str(ccs_svc_cfg(svc), "texts.file");
+	const char *counties = ccs_cfg_str(ccs_svc_cfg(svc), "data.counties");
 	ccs_metrics *mx = ccs_svc_metrics(svc);
 
-	e->rs = *v ? ccs_elig_ruleset_find(v) : ccs_elig_ruleset_default();
+	/* rule sets: an operator's directory, else the shipped files built in */
+	if (*dir) {
+		if (ccs_elig_rules_load_dir(dir, &e->rules_owned, errbuf, errlen) != 0)
+			return -1;
+		e->rules = e->rules_owned;
+	} else {
+		e->rules = ccs_elig_rules_builtin_get();
+	}
+	if (*texts) {
+		ccs_elig_texts *t = NULL;
+		if (ccs_elig_texts_load(texts, &t, errbuf, errlen) != 0)
+			return -1;
+		e->texts = t;
+	} else {
+		e->texts = ccs_elig_texts_builtin_get();
+	}
+	if (ccs_elig_texts_check(e->texts, errbuf, errlen) != 0)
+		return -1;
+	/* the county table: as configured (a bad file refuses start), else the shipped one when
+	 * it is there; without one, names are compared after normalisation */
+	{
+		const char *path = *counties ? counties : CCS_ELIG_COUNTIES_DEFAULT;
+		char eb[256];
+		if (ccs_county_load(path, &g_counties, eb, sizeof(eb)) == 0)
+			ccs_elig_fold_set_county_compare(same_county_by_table);
+		else if (*counties) {
+			snprintf(errbuf, errlen, "%s", eb);
+			return -1;
+		}
+	}
+	e->rs = *v ? ccs_elig_rules_find(e->rules, v) : ccs_elig_rules_default(e->rules);
 	if (!e->rs) {
 		int pos = snprintf(errbuf, errlen, "unknown rules.version \"%.40s\" (known:", v);
-		for (size_t i = 0; i < ccs_elig_ruleset_count() && pos > 0 && (size_t)pos < errlen; i++)
-			pos += snprintf(errbuf + pos, errlen - (size_t)pos, " %s", ccs_elig_ruleset_at(i)->version);
+		for (size_t i = 0; i < ccs_elig_rules_count(e->rules) && pos > 0 && (size_t)pos < errlen; i++)
+			pos += snprintf(errbuf + pos, errlen - (size_t)pos, " %s", ccs_elig_rules_at(e->rules, i)->version);
 		if (pos > 0 && (size_t)pos < errlen)
 			snprintf(errbuf + pos, errlen - (size_t)pos, ")");
 		return -1;
@@ -823,6 +1179,10 @@ int ccs_eligibility_start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen)
 			   "referral decisions consumed, by outcome and effect", NULL, 0);
 	ccs_metrics_family(mx, "evidence_total", CCS_METRIC_COUNTER,
 			   "evidence events by kind and state (applied, held for an unknown case, resubmitted)", NULL, 0);
+	ccs_metrics_family(mx, "worklist_items", CCS_METRIC_GAUGE,
+			   "open work by reviewing office, kind (PHYSICIAN_REVIEW, NOA_DUE, GOOD_CAUSE_REVIEW) and state "
+			   "(open, overdue)",
+			   NULL, 0);
 	ccs_metrics_family(mx, "timers_total", CCS_METRIC_COUNTER,
 			   "due timers by kind and result (decided, unchanged, stale, no_case)", NULL, 0);
 	CCS_LOG_INFO("rule set in force", "version", CCS_LOG_S(e->rs->version));
@@ -850,7 +1210,7 @@ static int whatif_run(ccs_svc *svc, const ccs_eligibility *e, const ccs_elig_rul
 	ccs_elig_whatif *w = NULL;
 	ccs_arena a;
 	ccs_svc_err err = {{0}, {0}};
-	char sql[256];
+	char sql[1024];
 	int rc = 1, ei = 0;
 
 	ccs_arena_init(&a, 64 * 1024);
@@ -910,7 +1270,7 @@ int ccs_eligibility_command(ccs_svc *svc, void *ctx, int argc, char **argv)
 	}
 	if (!version)
 		return whatif_usage("what-if needs --rule-set VERSION");
-	const ccs_elig_ruleset *cand = ccs_elig_ruleset_find(version);
+	const ccs_elig_ruleset *cand = ccs_elig_rules_find(e->rules, version);
 	if (!cand)
 		return whatif_usage("unknown rule set version");
 	char eb[160];

@@ -16,9 +16,15 @@
 #define CCS_ELIGIBILITY_TOPIC_EVIDENCE "ccs.eligibility.evidence.v1"
 #define CCS_ELIGIBILITY_TOPIC_OUT "ccs.eligibility.decided.v1"
 
-/* Daemon state: the rule set in force (from the rules.version setting, checked at start). */
+struct ccs_elig_texts;
+
+/* Daemon state: the rule sets loaded (rules.dir, else the built-in shipped copy), the one in
+ * force (rules.version), and the reason texts for notices; all checked at start. */
 typedef struct ccs_eligibility {
 	const ccs_elig_ruleset *rs;
+	const ccs_elig_rules *rules;
+	ccs_elig_rules *rules_owned; /* when loaded from rules.dir */
+	const struct ccs_elig_texts *texts;
 } ccs_eligibility;
 
 /* The daemon's settings (rules.version). */

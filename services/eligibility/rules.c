@@ -1120,8 +1120,11 @@ static void eval_notice(const struct eval *e, ccs_elig_result *out)
 	if (!out->noa_required)
 		return;
 	if (denied) {
-		out->notice_action = e->f->services_authorized ? CCS_ELIG_NOTICE_TERMINATION
-							       : CCS_ELIG_NOTICE_DENIAL;
+		/* eligibility that ends terminates; a requested line refused beside lines that
+		 * stay is a denial of that service */
+		out->notice_action = e->f->services_authorized && out->outcome == CCS_ELIG_OUTCOME_NOT_ELIGIBLE
+					     ? CCS_ELIG_NOTICE_TERMINATION
+					     : CCS_ELIG_NOTICE_DENIAL;
 		out->notice_effective = e->f->appeal.decision_date != CCS_DATE_INVALID
 						? e->f->appeal.decision_date
 						: e->as_of;

@@ -18,7 +18,7 @@ def new_id(rng):
 
 def accepted(rng, birth_date, county="Los Angeles", lines=("SERVICE_LINE_MTP_THERAPY",),
              program="REQUESTED_PROGRAM_MTP", referral_date="2026-11-02", decided_at="2026-11-02T16:00:00Z",
-             codes=("G80.1",), case_id=None, event_id=None):
+             codes=("G80.1",), case_id=None, event_id=None, school_district="Los Angeles Unified"):
     """An accepted ReferralDecision envelope; returns (envelope, case_id)."""
     case_id = case_id or new_id(rng)
     office, model = COUNTIES[county]
@@ -31,18 +31,21 @@ def accepted(rng, birth_date, county="Los Angeles", lines=("SERVICE_LINE_MTP_THE
             "birthDate": birth_date, "county": county, "diagnosisCodes": list(codes),
             "requestedProgram": program, "requestedServices": list(lines), "referralDate": referral_date,
             "applicationSendDue": (rd + datetime.timedelta(days=5)).isoformat(),
-            "applicationReturnDue": (rd + datetime.timedelta(days=25)).isoformat(),
-            "coverage": "COVERAGE_NONE",
+            "applicationReturnDue": (rd + datetime.timedelta(days=20)).isoformat(),
+            "coverage": "COVERAGE_NONE", "schoolDistrict": school_district,
         },
     }
     return {"id": event_id or new_id(rng), "key": case_id, "data": doc}, case_id
 
 
-def linked(rng, existing_case_id, county="Los Angeles"):
+def linked(rng, existing_case_id, county="Los Angeles", lines=(), codes=(), decided_at="2026-11-03T10:00:00Z",
+           school_district=""):
     office, model = COUNTIES[county]
     doc = {"decisionId": new_id(rng), "referralId": new_id(rng), "caseId": existing_case_id, "county": county,
-           "decidedAt": "2026-11-03T10:00:00Z", "reviewingOffice": office, "countyModel": model,
-           "linked": {"existingCaseId": existing_case_id, "matchRule": "MATCH_RULE_MEDI_CAL_CIN"}}
+           "decidedAt": decided_at, "reviewingOffice": office, "countyModel": model,
+           "linked": {"existingCaseId": existing_case_id, "matchRule": "MATCH_RULE_MEDI_CAL_CIN",
+                      "requestedServices": list(lines), "diagnosisCodes": list(codes),
+                      "schoolDistrict": school_district}}
     return {"id": new_id(rng), "key": existing_case_id, "data": doc}
 
 
@@ -67,11 +70,21 @@ def application(received="2026-11-05", sent="2026-11-03", signed=True):
 
 
 def residency(county="Los Angeles", verified=True, state_resident=True):
-    return {"residency": {"county": county, "verified": verified, "stateResident": state_resident}}
+    """state_resident: True/False say so explicitly (the enum); None leaves it unstated."""
+    r = {"county": county, "verified": verified}
+    if state_resident is not None:
+        r["stateResident"] = state_resident
+        r["stateResidency"] = "STATE_RESIDENCY_RESIDENT" if state_resident else "STATE_RESIDENCY_NOT_RESIDENT"
+    return {"residency": r}
 
 
-def medical(codes=(), cp=None, at_risk=None, exam="2026-11-04", role="REVIEWER_ROLE_NURSE", ga=0, records=False):
-    m = {"confirmedIcd10Codes": list(codes), "examDate": exam, "reviewerRole": role}
+def medical(codes=(), cp=None, at_risk=None, exam="2026-11-04", role="REVIEWER_ROLE_NURSE", ga=0, records=False,
+            nm=None, ms=None, reviewer_id="rn-204"):
+    m = {"confirmedIcd10Codes": list(codes), "examDate": exam, "reviewerRole": role, "reviewerId": reviewer_id}
+    if nm:
+        m["neuromuscular"] = {k: True for k in nm}
+    if ms:
+        m["musculoskeletal"] = {k: True for k in ms}
     if cp:
         m["cerebralPalsy"] = {k: True for k in cp}
     if at_risk:
@@ -103,9 +116,26 @@ def appeal_decided(appeal_id, result, decided):
 
 
 def mtu(necessary, evaluated="2026-12-01", plan_change=False, effective=""):
-    return {"mtuEvaluation": {"medicallyNecessary": necessary, "discipline": "DISCIPLINE_PT",
-                              "evaluatedDate": evaluated, "therapyPlanChange": plan_change,
-                              "effectiveDate": effective}}
+    """necessary: True/False say so (the enum); None leaves it unstated (no effect)."""
+    m = {"discipline": "DISCIPLINE_PT", "evaluatedDate": evaluated, "therapyPlanChange": plan_change,
+         "effectiveDate": effective}
+    if necessary is not None:
+        m["medicallyNecessary"] = necessary
+        m["medicalNecessity"] = "MEDICAL_NECESSITY_NECESSARY" if necessary else "MEDICAL_NECESSITY_NOT_NECESSARY"
+    return {"mtuEvaluation": m}
+
+
+def physician(result, group="CONDITION_GROUP_UNSPECIFIED", findings=(), rationale="R-1", reviewer="md-77",
+              date="", scope="MEDICAL_SCOPE_UNSPECIFIED", codes=()):
+    """The medical consultant's determination; result "ELIGIBLE" or "NOT_ELIGIBLE"."""
+    return {"physicianDetermination": {"result": "PHYSICIAN_RESULT_" + result, "conditionGroup": group,
+                                       "findings": list(findings), "rationaleCode": rationale,
+                                       "reviewerId": reviewer, "determinedDate": date, "scope": scope,
+                                       "icd10Codes": list(codes)}}
+
+
+def notice_mailed(mailed, decision_id=""):
+    return {"noticeMailed": {"decisionId": decision_id, "mailedDate": mailed}}
 
 
 def complete_file(rng, case_id, med, start_day=5, county="Los Angeles"):

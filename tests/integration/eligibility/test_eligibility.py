@@ -3,9 +3,17 @@
 Accepted referral decisions open cases and get an eligibility decision; evidence (in order, out of
 order, twice, before its case) gives one decision per new evidence event with the facts folded
 from the log; CP with findings, a code alone, an at-risk infant, financial lines, an appeal filed
-and decided; linked/rejected referrals are recorded without a decision; garbage is dead-lettered.
+and decided; rejected referrals are recorded without a decision (a linked one only when it adds a line); garbage is dead-lettered.
 Then the what-if command, and timers: restart with CCS_CLOCK_TODAY past the due dates and check
 the TIMER decisions and their deterministic ids.
+
+Issue 9 (decisions a CCS office would sign): the rules never deny on medical grounds (J waits for
+the physician, whose determination denies; B's code alone is approved by the physician), the
+determination names who decided on which evidence; the Notice of Action lifecycle (J: reasons in
+English and Spanish, mailed, a late appeal routed for good-cause review without a response
+clock; O: an appeal overturned restores equipment, no fair-hearing window); a California date
+at 23:30 PST; a residency in another county is a transfer naming it (T); CCS treatment judged by
+its own conditions (X: cystic fibrosis); a linked referral adds a service line (H).
 """
 import json
 import os
@@ -15,7 +23,8 @@ import subprocess
 from ccs_it import (BUILD, SERVICES, Env, check, check_eq, decision_id, end_offsets, finish, log, psql, scalar,
                     wait_until)
 from ccs_elig_samples import (DECIDED, EVIDENCE, REFERRALS, accepted, appeal_decided, appeal_filed, application,
-                              complete_file, evidence, financial, linked, medical, mtu, new_id, rejected)
+                              complete_file, evidence, financial, linked, medical, mtu, new_id, notice_mailed,
+                              physician, rejected, residency)
 from ccs_samples import envelope, referral
 
 CP = medical(["G80.1"], cp=["rigidityOrSpasticity"])
@@ -44,13 +53,32 @@ try:
     G_ref, G = accepted(rng, "2015-08-08")                       # evidence before the case
     K_ref, K = accepted(rng, "2014-04-04")                       # MTU: not medically necessary
     L_ref, L = accepted(rng, "2013-03-13")                       # MTU: therapy plan change
-    refs = [A_ref, B_ref, C_ref, J_ref, D_ref, E_ref, F_ref, H_ref, I_ref, K_ref, L_ref]
+    O_ref, O = accepted(rng, "2017-06-30", lines=("SERVICE_LINE_MTP_THERAPY", "SERVICE_LINE_MTP_EQUIPMENT"))
+    T_ref, T = accepted(rng, "2016-05-05")                       # lives in another county: transfer
+    X_ref, X = accepted(rng, "2015-01-01", codes=("E84.0",), lines=("SERVICE_LINE_CCS_TREATMENT",),
+                        program="REQUESTED_PROGRAM_CCS_TREATMENT")  # cystic fibrosis, CCS treatment
+    refs = [A_ref, B_ref, C_ref, J_ref, D_ref, E_ref, F_ref, H_ref, I_ref, K_ref, L_ref, O_ref, T_ref, X_ref]
 
     ev = {}
+    # A's residency named as the county table may spell it: still the same county
     ev[A] = complete_file(rng, A, CP)
-    ev[B] = complete_file(rng, B, medical(["G80.1"]))
+    ev[A][1] = evidence(rng, A, residency("Los Angeles County"), "2026-11-06T10:00:00Z")
+    # B: a code alone waits for the physician; the physician approves (22:30 PST on 11-08 is 11-08)
+    ev[B] = complete_file(rng, B, medical(["G80.1"])) + [
+        evidence(rng, B, physician("ELIGIBLE", "CONDITION_GROUP_CEREBRAL_PALSY",
+                                   ["MEDICAL_FINDING_CP_RIGIDITY_OR_SPASTICITY"], "MEETS_A1", "md-77"),
+                 "2026-11-09T06:30:00Z")]
     ev[C] = complete_file(rng, C, medical([], at_risk=["persistentPrimitiveReflexes", "dtr3Plus"]))
-    ev[J] = complete_file(rng, J, medical([], at_risk=["abnormalPosturing"]), county="Imperial")
+    # J: one at-risk finding: the rules recommend, the physician denies at 23:30 PST on 11-08
+    # (07:30Z on 11-09): the notice is dated from the California date
+    ev[J] = complete_file(rng, J, medical([], at_risk=["abnormalPosturing"]), county="Imperial") + [
+        evidence(rng, J, physician("NOT_ELIGIBLE", "CONDITION_GROUP_AT_RISK", ["MEDICAL_FINDING_AT_RISK_ABNORMAL_POSTURING"],
+                                   "AR_ONE_FINDING", "md-77"), "2026-11-09T07:30:00Z"),
+        evidence(rng, J, notice_mailed("2026-11-10"), "2026-11-10T17:00:00Z")]
+    ev[O] = complete_file(rng, O, CP) + [evidence(rng, O, financial(9000000, oop_cents=100000), "2026-11-08T10:00:00Z")]
+    ev[T] = complete_file(rng, T, CP)
+    ev[T][1] = evidence(rng, T, residency("San Diego County"), "2026-11-06T10:00:00Z")
+    ev[X] = complete_file(rng, X, medical(["E84.0"])) + [evidence(rng, X, financial(3000000), "2026-11-08T10:00:00Z")]
     ev[D] = complete_file(rng, D, CP) + [evidence(rng, D, financial(3500000), "2026-11-08T10:00:00Z")]
     ev[E] = complete_file(rng, E, CP) + [evidence(rng, E, financial(9000000, oop_cents=100000),
                                                   "2026-11-08T10:00:00Z")]
@@ -58,6 +86,7 @@ try:
     ev[I] = complete_file(rng, I, CP) + [evidence(rng, I, financial(4000000), "2026-11-08T10:00:00Z")]
     ev[G] = complete_file(rng, G, CP)
     ev[K] = complete_file(rng, K, CP) + [evidence(rng, K, mtu(False), "2026-12-01T10:00:00Z")]
+    # K2 would be an unstated necessity: no effect (tested in the fold unit tests)
     ev[L] = complete_file(rng, L, CP) + [evidence(rng, L, mtu(True, plan_change=True, effective="2026-12-20"),
                                                   "2026-12-01T10:00:00Z")]
     # F: A's file, delivered newest first; one event delivered twice (same ce_id), and one
@@ -71,9 +100,12 @@ try:
     env.submit(EVIDENCE, ev[G])
     check(wait_until(lambda: scalar(db, "SELECT count(*) FROM evidence WHERE case_id = '%s' AND NOT case_known" % G)
                      == "3", 60), "evidence for an unknown case is stored and held")
-    env.submit(REFERRALS, refs + [linked(rng, A), rejected(rng)])
+    H_link = linked(rng, H, lines=("SERVICE_LINE_DIAGNOSTIC",), codes=("G80.1",), decided_at="2026-11-03T10:00:00Z")
+    env.submit(REFERRALS, refs + [H_link, rejected(rng)])
     check(wait_until(lambda: scalar(db, "SELECT count(*) FROM cases") == str(len(refs)), 60), "cases opened")
-    env.submit(EVIDENCE, [e for c in (A, B, C, J, D, E, H, I, K, L, F) for e in ev[c]])
+    check(wait_until(lambda: scalar(db, "SELECT count(*) FROM referral_decisions WHERE outcome = 'linked'") == "1", 60),
+          "linked referral recorded")
+    env.submit(EVIDENCE, [e for c in (A, B, C, J, D, E, H, I, K, L, O, T, X, F) for e in ev[c]])
     env.submit(EVIDENCE, [f_dup, f_resub])
     env.submit(REFERRALS, [G_ref])
     # Garbage: undecodable bytes and semantically invalid evidence; an undecodable referral decision.
@@ -84,8 +116,9 @@ try:
     env.produce_raw(REFERRALS, [("g2", {"ce_id": "44444444-4444-4444-8444-444444444444",
                                         "ce_type": "ccs.mtp.v1.ReferralDecision"}, b"\x0a\xff\xff")])
 
-    applied_events = [e["id"] for c in (A, B, C, J, D, E, H, I, K, L, F) for e in ev[c]]
-    want = len(refs) + 1 + len(applied_events)  # one decision per case opened (G too) and per evidence
+    applied_events = [e["id"] for c in (A, B, C, J, D, E, H, I, K, L, O, T, X, F) for e in ev[c]]
+    # one decision per case opened (G too), per evidence, and for the link that added a line
+    want = len(refs) + 1 + len(applied_events) + 1
     check(wait_until(lambda: int(scalar(db, "SELECT count(*) FROM decisions")) >= want, 90), "decisions issued")
 
     # Appeal of E's financial denial, after E's last decision is known.
@@ -98,11 +131,19 @@ try:
                      == "1", 60), "appeal filed: one decision")
     e_decided = evidence(rng, E, appeal_decided(appeal_id, "APPEAL_RESULT_UPHELD", "2026-12-01"), "2026-12-01T09:00:00Z")
     env.submit(EVIDENCE, [e_decided])
-    applied_events += [e_filed["id"], e_decided["id"]]
-    want += 2
+    # O: the same equipment denial, its notice mailed, a timely appeal overturned
+    o_app = "AP-%s" % O[:8]
+    o_ev = [evidence(rng, O, notice_mailed("2026-11-12"), "2026-11-12T17:00:00Z"),
+            evidence(rng, O, appeal_filed(o_app, "", "2026-11-25", "2026-11-24"), "2026-11-25T09:00:00Z"),
+            evidence(rng, O, appeal_decided(o_app, "APPEAL_RESULT_OVERTURNED", "2026-12-03"), "2026-12-03T09:00:00Z")]
+    # J: an appeal postmarked after the window (mailed 11-10 + 30 = 12-10)
+    j_app = evidence(rng, J, appeal_filed("AP-%s" % J[:8], "", "2026-12-14", "2026-12-12"), "2026-12-14T09:00:00Z")
+    env.submit(EVIDENCE, o_ev + [j_app])
+    applied_events += [e_filed["id"], e_decided["id"]] + [x["id"] for x in o_ev] + [j_app["id"]]
+    want += 2 + len(o_ev) + 1
 
     in_ends = {}
-    for t, n in ((REFERRALS, len(refs) + 4), (EVIDENCE, sum(len(v) for v in ev.values()) + 2 + 3 + 2)):
+    for t, n in ((REFERRALS, len(refs) + 4), (EVIDENCE, sum(len(v) for v in ev.values()) + 2 + 3 + 2 + 4)):
         in_ends[t] = wait_until(lambda: (lambda e: e if sum(e.values()) == n else None)(end_offsets(env, t)), 30)
         check(in_ends[t] is not None, "input topic %s holds %d records" % (t, n))
 
@@ -121,11 +162,14 @@ try:
     check_eq(scalar(db, "SELECT count(*) FROM evidence WHERE case_id = '%s'" % F), "3", "F: evidence stored once each")
     check_eq(sorted(r[0] for r in psql(db, "SELECT outcome FROM referral_decisions")),
              sorted(["accepted"] * (len(refs) + 1) + ["linked", "rejected"]), "every referral decision recorded")
-    check_eq(d.metric("referral_decisions_total", 'outcome="linked",effect="recorded"'), 1.0, "linked referral counted")
+    check_eq(d.metric("referral_decisions_total", 'outcome="linked",effect="lines_added"'), 1.0,
+             "linked referral adding a line counted")
     check_eq(d.metric("referral_decisions_total", 'outcome="rejected",effect="recorded"'), 1.0, "rejected referral counted")
     check_eq(scalar(db, "SELECT count(*) FROM decisions d JOIN referral_decisions r ON r.case_id = d.case_id"
-                        " AND r.outcome <> 'accepted' AND d.trigger_event_id = r.event_id"), "0",
-             "linked/rejected: no eligibility decision")
+                        " AND r.outcome = 'rejected' AND d.trigger_event_id = r.event_id"), "0",
+             "rejected: no eligibility decision")
+    check_eq(scalar(db, "SELECT count(*) FROM decisions WHERE trigger_event_id = '%s'" % H_link["id"]), "1",
+             "a linked referral that adds a service line is decided (it used to be dropped)")
 
     # ---- decisions on the wire ----------------------------------------------------------------
     msgs = env.tail(DECIDED, expect=want, timeout=60)
@@ -148,7 +192,18 @@ try:
     check_eq(a["outcome"], "ELIGIBILITY_OUTCOME_ELIGIBLE", "A: CP with findings eligible")
     check("ELIGIBLE_MTP_CP" in codes(a) and "FIN_EXEMPT_MTP_ONLY" in codes(a), "A: ELIGIBLE_MTP_CP and MTP-only exemption")
     check(all(r.get("regulation") for r in a["reasons"]), "A: every reason cites a regulation")
-    check_eq(a["ruleSetVersion"], "2026.1", "A: rule set version")
+    check_eq(a["ruleSetVersion"], "2026.2", "A: rule set version")
+    check_eq(lines(last[H]).get("SERVICE_LINE_DIAGNOSTIC"), "ELIGIBILITY_OUTCOME_ELIGIBLE",
+             "H: the linked referral's requested diagnostic line reached the case")
+    check_eq(a.get("schoolDistrict"), "Los Angeles Unified", "A: school district carried from the referral")
+    check_eq((a.get("applicationSendDue"), a.get("applicationReturnDue"), a.get("applicationDate")),
+             ("2026-11-07", "2026-11-22", "2026-11-02"), "A: application clock from the referral date (+5, +20)")
+    det = a.get("determination", {})
+    check_eq((det.get("determinedBy"), det.get("reviewerRole"), det.get("reviewerId"), det.get("rule"),
+              det.get("ruleSetVersion")),
+             ("DETERMINED_BY_RULE", "REVIEWER_ROLE_NURSE", "rn-204", "cerebral_palsy", "2026.2"),
+             "A: a nurse's documented CP finding meets the rule; the decision names who, which rule, which version")
+    check(ev[A][2]["id"] in det.get("evidenceEventIds", []), "A: the determination lists the medical review event")
     check_eq(a["asOfDate"], "2026-11-07", "A: as of the last evidence's date")
     check_eq(a["decidedAt"], "2026-11-07T10:00:00Z", "A: decided_at from the evidence")
     check_eq(a["ageOutDate"], "2041-05-10", "A: age-out date")
@@ -158,9 +213,21 @@ try:
     same = lambda v: (v["outcome"], codes(v), v.get("serviceLines"), v.get("deadlines"), v["asOfDate"])
     check_eq(same(f), same(a), "F (evidence reversed, duplicated, resubmitted) decides exactly like A")
 
+    b_hist = {v["triggerEventId"]: v for v in (m["value"] for m in msgs) if v["caseId"] == B}
+    b0 = b_hist[ev[B][2]["id"]]
+    check_eq(b0["outcome"], "ELIGIBILITY_OUTCOME_REQUIRES_PHYSICIAN_REVIEW", "B: a code alone needs a physician")
+    check("REQUIRES_PHYSICIAN_REVIEW" in codes(b0) and "ELIGIBLE_MTP_CP" not in codes(b0), "B: reason physician review")
+    check_eq(dls(b0).get("PHYSICIAN_REVIEW_DUE"), "2026-12-06",
+             "B: physician review service target: 30 days from the day the complete case began to wait (11-06)")
+    check_eq(b0.get("determination", {}).get("determinedBy"), "DETERMINED_BY_PENDING", "B: nobody has determined yet")
     b = last[B]
-    check_eq(b["outcome"], "ELIGIBILITY_OUTCOME_REQUIRES_PHYSICIAN_REVIEW", "B: a code alone needs a physician")
-    check("REQUIRES_PHYSICIAN_REVIEW" in codes(b) and "ELIGIBLE_MTP_CP" not in codes(b), "B: reason physician review")
+    check_eq((b["outcome"], b["asOfDate"]), ("ELIGIBILITY_OUTCOME_ELIGIBLE", "2026-11-08"),
+             "B: the physician approves (06:30Z on 11-09 is 22:30 PST on 11-08)")
+    bd = b.get("determination", {})
+    check_eq((bd.get("determinedBy"), bd.get("reviewerRole"), bd.get("reviewerId"), bd.get("rationaleCode")),
+             ("DETERMINED_BY_PHYSICIAN", "REVIEWER_ROLE_PHYSICIAN_CONSULTANT", "md-77", "MEETS_A1"),
+             "B: determined by the physician, with the rationale")
+    check("PHYSICIAN_REVIEW_DUE" not in dls(b), "B: off the physician worklist")
 
     c = last[C]
     check_eq(c["outcome"], "ELIGIBILITY_OUTCOME_AT_RISK_ELIGIBLE", "C: at-risk infant")
@@ -168,13 +235,49 @@ try:
     check(c.get("atRiskReassessDue", "") != "" and c["atRiskReassessDue"] < "2028-09-01", "C: reassess due before age 3")
     check_eq(dls(c).get("AT_RISK_AGE_LIMIT"), "2028-09-01", "C: at-risk age limit deadline")
 
-    j = last[J]
-    check_eq(j["outcome"], "ELIGIBILITY_OUTCOME_NOT_ELIGIBLE", "J: one at-risk finding is not enough")
-    check("NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS" in codes(j), "J: insufficient findings reason")
-    check_eq(j.get("notice", {}).get("required"), True, "J: NOA required")
-    check_eq(j["notice"].get("dueDate"), "2026-11-14", "J: NOA due decision + 7 days")
+    j_hist = {v["triggerEventId"]: v for v in (m["value"] for m in msgs) if v["caseId"] == J}
+    j0 = j_hist[ev[J][2]["id"]]
+    check_eq(j0["outcome"], "ELIGIBILITY_OUTCOME_REQUIRES_PHYSICIAN_REVIEW",
+             "J: one at-risk finding: the rules do not deny, the physician must review")
+    check(not j0.get("notice", {}).get("required") and "NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS" not in codes(j0),
+          "J: no notice and no denial reason before the physician")
+    check_eq(j0.get("determination", {}).get("recommendation"), "NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS",
+             "J: the rules' recommendation")
+    j = j_hist[ev[J][3]["id"]]
+    check_eq((j["outcome"], j["asOfDate"]), ("ELIGIBILITY_OUTCOME_NOT_ELIGIBLE", "2026-11-08"),
+             "J: the physician denies (07:30Z on 11-09 is 23:30 PST on 11-08)")
+    check("NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS" in codes(j) and "NOT_ELIGIBLE_CONDITION" not in codes(j),
+          "J: insufficient findings reason, at-risk findings the basis")
+    n = j.get("notice", {})
+    check_eq((n.get("required"), n.get("dueDate"), n.get("action"), n.get("effectiveDate")),
+             (True, "2026-11-15", "NOTICE_ACTION_KIND_DENIAL", "2026-11-08"), "J: NOA due decision + 7 days, a denial")
+    nr = {r["code"]: r for r in n.get("reasons", [])}
+    jr = nr.get("NOT_ELIGIBLE_AT_RISK_INSUFFICIENT_FINDINGS", {})
+    check(jr.get("textEn") and jr.get("textEs") and jr.get("regulation"), "J: the reason in English and Spanish, cited")
+    check(n.get("regulations"), "J: the notice lists the regulations")
+    rights = n.get("appealRights", {})
+    check_eq((rights.get("appealDeadline"), rights.get("appealWindowDays"), rights.get("fairHearingDays"),
+              rights.get("routedTo", {}).get("routedTo")),
+             ("2026-12-15", 30, 14, "REVIEWING_OFFICE_SOUTHERN_CALIFORNIA"), "J: appeal rights before mailing")
+    check(rights.get("textEn") and rights.get("textEs"), "J: appeal rights in English and Spanish")
     check_eq(j["appeal"].get("routedTo"), "REVIEWING_OFFICE_SOUTHERN_CALIFORNIA", "J: dependent county appeals to region")
-    check_eq(dls(j).get("APPEAL_WINDOW_CLOSES"), "2026-12-14", "J: appeal window NOA + 30 days")
+    check_eq(dls(j).get("APPEAL_WINDOW_CLOSES"), "2026-12-15", "J: appeal window NOA due + 30 days before mailing")
+    jm = j_hist[ev[J][4]["id"]]
+    check_eq((jm["notice"].get("mailedDate"), jm["notice"].get("appealRights", {}).get("appealDeadline"),
+              dls(jm).get("APPEAL_WINDOW_CLOSES")), ("2026-11-10", "2026-12-10", "2026-12-10"),
+             "J: notice mailed 11-10: the 30-day window counts from the mailing")
+    check("NOA_DUE" not in dls(jm), "J: mailed: no longer due")
+
+    t = last[T]
+    check_eq((t["outcome"], t.get("transferCounty")), ("ELIGIBILITY_OUTCOME_TRANSFER", "San Diego"),
+             "T: resident of another county: a transfer naming it, not a denial")
+    check("TRANSFER_COUNTY" in codes(t) and not t.get("notice", {}).get("required"), "T: TRANSFER_COUNTY, no NOA")
+
+    x = last[X]
+    check_eq((x["outcome"], lines(x)), ("ELIGIBILITY_OUTCOME_ELIGIBLE",
+                                        {"SERVICE_LINE_CCS_TREATMENT": "ELIGIBILITY_OUTCOME_ELIGIBLE"}),
+             "X: cystic fibrosis is a CCS condition for CCS treatment")
+    check("ELIGIBLE_CCS_CONDITION" in codes(x) and "NOT_ELIGIBLE_CONDITION" not in codes(x), "X: ELIGIBLE_CCS_CONDITION")
 
     dd = last[D]
     check_eq(lines(dd), {"SERVICE_LINE_MTP_THERAPY": "ELIGIBILITY_OUTCOME_ELIGIBLE",
@@ -185,8 +288,8 @@ try:
     check_eq(dls(dd).get("ANNUAL_REDETERMINATION_NOTICE_DUE"), "2027-10-09", "D: notice 30 days ahead")
 
     i_ = last[I]
-    check_eq(i_["outcome"], "ELIGIBILITY_OUTCOME_NOT_ELIGIBLE", "I: AGI exactly $40,000 fails the default rule set")
-    check("NOT_ELIGIBLE_FINANCIAL" in codes(i_), "I: NOT_ELIGIBLE_FINANCIAL")
+    check_eq(i_["outcome"], "ELIGIBILITY_OUTCOME_ELIGIBLE", "I: AGI exactly $40,000 is '$40,000 or less'")
+    check("FIN_ELIGIBLE_AGI_UNDER_40K" in codes(i_), "I: FIN_ELIGIBLE_AGI_UNDER_40K")
 
     g = last[G]
     check_eq((g["trigger"], g["outcome"]), ("DECISION_TRIGGER_REFERRAL", "ELIGIBILITY_OUTCOME_ELIGIBLE"),
@@ -219,8 +322,29 @@ try:
     e_dec = [v for v in e_hist if v["triggerEventId"] == e_decided["id"]][0]
     check_eq(dls(e_dec).get("FAIR_HEARING_WINDOW_CLOSES"), "2026-12-15", "E: fair hearing window 14 days")
     check(not e_dec.get("servicesContinueDuringAppeal"), "E: continuation ends once the appeal is decided")
-    check_eq(psql(db, "SELECT response_due, decided_date, result, fair_hearing_closes FROM appeals"),
-             [["2026-12-11", "2026-12-01", "UPHELD", "2026-12-15"]], "E: appeals row")
+    check_eq(psql(db, "SELECT response_due, decided_date, result, fair_hearing_closes FROM appeals WHERE case_id = '%s'"
+                      % E), [["2026-12-11", "2026-12-01", "UPHELD", "2026-12-15"]], "E: appeals row")
+    check_eq(e_dec.get("appealStatus"), "APPEAL_STATUS_UPHELD", "E: upheld")
+    by_trig = {m["value"]["triggerEventId"]: m["value"] for m in msgs}
+    o_fin = by_trig.get(ev[O][3]["id"], {})
+    check_eq(lines(o_fin).get("SERVICE_LINE_MTP_EQUIPMENT"), "ELIGIBILITY_OUTCOME_NOT_ELIGIBLE", "O: equipment denied")
+    check_eq(o_fin.get("notice", {}).get("action"), "NOTICE_ACTION_KIND_DENIAL", "O: a denial notice")
+    o_filed = by_trig.get(o_ev[1]["id"], {})
+    check_eq((o_filed.get("appealStatus"), dls(o_filed).get("APPEAL_RESPONSE_DUE")),
+             ("APPEAL_STATUS_OPEN_TIMELY", "2026-12-16"), "O: a timely appeal: response due in 21 days")
+    o_dec = by_trig.get(o_ev[2]["id"], {})
+    check_eq((o_dec.get("appealStatus"), o_dec.get("outcome"), lines(o_dec).get("SERVICE_LINE_MTP_EQUIPMENT")),
+             ("APPEAL_STATUS_OVERTURNED", "ELIGIBILITY_OUTCOME_ELIGIBLE", "ELIGIBILITY_OUTCOME_ELIGIBLE"),
+             "O: overturned: equipment restored")
+    check("ELIGIBLE_APPEAL_OVERTURNED" in codes(o_dec) and "FAIR_HEARING_WINDOW_CLOSES" not in dls(o_dec)
+          and not o_dec.get("notice", {}).get("required"), "O: no fair-hearing window, no notice")
+    jl = by_trig.get(j_app["id"], {})
+    check_eq(jl.get("appealStatus"), "APPEAL_STATUS_LATE_GOOD_CAUSE_REVIEW", "J: postmarked 12-12: late, good-cause review")
+    check("APPEAL_RESPONSE_DUE" not in dls(jl), "J: a late appeal starts no response clock")
+    check_eq(scalar(db, "SELECT count(*) FROM worklist WHERE case_id = '%s' AND kind = 'GOOD_CAUSE_REVIEW'" % J), "1",
+             "J: on the good-cause worklist")
+    check((d.metric("worklist_items", 'office="REVIEWING_OFFICE_SOUTHERN_CALIFORNIA",kind="GOOD_CAUSE_REVIEW",state="open"')
+           or 0) >= 1, "worklist gauge by office")
 
     # ---- dead letters -------------------------------------------------------------------------
     dl_ev = env.tail(EVIDENCE + ".dlq", expect=3, timeout=30)
@@ -234,26 +358,26 @@ try:
     n_dec = scalar(db, "SELECT count(*) FROM decisions")
     wenv = dict(os.environ, **d.vars)
     wenv["CCS_CLOCK_TODAY"] = "2026-11-30"
-    out = subprocess.run([os.path.join(BUILD, SERVICES["eligibility"]), "what-if", "--rule-set", "2026.1-inclusive",
+    out = subprocess.run([os.path.join(BUILD, SERVICES["eligibility"]), "what-if", "--rule-set", "2026.2-agi-under",
                           "--json"], env=wenv, capture_output=True, text=True, timeout=60)
     check_eq(out.returncode, 0, "what-if exits 0")
     rep = json.loads(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else {}
     log("what-if: " + out.stdout.strip()[:2000])
-    check_eq((rep.get("current"), rep.get("candidate"), rep.get("as_of")), ("2026.1", "2026.1-inclusive", "2026-11-30"),
+    check_eq((rep.get("current"), rep.get("candidate"), rep.get("as_of")), ("2026.2", "2026.2-agi-under", "2026-11-30"),
              "what-if: versions and date")
     check_eq(rep.get("cases"), len(refs) + 1, "what-if: every stored case evaluated")
     changed = {c["case_id"] for c in rep.get("changes", [])}
-    check_eq(changed, {I, C}, "what-if: I (AGI at the threshold) and C (at-risk limit) change, nothing else")
-    check_eq(rep.get("changed"), 2, "what-if: count of changed decisions")
+    check_eq(changed, {I}, "what-if: I (AGI at the threshold) changes, nothing else")
+    check_eq(rep.get("changed"), 1, "what-if: count of changed decisions")
     tr = {t["transition"]: t for t in rep.get("transitions", [])}
-    check_eq(tr.get("NOT_ELIGIBLE -> ELIGIBLE", {}).get("case_ids"), [I], "what-if: I goes NOT_ELIGIBLE -> ELIGIBLE")
+    check_eq(tr.get("ELIGIBLE -> NOT_ELIGIBLE", {}).get("case_ids"), [I], "what-if: I goes ELIGIBLE -> NOT_ELIGIBLE")
     added = {r["reason"]: r["case_ids"] for r in rep.get("reasons_added", [])}
     removed = {r["reason"]: r["case_ids"] for r in rep.get("reasons_removed", [])}
-    check_eq(added.get("FIN_ELIGIBLE_AGI_UNDER_40K"), [I], "what-if: reason added")
-    check_eq(removed.get("NOT_ELIGIBLE_FINANCIAL"), [I], "what-if: reason removed")
-    txt = subprocess.run([os.path.join(BUILD, SERVICES["eligibility"]), "what-if", "--rule-set", "2026.1-inclusive"],
+    check_eq(added.get("NOT_ELIGIBLE_FINANCIAL"), [I], "what-if: reason added")
+    check_eq(removed.get("FIN_ELIGIBLE_AGI_UNDER_40K"), [I], "what-if: reason removed")
+    txt = subprocess.run([os.path.join(BUILD, SERVICES["eligibility"]), "what-if", "--rule-set", "2026.2-agi-under"],
                          env=wenv, capture_output=True, text=True, timeout=60)
-    check(txt.returncode == 0 and "would change 2" in txt.stdout and I in txt.stdout, "what-if text report")
+    check(txt.returncode == 0 and "would change 1" in txt.stdout and I in txt.stdout, "what-if text report")
     bad = subprocess.run([os.path.join(BUILD, SERVICES["eligibility"]), "what-if", "--rule-set", "1999.9"],
                          env=wenv, capture_output=True, text=True, timeout=60)
     check_eq(bad.returncode, 2, "what-if with an unknown rule set is a usage error")
@@ -280,8 +404,9 @@ try:
     check(h is not None and h[0] == decision_id("due:AGE_OUT:%s:2027-01-15" % H, "eligibility.timer"),
           "H: age-out decision id computed from the due date")
     cl = by.get((C, "AT_RISK_AGE_LIMIT"))
-    check(cl is not None and cl[6] == "2028-09-01" and cl[7] == "NOT_ELIGIBLE" and "NOT_ELIGIBLE_AT_RISK_AGE" in cl[8],
-          "C: at-risk window ends at 36 months -> NOT_ELIGIBLE_AT_RISK_AGE")
+    check(cl is not None and cl[6] == "2028-09-01" and cl[7] == "REQUIRES_PHYSICIAN_REVIEW"
+          and "NOT_ELIGIBLE_AT_RISK_AGE" not in cl[8],
+          "C: at-risk window ends at 36 months -> the physician re-determines (no system denial)")
     cr = by.get((C, "AT_RISK_REASSESS_DUE"))
     check(cr is not None and cr[7] == "AT_RISK_ELIGIBLE", "C: re-determination before the third birthday issued")
     dr = by.get((D, "ANNUAL_REDETERMINATION_DUE"))
