@@ -11,7 +11,7 @@ daemon: inputs == effects, decision ids UUIDv5(input, kind) equal to the recorde
 
 Printed per outage: the outage, the broker's restart time, seconds until every daemon is ready
 again and until the pipeline has settled. CCS_CHAOS_OUTAGES ("3,5,8,11,20") and
-CCS_CHAOS_CHUNK (400 inputs per outage) scale it.
+CCS_CHAOS_CHUNK (300 inputs per outage) scale it.
 """
 import os
 import random
@@ -23,7 +23,7 @@ from ccs_chaos import (Pipeline, PrivateBroker, figures, need_binaries, scheduli
                        use_kafka)
 
 OUTAGES = [float(x) for x in os.environ.get("CCS_CHAOS_OUTAGES", "3,5,8,11,20").split(",")]
-CHUNK = int(os.environ.get("CCS_CHAOS_CHUNK", "400"))
+CHUNK = int(os.environ.get("CCS_CHAOS_CHUNK", "300"))
 
 need_binaries()
 broker = PrivateBroker()

@@ -93,7 +93,7 @@ try:
         if time.time() - t0 < SESSION_MS / 1000.0 + 1:
             return False
         return all(n.get("/readyz")[0] == 200 for n in others) and not pipe.lagging()
-    took_over = wait_until(survivors_done, SESSION_MS / 1000.0 + 25, interval=1)
+    took_over = wait_until(survivors_done, SESSION_MS / 1000.0 + 15, interval=1)
     check(bool(took_over), "while the zombie sleeps, the other eligibilityd instances take over its partitions"
                            " and the pipeline settles (%.1fs after SIGSTOP)" % (time.time() - t0))
     if not took_over:
@@ -104,9 +104,11 @@ try:
                       " coalesce(wait_event, '-'), left(regexp_replace(query, '\\s+', ' ', 'g'), 90)"
                       " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"):
             log("    pg session: %s" % " | ".join(r))
-        for r in psql(pipe.db("eligibility"), "SELECT pid, count(*), bool_or(objid = hashtext('ccs.outbox.relay')::oid)"
-                      " FROM pg_locks WHERE locktype = 'advisory' AND granted GROUP BY pid ORDER BY 2 DESC"):
-            log("    advisory locks held: pid %s: %s (the relay lock: %s)" % tuple(r))
+        for r in psql(pipe.db("eligibility"), "SELECT pid, count(*), bool_or(objsubid = 1 AND objid::bigint ="
+                      " (hashtext('ccs.outbox.relay')::bigint & 4294967295)) FROM pg_locks WHERE locktype = 'advisory'"
+                      " AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                      " GROUP BY pid ORDER BY 2 DESC"):
+            log("    advisory locks held: pid %s: %s (the relay lock among them: %s)" % tuple(r))
         for n in others:
             n.show_log(r'"level":"(warn|error)"|assigned|revoked|"stats"', 8, "survivor while the zombie sleeps")
     owners = [o[0] for o in psql(pipe.db("eligibility"), "SELECT DISTINCT owner FROM consumer_offsets ORDER BY 1")]
