@@ -187,6 +187,9 @@ typedef struct ccs_sched_moved {
 int ccs_sched__move_sessions(req *q, ccs_sched_store_booked_appt *appts, size_t n, const char *reason,
 			     ccs_date from, ccs_sched_moved **moved) CCS_SCHED_STORE_WUR;
 int ccs_sched__on_request(req *q, Ccs__Mtp__V1__SchedulingRequest *sr) CCS_SCHED_STORE_WUR;
+/* An MTU's calendar changed (a request, or the directory file at start): move the booked
+ * sessions on closures or outside their therapist's hours, then re-offer new capacity. */
+int ccs_sched__calendar_recheck(req *q, const char *mtu_id, int *moved, int *n_reoffered) CCS_SCHED_STORE_WUR;
 /* The prescription handler, also used by a conference outcome's plan changes. */
 int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__TherapyPrescription *rx,
 			    const char *kind_prefix, const char **outcome) CCS_SCHED_STORE_WUR;

@@ -213,6 +213,15 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 	}
 	if ((rc = gate(q, case_id, "prescription", &c, &refused, outcome)) != 0 || refused)
 		return rc;
+	/* No session on or after the 21st birthday: the series is cut to the weeks before it. */
+	int weeks = (int)rx->weeks;
+	if (c.age_out_on != CCS_DATE_INVALID && start + 7 * weeks > c.age_out_on) {
+		weeks = c.age_out_on > start ? (int)((c.age_out_on - start) / 7) : 0;
+		if (weeks < 1) {
+			*outcome = "refused:AGES_OUT_BEFORE_SERIES";
+			return ccs_sched__refuse(q, case_id, "prescription", "AGES_OUT_BEFORE_SERIES", c.status);
+		}
+	}
 	const char *mtu_id = child_mtu_for(q, &c, rx->mtu_id, disc);
 	if (!mtu_id)
 		return ccs_svc_poison(q->err, "validation", "no mtu_id and no MTU serves the case");
@@ -264,7 +273,7 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 				return rc;
 	}
 	ccs_sched_series_req sr = {case_id, mtu_id, rx->prescription_id, disc, (int)rx->sessions_per_week,
-				   (int)rx->weeks, (int)rx->minutes_per_session, start,
+				   weeks, (int)rx->minutes_per_session, start,
 				   change ? q->asof : CCS_DATE_INVALID, evaluator};
 	ccs_sched_booked b;
 	const char *k_booked = ccs_arena_printf(q->a, "%sseries.booked", kp);
@@ -275,7 +284,7 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 	if ((rc = ccs_sched_store_savepoint(q->tx, "rx", CCS_SCHED_SP_RELEASE, q->err)) != 0)
 		return rc;
 	ccs_sched_store_rx nrx = {rx->prescription_id, case_id, mtu_id, disc, (int)rx->sessions_per_week,
-				  (int)rx->weeks, (int)rx->minutes_per_session, start, rx->post_surgical,
+				  weeks, (int)rx->minutes_per_session, start, rx->post_surgical,
 				  b.found ? "booked" : "waitlisted"};
 	if (b.found && change && (rc = ccs_sched_store_rx_supersede(q->tx, case_id, disc, NULL, q->err)) != 0)
 		return rc;
@@ -515,17 +524,29 @@ static int on_calendar(req *q, const Ccs__Mtp__V1__MtuCalendar *cal, const char 
 	if ((rc = ccs_sched_store_calendar_replace(q->tx, cal->mtu_id, th, cal->n_therapists, rooms, cal->n_rooms, cl,
 						   why, cal->n_closures, q->event_id, q->err)) != 0)
 		return rc;
+	int moved, nb;
+	if ((rc = ccs_sched__calendar_recheck(q, cal->mtu_id, &moved, &nb)) != 0)
+		return rc;
+	*outcome = ccs_arena_printf(q->a, "calendar_replaced%s%s", moved ? "_moved" : "",
+				    nb ? ccs_arena_printf(q->a, "_reoffered_%d", nb) : "");
+	return 0;
+}
 
-	/* Sessions the new calendar leaves standing where they cannot happen. */
+int ccs_sched__calendar_recheck(req *q, const char *mtu_id, int *moved, int *n_reoffered)
+{
 	ccs_sched_store_mtu m;
 	ccs_sched_store_booked_appt *ap;
 	size_t n;
-	if ((rc = ccs_sched_store_load_mtu(q->tx, q->scratch, cal->mtu_id, NULL, q->asof, q->asof, &m, &found, q->err)) != 0 ||
-	    (rc = ccs_sched_store_appts_booked(q->tx, NULL, cal->mtu_id, q->asof + 1, NULL, 0, &ap, &n, q->err)) != 0)
+	int rc, found;
+
+	*moved = *n_reoffered = 0;
+	if ((rc = ccs_sched_store_appts_booked(q->tx, NULL, mtu_id, q->asof + 1, NULL, 0, &ap, &n, q->err)) != 0)
 		return rc;
-	/* All the closures, not only the window loaded above. */
-	m.snap.closures = cl;
-	m.snap.n_closures = cal->n_closures;
+	ccs_date last = n ? ap[n - 1].a.day : q->asof + 1;
+	if ((rc = ccs_sched_store_load_mtu(q->tx, q->scratch, mtu_id, NULL, q->asof + 1, last, &m, &found, q->err)) != 0)
+		return rc;
+	if (!found)
+		return 0;
 	ccs_sched_store_booked_appt *lost[2];
 	size_t nl[2] = {0, 0};
 	lost[0] = ccs_arena_alloc(q->a, (n + 1) * sizeof(*lost[0]));
@@ -543,12 +564,8 @@ static int on_calendar(req *q, const Ccs__Mtp__V1__MtuCalendar *cal, const char 
 		if (nl[k] && (rc = ccs_sched__move_sessions(q, lost[k], nl[k], k ? "THERAPIST_HOURS" : "CLOSURE",
 							    q->asof + q->s->rules.notice_days, &mv)) != 0)
 			return rc;
-	int nb;
-	if ((rc = ccs_sched__reoffer_capacity(q, cal->mtu_id, &nb)) != 0)
-		return rc;
-	*outcome = ccs_arena_printf(q->a, "calendar_replaced%s%s", nl[0] + nl[1] ? "_moved" : "",
-				    nb ? ccs_arena_printf(q->a, "_reoffered_%d", nb) : "");
-	return 0;
+	*moved = (int)(nl[0] + nl[1]);
+	return ccs_sched__reoffer_capacity(q, mtu_id, n_reoffered);
 }
 
 /* ---- releases ------------------------------------------------------------------------------- */
@@ -590,7 +607,17 @@ static int on_release(req *q, const char *case_id, const Ccs__Mtp__V1__ReleaseOf
 			return rc;
 	}
 	*outcome = on_file ? "release_on_file" : "release_revoked";
-	return 0;
+	/* A release that lets the IEP team see the therapy: the summary goes out now. */
+	ccs_sched_release rel = {on_file, eff, exp, scopes};
+	ccs_sched_store_rx *cur;
+	size_t ncur;
+	if (!(ccs_sched_policy_release_allows(&rel, q->asof) & CCS_SCHED_SHARE_SUMMARY))
+		return 0;
+	if ((rc = ccs_sched_store_rx_current(q->tx, case_id, &cur, &ncur, q->err)) != 0 || !ncur)
+		return rc;
+	*outcome = "release_on_file_summary_sent";
+	return ccs_sched__notice(q, case_id, found ? c.mtu_id : NULL, CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_THERAPY_SUMMARY,
+				 q->asof, "RELEASE_ON_FILE", NULL, "iep.summary");
 }
 
 /* ---- evaluation requests -------------------------------------------------------------------- */

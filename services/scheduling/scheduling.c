@@ -129,7 +129,8 @@ int ccs_scheduling_on_request(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg
 }
 
 /* Time-driven work: the conference-due timer (kind conference.due, subject the case id,
- * payload the due date). Unknown kinds are dropped as failed work. */
+ * payload the due date) and the calendar recheck the directory file schedules at start for its
+ * MTUs (kind calendar.recheck, subject the MTU id). Unknown kinds are dropped as failed work. */
 int ccs_scheduling_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, ccs_svc_err *err)
 {
 	req q;
@@ -138,6 +139,13 @@ int ccs_scheduling_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, cc
 	q.decided_at = ccs_tx_input_time(tx);
 	q.asof = d->due_date;
 	q.at_ms = (int64_t)d->due_date * 86400000;
+	if (strcmp(d->kind, "calendar.recheck") == 0) {
+		int moved, nb, rc = ccs_sched__calendar_recheck(&q, d->subject, &moved, &nb);
+		if (rc || (!moved && !nb)) /* a recheck that changes nothing leaves no trace */
+			return rc;
+		return ccs_sched__record_input(&q, "timer", "calendar_recheck", NULL,
+					       ccs_arena_printf(q.a, "calendar_rechecked_moved_%d_reoffered_%d", moved, nb));
+	}
 	if (strcmp(d->kind, "conference.due") != 0 || !ccs_sched__valid_uuid(d->subject))
 		return ccs_svc_poison(err, "validation", "unknown due work %s", d->kind);
 	ccs_date due = d->payload ? ccs_date_parse(d->payload) : CCS_DATE_INVALID;
@@ -239,7 +247,7 @@ int ccs_scheduling_start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen)
 	rc = ccs_sched_mtu_dir_load(path, &dir, errbuf, errlen);
 	if (rc)
 		goto out;
-	rc = ccs_sched_store_sync_directory(ccs_svc_conn(svc), dir, errbuf, errlen);
+	rc = ccs_sched_store_sync_directory(ccs_svc_conn(svc), dir, ccs_svc_today(svc), errbuf, errlen);
 	if (rc)
 		goto out;
 	/* The directory stays in memory: MTU selection (district, county, neighbour) reads it. */

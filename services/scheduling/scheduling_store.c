@@ -606,8 +606,9 @@ int ccs_sched_store_disciplines_received(ccs_tx *tx, const char *case_id, ccs_da
 {
 	const char *p[2] = {case_id, fmt_d(ccs_tx_arena(tx), from)};
 	return mask_query(tx,
-			  "SELECT COALESCE(bit_or(discipline), 0) FROM appointments WHERE case_id = $1"
-			  " AND kind = 'therapy' AND status = 'booked' AND day >= $2",
+			  "SELECT COALESCE(bit_or(discipline), 0) FROM (SELECT discipline FROM appointments"
+			  " WHERE case_id = $1 AND kind = 'therapy' AND status = 'booked' AND day >= $2"
+			  " UNION ALL SELECT discipline FROM prescriptions WHERE case_id = $1 AND status = 'booked') x",
 			  2, p, disciplines, err);
 }
 
@@ -958,7 +959,7 @@ static const char *uses_str(unsigned u, char buf[8])
 }
 
 /* One MTU's rows; the calendar only when it has not been replaced by an MtuCalendar request. */
-static int sync_mtu(PGconn *c, const ccs_sched_mtu *m, int order, char *errbuf, size_t errlen)
+static int sync_mtu(PGconn *c, const ccs_sched_mtu *m, int order, const char *today, char *errbuf, size_t errlen)
 {
 	char hours[128], disc[8], ord[16], buf[8], f[11], l[11];
 	int rc;
@@ -1015,12 +1016,20 @@ static int sync_mtu(PGconn *c, const ccs_sched_mtu *m, int order, char *errbuf, 
 				3, p3, errbuf, errlen)))
 			return rc;
 	}
-	return 0;
+	const char *p5[2] = {m->mtu_id, today};
+	return dexec(c,
+		     "INSERT INTO due_work(kind, subject, due_date, source_event_id) VALUES ('calendar.recheck', $1, $2,"
+		     " 'mtu-directory') ON CONFLICT DO NOTHING",
+		     2, p5, errbuf, errlen);
 }
 
-int ccs_sched_store_sync_directory(PGconn *c, const ccs_sched_mtu_dir *d, char *errbuf, size_t errlen)
+int ccs_sched_store_sync_directory(PGconn *c, const ccs_sched_mtu_dir *d, ccs_date today, char *errbuf,
+				   size_t errlen)
 {
+	char day[11];
 	int rc, in_tx = 0;
+
+	ccs_date_format(today, day);
 
 	rc = dexec(c, "BEGIN", 0, NULL, errbuf, errlen);
 	if (rc)
@@ -1032,7 +1041,7 @@ int ccs_sched_store_sync_directory(PGconn *c, const ccs_sched_mtu_dir *d, char *
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < d->n_mtus; i++) {
-		rc = sync_mtu(c, &d->mtus[i], (int)i, errbuf, errlen);
+		rc = sync_mtu(c, &d->mtus[i], (int)i, day, errbuf, errlen);
 		if (rc)
 			goto out;
 	}

@@ -157,7 +157,8 @@ int ccs_sched_store_appt_cancel(ccs_tx *tx, const char *appointment_id, const ch
 /* Disciplines (bits) with an evaluation booked (any day) or waiting. */
 int ccs_sched_store_evaluations_open(ccs_tx *tx, const char *case_id, unsigned *disciplines,
 				     ccs_svc_err *err) CCS_SCHED_STORE_WUR;
-/* Disciplines (bits) the child receives: therapy booked on days >= from. */
+/* Disciplines (bits) the child receives: therapy booked on days >= from, or a current plan
+ * (a prescription booked and neither superseded nor ended). */
 int ccs_sched_store_disciplines_received(ccs_tx *tx, const char *case_id, ccs_date from, unsigned *disciplines,
 					 ccs_svc_err *err) CCS_SCHED_STORE_WUR;
 /* The therapist who last evaluated (or, kind "any", last saw) the child in a discipline. */
@@ -232,9 +233,11 @@ int ccs_sched_store_staff_free(ccs_tx *tx, const char *mtu_id, ccs_date day, int
 			       const char ***ids, size_t *n, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
 
 /* Upsert the directory's MTUs (hours, districts); therapists, rooms and closures only for MTUs
- * whose calendar still comes from the directory. One transaction on the service connection. */
-int ccs_sched_store_sync_directory(PGconn *c, const ccs_sched_mtu_dir *d, char *errbuf, size_t errlen)
-	CCS_SCHED_STORE_WUR;
+ * whose calendar still comes from the directory, each then due for a calendar.recheck on
+ * `today` (sessions a new closure or changed hours leave standing are moved by the timer, in
+ * the engine's transaction). One transaction on the service connection. */
+int ccs_sched_store_sync_directory(PGconn *c, const ccs_sched_mtu_dir *d, ccs_date today, char *errbuf,
+				   size_t errlen) CCS_SCHED_STORE_WUR;
 
 /* "{a,b,...}" of 14 integers: [start,end] for Monday..Sunday. */
 void ccs_sched_store_hours_literal(const ccs_sched_hours h[7], char out[128]);

@@ -279,6 +279,64 @@ try:
         v = n["value"]["iepNotice"]
         check(not v.get("releaseOnFile") and "student" not in v, "expired release: no identification")
 
+    # --- a release with the summary scope sends the therapy summary; age-out cuts a series ----------------
+    dk, old2 = new_id(rng), new_id(rng)
+    elig(eligibility(dk, "Fresno", school_district="Clovis Unified", rng=rng),
+         eligibility(old2, "Fresno", age_out="2026-11-30", rng=rng))
+    rxd = request(dk, "prescription", dict(rx, prescriptionId="RX-D", sessionsPerWeek=1, startDate="2026-11-16",
+                                           mtuId=""),
+                  rng=rng)
+    rxo = request(old2, "prescription", dict(rx, prescriptionId="RX-O", weeks=6), rng=rng)
+    req(rxd, rxo)
+    check(by_kind(rxd["requestId"], "series.booked") is not None, "series booked")
+    check_eq(booked(old2, "AND day >= '2026-11-30'"), [], "no session on or after the 21st birthday")
+    check_eq(scalar(db, "SELECT weeks FROM prescriptions WHERE prescription_id = 'RX-O'"), "3",
+             "series cut to the weeks before age-out")
+    rel = request(dk, "release", {"releaseId": "REL-D", "status": "RELEASE_STATUS_ON_FILE",
+                                  "schoolDistrict": "Fresno Unified", "studentIdAtDistrict": "S-999",
+                                  "scopes": ["RELEASE_SCOPE_THERAPY_SUMMARY"]}, rng=rng)
+    req(rel)
+    n = by_kind(rel["requestId"], "iep.summary")
+    if check(n is not None, "release with the summary scope: therapy summary notice"):
+        v = n["value"]["iepNotice"]
+        check_eq(v["kind"], "IEP_NOTICE_KIND_THERAPY_SUMMARY", "summary notice kind")
+        check_eq(len(v.get("summary", {}).get("lines", [])), 1, "one therapy line")
+    cfd = request(dk, "conferenceRequest", {"conferenceId": "MTC-D", "physicianId": "DOC-5",
+                                            "earliestDate": "2026-11-17", "latestDate": "2026-12-18"}, rng=rng)
+    req(cfd)
+    check(by_kind(cfd["requestId"], "conference.scheduled") is not None, "conference scheduled (physician known)")
+
+    # --- the directory file changes: a new closure moves the sessions on it (recheck at start; T-CLOVIS's
+    # calendar still comes from the file) -------------------------------------------------------------
+    dday = booked(dk, "AND kind = 'therapy' AND day > '2026-11-06'")[0][1]
+    d.stop()
+    with open(path, "w") as f:
+        f.write(DIRECTORY + "closure\tT-CLOVIS\t%s\t%s\tstorm\n" % (dday, dday))
+    d = env.daemon("scheduling", extra={"CCS_MTU_DIRECTORY": path, "CCS_CLOCK_TODAY": "2026-11-05"}).start()
+    d.wait_ready()
+    check(wait_until(lambda: scalar(db, "SELECT count(*) FROM appointments WHERE mtu_id = 'T-CLOVIS'"
+                                        " AND status = 'booked' AND day = '%s'" % dday) == "0", 60),
+          "directory closure: nobody left on %s" % dday)
+    check(wait_until(lambda: scalar(db, "SELECT count(*) FROM inputs WHERE request_kind = 'calendar_recheck'") != "0",
+                     30), "the recheck recorded what it moved")
+
+    # --- the conference-due timer proposes the next conference ahead of time ---------------------------
+    d.stop()
+    d = env.daemon("scheduling", extra={"CCS_MTU_DIRECTORY": path, "CCS_CLOCK_TODAY": "2027-12-31"}).start()
+    d.wait_ready()
+    check(wait_until(lambda: scalar(db, "SELECT count(*) FROM inputs WHERE request_kind = 'conference_due'"
+                                        " AND case_id = '%s'" % dk) != "0", 60), "conference-due timer fired")
+    out = scalar(db, "SELECT outcome FROM inputs WHERE request_kind = 'conference_due' AND case_id = '%s'" % dk)
+    check(out in ("conference_proposed", "conference_unscheduled"), "timer proposed a conference: %s" % out)
+    props = [m for m in env.tail(OUT, idle=2, timeout=30) if m["key"] == dk and
+             m["value"].get("conferenceScheduled", {}).get("proposed")]
+    if check(len(props) == 1, "ConferenceScheduled proposed by the timer"):
+        v = props[0]["value"]["conferenceScheduled"]
+        check(v["date"] <= v["dueDate"], "proposed before it is due (%s <= %s)" % (v["date"], v["dueDate"]))
+        check_eq(sorted(p["role"] for p in v["participants"]),
+                 ["PARTICIPANT_ROLE_CHILD_AND_FAMILY", "PARTICIPANT_ROLE_MTC_PHYSICIAN", "PARTICIPANT_ROLE_PHYSICAL_THERAPIST"],
+                 "PT-only child: family, PT and the physician of the last conference")
+
     stored = {r[0] for r in psql(db, "SELECT unnest(decision_ids)::text FROM inputs")}
     check(wait_until(lambda: scalar(db, "SELECT count(*) FROM outbox") == "0", 30), "outbox drained")
     wire = {m["headers"]["ce_id"] for m in env.tail(OUT, idle=2, expect=len(stored), timeout=60)}
