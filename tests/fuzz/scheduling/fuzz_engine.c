@@ -268,7 +268,7 @@ static void fuzz_series(const struct world *w, ccs_arena *a, struct in *in)
 	check(k == res.n_slots);
 }
 
-static void fuzz_conference(const struct world *w, ccs_arena *a)
+static void fuzz_conference(const struct world *w, ccs_arena *a, unsigned need)
 {
 	ccs_sched_conference_request q = {0};
 	ccs_sched_conference_result res;
@@ -280,23 +280,30 @@ static void fuzz_conference(const struct world *w, ccs_arena *a)
 	q.physician_busy = w->phys;
 	q.n_physician_busy = 4;
 	q.pt_id = "T1";
+	q.disciplines = need; /* 0 = both; else only the disciplines the child receives */
+	unsigned want = need ? need : CCS_SCHED_PT | CCS_SCHED_OT;
 	check(ccs_sched_find_conference(&w->r, &w->s, &q, a, &res, err, sizeof(err)) == 0);
 	if (!res.found)
 		return;
-	check(w->t[res.pt].discipline == CCS_SCHED_PT && w->t[res.ot].discipline == CCS_SCHED_OT);
+	check((res.pt >= 0) == !!(want & CCS_SCHED_PT) && (res.ot >= 0) == !!(want & CCS_SCHED_OT));
+	check(res.pt < 0 || w->t[res.pt].discipline == CCS_SCHED_PT);
+	check(res.ot < 0 || w->t[res.ot].discipline == CCS_SCHED_OT);
 	ccs_sched_slot pt = {res.day, res.start_min, res.end_min, res.pt, -1};
 	ccs_sched_slot ot = {res.day, res.start_min, res.end_min, res.ot, -1};
 	ccs_sched_slot rm = {res.day, res.start_min, res.end_min, -1, res.room};
-	check(ccs_sched_check_slot(&w->r, &w->s, &w->child, CCS_SCHED_PT, &pt) == CCS_SCHED_OK);
-	check(ccs_sched_check_slot(&w->r, &w->s, &w->child, CCS_SCHED_OT, &ot) == CCS_SCHED_OK);
+	check(res.pt < 0 || ccs_sched_check_slot(&w->r, &w->s, &w->child, CCS_SCHED_PT, &pt) == CCS_SCHED_OK);
+	check(res.ot < 0 || ccs_sched_check_slot(&w->r, &w->s, &w->child, CCS_SCHED_OT, &ot) == CCS_SCHED_OK);
 	check(ccs_sched_check_slot(&w->r, &w->s, &w->child, CCS_SCHED_CONFERENCE, &rm) ==
 	      CCS_SCHED_OK);
 	for (size_t i = 0; i < 4; i++)
 		check(!(w->phys[i].day == res.day &&
 			overlaps(res.start_min, res.end_min, w->phys[i].start_min,
 				 w->phys[i].end_min)));
-	never_overlaps(w, &w->child, res.day, res.start_min, res.end_min, res.pt, res.room);
-	never_overlaps(w, NULL, res.day, res.start_min, res.end_min, res.ot, -1);
+	if (res.pt >= 0)
+		never_overlaps(w, &w->child, res.day, res.start_min, res.end_min, res.pt, res.room);
+	if (res.ot >= 0)
+		never_overlaps(w, res.pt >= 0 ? NULL : &w->child, res.day, res.start_min, res.end_min, res.ot,
+			       res.pt >= 0 ? -1 : res.room);
 }
 
 static void fuzz_reoffer(const struct world *w, ccs_arena *a, struct in *in)
@@ -428,7 +435,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ccs_arena_reset(&a);
 	fuzz_series(&w, &a, &in);
 	ccs_arena_reset(&a);
-	fuzz_conference(&w, &a);
+	fuzz_conference(&w, &a, byte(&in) % 4);
 	ccs_arena_reset(&a);
 	fuzz_reoffer(&w, &a, &in);
 	ccs_arena_destroy(&a);
