@@ -218,9 +218,21 @@ try:
     if check(m is not None, "no feasible slot (a weekend window): ConferenceUnscheduled, not Waitlisted"):
         check(m["value"]["conferenceUnscheduled"]["reasonCode"].startswith("NO_CONFERENCE_SLOT_"), "reason")
     co = request(kid, "conferenceOutcome", {"conferenceId": "MTC-K", "equipment": [{"itemCode": "E1161",
-                                                                                   "description": "wheelchair"}]},
+                                                                                   "description": "wheelchair"}],
+                                            "planChanges": [dict(rx, prescriptionId="RX-K2", sessionsPerWeek=1,
+                                                                 minutesPerSession=30, startDate="2026-11-03")],
+                                            "nextConferenceMonths": 6},
                  rng=rng)
     req(co)
+    m = by_kind(co["requestId"], "plan.0.series.booked")
+    if check(m is not None, "conference plan change feeds the series"):
+        first = min(a["date"] for a in m["value"]["seriesBooked"]["appointments"])
+        check(first >= "2026-11-07", "plan change no sooner than notice + 5 days (first %s)" % first)
+    n = by_kind(co["requestId"], "plan.0.iep.services_reduced")
+    if check(n is not None, "fewer minutes a week: services-reduced notice"):
+        check(n["value"]["iepNotice"].get("effectiveDate", "") >= "2026-11-07", "reduction effective after notice")
+    check_eq(scalar(db, "SELECT conference_months FROM children WHERE case_id = '%s'" % kid), "6",
+             "the plan's conference interval: every 6 months")
     m = by_kind(co["requestId"], "equipment.recommended")
     if check(m is not None, "equipment recommendation published"):
         check_eq(m["value"]["equipmentRecommended"]["serviceLine"], "SERVICE_LINE_MTP_EQUIPMENT",
