@@ -1,6 +1,6 @@
 /*
  * ccsctl internals shared by its command files (main.c, submit.c, tail.c, topics.c, dlq.c,
- * lag.c).
+ * lag.c, trace.c, status.c).
  * Not a library: nothing outside tools/ccsctl includes this.
  *
  * Exit codes of every command: 0 done, 1 failed (Kafka, input or I/O error), 2 usage error.
@@ -82,6 +82,8 @@ int ccsctl_cmd_tail(struct ccsctl_common *o, int argc, char **argv);
 int ccsctl_cmd_topics(struct ccsctl_common *o, int argc, char **argv);
 int ccsctl_cmd_dlq(struct ccsctl_common *o, int argc, char **argv);
 int ccsctl_cmd_lag(struct ccsctl_common *o, int argc, char **argv);
+int ccsctl_cmd_trace(struct ccsctl_common *o, int argc, char **argv);
+int ccsctl_cmd_status(struct ccsctl_common *o, int argc, char **argv);
 
 /*
  * The consumer loop shared by `tail`, `dlq list` and `dlq replay`: reads `topic` and calls

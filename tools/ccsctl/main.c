@@ -40,6 +40,8 @@ static const struct {
 	{"topics", ccsctl_cmd_topics, "create or list topics"},
 	{"dlq", ccsctl_cmd_dlq, "list or replay dead letters"},
 	{"lag", ccsctl_cmd_lag, "a consumer group's committed offsets against the end offsets"},
+	{"trace", ccsctl_cmd_trace, "one referral's path through every topic, with the daemons"},
+	{"status", ccsctl_cmd_status, "every daemon's readiness, lag, outbox and dead letters"},
 };
 
 static void usage(FILE *f)
