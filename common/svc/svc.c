@@ -653,6 +653,9 @@ out:
 		free(s->topics[i]);
 	free(s->topics);
 	free(s->types);
+	for (size_t i = 0; i < s->nextra_out; i++)
+		free(s->extra_out[i]);
+	free(s->extra_out);
 	free(s->delivered);
 	free(s->parked);
 	free(s->ob);

@@ -361,7 +361,8 @@ static int dead_letter(ccs_svc *s, ccs_tx *tx, rd_kafka_message_t *rkm, const cc
 		ccs_metric_add(s->m_dead, 1);
 		if (bounded)
 			ccs_metrics_inc(s->metrics, "dead_letters_bounded_total", "", 1);
-		CCS_LOG_MSG(CCS_LOG_WARN_L, "dead letter", topic, rkm->partition, rkm->offset, "error_class",
+		CCS_LOG_MSG(CCS_LOG_WARN_L, "dead letter", topic, rkm->partition, rkm->offset, "event_id",
+			    CCS_LOG_S(tx->input_id), "trace_id", CCS_LOG_S(tx->trace_id), "error_class",
 			    CCS_LOG_S(err->cls), "error", CCS_LOG_S(err->msg), "bounded", CCS_LOG_I(bounded));
 	}
 	return rc;
@@ -412,6 +413,8 @@ typedef struct item {
 	int env_rc;        /* the envelope check: 0 or CCS_SVC_POISON (env_err says why) */
 	ccs_svc_err env_err;
 	int dup;           /* its event id was applied before (or earlier in this batch) */
+	const char *traceparent;
+	const char *trace_id;
 } item;
 
 static void item_init(ccs_svc *s, item *it, rd_kafka_message_t *rkm)
@@ -434,6 +437,7 @@ static void item_init(ccs_svc *s, item *it, rd_kafka_message_t *rkm)
 		m->ce_type = header_str(h, "ce_type", &s->arena);
 		m->ce_time = header_str(h, "ce_time", &s->arena);
 		m->correlation_id = header_str(h, "ccs_correlation_id", &s->arena);
+		it->traceparent = header_str(h, "traceparent", &s->arena);
 	}
 	if (!m->correlation_id)
 		m->correlation_id = m->ce_id;
@@ -442,6 +446,7 @@ static void item_init(ccs_svc *s, item *it, rd_kafka_message_t *rkm)
 		ccs_metric_observe(s->m_age, age > 0 ? age : 0);
 	}
 	it->env_rc = check_envelope(s, m, &it->env_err);
+	it->trace_id = ccs__svc_trace_id(&s->arena, it->traceparent, m->correlation_id);
 }
 
 /* ---------------------------------------------------------------- batches */
@@ -583,7 +588,7 @@ static int batch_apply(ccs_svc *s, item *its, size_t n, int careful, size_t *app
 
 	for (size_t i = 0; i < n; i++) {
 		item *it = &its[i];
-		ccs_tx tx = {s, s->pg, &s->arena, it->m.ce_id, NULL, it->m.correlation_id};
+		ccs_tx tx = {s, s->pg, &s->arena, it->m.ce_id, NULL, it->m.correlation_id, it->trace_id};
 		ccs_svc_err e = {{0}, {0}};
 
 		if (i)
@@ -596,7 +601,7 @@ static int batch_apply(ccs_svc *s, item *its, size_t n, int careful, size_t *app
 		if (it->dup) {
 			ccs_metric_add(s->m_duplicate, 1);
 			CCS_LOG_MSG(CCS_LOG_INFO_L, "duplicate event skipped", it->m.topic, it->m.partition,
-				    it->m.offset, "event_id", CCS_LOG_S(it->m.ce_id));
+				    it->m.offset, "event_id", CCS_LOG_S(it->m.ce_id), "trace_id", CCS_LOG_S(it->trace_id));
 			continue;
 		}
 		tx.input_time = it->m.ce_time ? it->m.ce_time : "1970-01-01T00:00:00Z";
@@ -612,7 +617,7 @@ static int batch_apply(ccs_svc *s, item *its, size_t n, int careful, size_t *app
 		rc = s->def->inputs[topic_index(s, it->m.topic)].handle(s, s->def->ctx, &tx, &it->m, pb, &e);
 		if (rc == CCS_SVC_TRANSIENT) {
 			CCS_LOG_MSG(CCS_LOG_WARN_L, "transient failure", it->m.topic, it->m.partition, it->m.offset,
-				    "error", CCS_LOG_S(e.msg));
+				    "trace_id", CCS_LOG_S(it->trace_id), "error", CCS_LOG_S(e.msg));
 			ccs__svc_config_fault(s, &e);
 			*err = e;
 			return rc;

@@ -64,7 +64,8 @@ void ccs__svc_due_timer_cb(uv_timer_t *t)
 		d.correlation_id = PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5);
 		char *input = ccs_arena_printf(&s->arena, "due:%s:%s:%s", d.kind, d.subject, PQgetvalue(r, i, 3));
 		char *when = ccs_arena_printf(&s->arena, "%sT00:00:00Z", PQgetvalue(r, i, 3));
-		ccs_tx tx = {s, s->pg, &s->arena, input, when, d.correlation_id};
+		ccs_tx tx = {s, s->pg, &s->arena, input, when, d.correlation_id,
+			     ccs__svc_trace_id(&s->arena, NULL, d.correlation_id)};
 		size_t mark = s->nob;
 		rc = ccs__svc_savepoint(s, "SAVEPOINT due", &err);
 		if (rc)

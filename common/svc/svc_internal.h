@@ -87,6 +87,7 @@ struct ccs_tx {
 	const char *input_id;
 	const char *input_time;
 	const char *correlation_id;
+	const char *trace_id;  /* W3C trace id, 32 lowercase hex digits, or NULL */
 };
 
 struct ccs_svc {
@@ -112,6 +113,8 @@ struct ccs_svc {
 	char source[128];
 	const char *prefix;  /* topics.prefix, prepended to every topic name */
 	char **topics;       /* input topics with the prefix, NULL-terminated */
+	char **extra_out;    /* output topics added by the daemon at start (per-office streams) */
+	size_t nextra_out;
 	const ProtobufCMessageDescriptor **types; /* each input topic's contract type */
 	/* transaction in flight */
 	obrow *ob;           /* buffered outbox rows */
@@ -179,6 +182,7 @@ int ccs__svc_is_live(const ccs_svc *s, char *why, size_t len);
 void ccs__svc_poll_timer_cb(uv_timer_t *t);
 part *ccs__svc_part_find(ccs_svc *s, const char *topic, int32_t partition);
 /* svc_tx.c: the bottom of the engine */
+const char *ccs__svc_trace_id(ccs_arena *a, const char *traceparent, const char *correlation_id);
 extern const char ccs__svc_outbox_sql[];
 void ccs__pgarr_init(pgarr *a, ccs_arena *arena, uint32_t elemoid);
 void ccs__pgarr_add(pgarr *a, const void *v, int32_t len);

@@ -159,26 +159,31 @@ int ccs__svc_producer_create(ccs_svc *s, char *errbuf, size_t errlen)
 	return 0;
 }
 
-/* Create the topics this daemon reads and writes (and their .dlq), tolerating existing ones. */
+/*
+ * Create the topics this daemon reads and writes (their .dlq too, and the streams the daemon
+ * added at start), tolerating existing ones. One admin request; names live in the arena.
+ */
 int ccs__svc_ensure_topics(ccs_svc *s, char *errbuf, size_t errlen)
 {
-	const char *names[64];
-	size_t n = 0;
+	size_t cap = 2, n = 0;
 	int rc = 0;
-	char dlq[64][256];
+	for (size_t i = 0; s->topics[i]; i++)
+		cap += 2;
+	for (size_t i = 0; s->def->output_topics && s->def->output_topics[i]; i++)
+		cap++;
+	cap += s->nextra_out;
+	const char **names = ccs_arena_alloc(&s->arena, cap * sizeof(*names));
+	rd_kafka_NewTopic_t **nt = ccs_arena_alloc(&s->arena, cap * sizeof(*nt));
 
-	for (size_t i = 0; s->topics[i] && n < 32; i++) {
+	for (size_t i = 0; s->topics[i]; i++) {
 		names[n++] = s->topics[i];
-		snprintf(dlq[i], sizeof(dlq[i]), "%s.dlq", s->topics[i]);
-		names[n++] = dlq[i];
+		names[n++] = ccs_arena_printf(&s->arena, "%s.dlq", s->topics[i]);
 	}
-	char outs[32][256];
-	for (size_t i = 0; s->def->output_topics && s->def->output_topics[i] && n < 64 && i < 32; i++) {
-		snprintf(outs[i], sizeof(outs[i]), "%s%s", s->prefix, s->def->output_topics[i]);
-		names[n++] = outs[i];
-	}
+	for (size_t i = 0; s->def->output_topics && s->def->output_topics[i]; i++)
+		names[n++] = ccs_arena_printf(&s->arena, "%s%s", s->prefix, s->def->output_topics[i]);
+	for (size_t i = 0; i < s->nextra_out; i++)
+		names[n++] = ccs_arena_printf(&s->arena, "%s%s", s->prefix, s->extra_out[i]);
 
-	rd_kafka_NewTopic_t *nt[64];
 	for (size_t i = 0; i < n; i++)
 		nt[i] = rd_kafka_NewTopic_new(names[i], (int)ccs_cfg_int(&s->cfg, "topics.partitions"),
 					     (int)ccs_cfg_int(&s->cfg, "topics.replication"), NULL, 0);
@@ -212,6 +217,7 @@ out:
 	rd_kafka_queue_destroy(q);
 	for (size_t i = 0; i < n; i++)
 		rd_kafka_NewTopic_destroy(nt[i]);
+	ccs_arena_reset(&s->arena);
 	return rc;
 }
 

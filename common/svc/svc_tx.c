@@ -289,6 +289,50 @@ int ccs_tx_emit(ccs_tx *tx, const char *topic, const char *key, const char *kind
 	return ccs_tx_emit_tagged(tx, topic, key, kind, msg, NULL);
 }
 
+/* 1 when s starts with n lowercase hex digits. */
+static int hex_chars(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* 1 when s starts with n lowercase hex digits, not all zero (a valid W3C trace or span id). */
+static int hex_id(const char *s, size_t n)
+{
+	if (!hex_chars(s, n))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != '0')
+			return 1;
+	return 0;
+}
+
+/*
+ * The trace an input belongs to: the trace id of its W3C `traceparent` header when it has a
+ * valid one ("00-<32 hex>-<16 hex>-<2 hex>"), else one derived from its correlation id (the
+ * referral's event id, a UUID: its 32 hex digits), so a whole referral shares one trace id
+ * across the three daemons even when producers send no trace context. NULL when neither.
+ */
+const char *ccs__svc_trace_id(ccs_arena *a, const char *tp, const char *correlation_id)
+{
+	if (tp && strlen(tp) == 55 && tp[2] == '-' && tp[35] == '-' && tp[52] == '-' && hex_chars(tp, 2) &&
+	    strncmp(tp, "ff", 2) != 0 && hex_id(tp + 3, 32) && hex_id(tp + 36, 16) && hex_chars(tp + 53, 2))
+		return ccs_arena_strndup(a, tp + 3, 32);
+	ccs_uuid u;
+	if (correlation_id && ccs_uuid_parse(correlation_id, &u) == 0) {
+		char *t = ccs_arena_alloc(a, 33);
+		size_t k = 0;
+		for (const char *c = correlation_id; *c && k < 32; c++)
+			if (*c != '-')
+				t[k++] = (char)((*c >= 'A' && *c <= 'F') ? *c - 'A' + 'a' : *c);
+		t[k] = '\0';
+		return k == 32 && hex_id(t, 32) ? t : NULL;
+	}
+	return NULL;
+}
+
 int ccs_tx_emit_tagged(ccs_tx *tx, const char *topic, const char *key, const char *kind,
 		       const ProtobufCMessage *msg, const char *const *tags)
 {
@@ -312,15 +356,43 @@ int ccs_tx_emit_tagged(ccs_tx *tx, const char *topic, const char *key, const cha
 	ccs_hdrs_add_str(&h, "ccs_correlation_id", tx->correlation_id ? tx->correlation_id : tx->input_id);
 	ccs_hdrs_add_str(&h, "ccs_causation_id", tx->input_id);
 	ccs_hdrs_add_str(&h, "ccs_decision_kind", kind);
+	if (tx->trace_id) {
+		/* A child span of the input's trace; its id comes from the decision id, so a replay
+		 * writes the same header. */
+		char tp[56], span[17];
+		size_t k = 0;
+		for (const char *c = id; *c && k < 16; c++)
+			if (*c != '-')
+				span[k++] = *c;
+		span[k] = '\0';
+		snprintf(tp, sizeof(tp), "00-%s-%s-01", tx->trace_id, span);
+		ccs_hdrs_add_str(&h, "traceparent", tp);
+	}
 	for (size_t i = 0; tags && tags[i] && tags[i + 1]; i += 2)
 		ccs_hdrs_add_str(&h, tags[i], tags[i + 1]);
 
-	const char *full = *s->prefix ? ccs_arena_printf(tx->arena, "%s%s", s->prefix, topic) : topic;
+	/* The record goes to the topic and, when the daemon routes it to streams of their own
+	 * (a reviewing office's), to each of those too: the same record, the same transaction. */
+	const char *streams[8];
+	size_t nstreams = s->def->streams ? s->def->streams(s->def->ctx, topic, tags, streams, 8) : 0;
 	ccs_svc_err e;
-	rc = ccs__svc_outbox_insert(tx, full, key, key ? strlen(key) : 0, payload, len, &h, &e);
+	for (size_t i = 0; i <= nstreams && rc == 0; i++) {
+		const char *full = i == 0 ? ccs_arena_printf(tx->arena, "%s%s", s->prefix, topic)
+					  : ccs_arena_printf(tx->arena, "%s%s.%s", s->prefix, topic, streams[i - 1]);
+		rc = ccs__svc_outbox_insert(tx, full, key, key ? strlen(key) : 0, payload, len, &h, &e);
+	}
 	if (rc)
 		CCS_LOG_WARN("outbox insert failed", "error", CCS_LOG_S(e.msg));
 	return rc;
+}
+
+void ccs_svc_add_output_topic(ccs_svc *s, const char *topic)
+{
+	for (size_t i = 0; i < s->nextra_out; i++)
+		if (strcmp(s->extra_out[i], topic) == 0)
+			return; /* several counties share a regional office's stream */
+	s->extra_out = ccs_xrealloc(s->extra_out, (s->nextra_out + 1) * sizeof(*s->extra_out));
+	s->extra_out[s->nextra_out++] = ccs_xstrdup(topic);
 }
 
 /*

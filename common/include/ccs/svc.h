@@ -93,6 +93,14 @@ typedef struct ccs_svc_input {
 /* The contract of a topic: its message type, or NULL (ccs_pbjson_topic_descriptor). */
 typedef const ProtobufCMessageDescriptor *(*ccs_svc_contract_fn)(const char *topic);
 
+/*
+ * Streams of their own for a decision (per-office topics): given the output topic and the
+ * emit's tags, write up to `max` suffixes into out[]; the record is also written, unchanged and
+ * in the same transaction, to "<topic>.<suffix>" for each. Returns how many.
+ */
+typedef size_t (*ccs_svc_streams_fn)(void *ctx, const char *topic, const char *const *tags, const char **out,
+				     size_t max);
+
 typedef struct ccs_svc_def {
 	const char *name;                /* "referral": metrics prefix ccs_referral_, group ccs-referral */
 	const char *version;
@@ -107,9 +115,13 @@ typedef struct ccs_svc_def {
 	int (*start)(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen);
 	int (*due)(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, ccs_svc_err *err);
 	void (*stop)(ccs_svc *svc, void *ctx);
+	ccs_svc_streams_fn streams;      /* optional: per-office copies of decisions */
 	/* Extra command-line subcommands (e.g. "what-if"); return -1 when not handled. */
 	int (*command)(ccs_svc *svc, void *ctx, int argc, char **argv);
 } ccs_svc_def;
+
+/* From `start`: one more output topic (without topics.prefix) to create with the others. */
+void ccs_svc_add_output_topic(ccs_svc *svc, const char *topic);
 
 /* Parse the command line, run the daemon until drained; returns the process exit code. */
 int ccs_svc_main(const ccs_svc_def *def, int argc, char **argv);
