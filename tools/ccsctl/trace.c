@@ -53,7 +53,7 @@ static const char trace_help[] =
 	"Usage: ccsctl trace ID [--prefix P] [--json] [--timeout SECONDS] [common options]\n"
 	"\n"
 	"Print the path of a referral (or of any event) through the pipeline's topics: every\n"
-	"record linked to ID, in the order Kafka received them, one line each:\n"
+	"record linked to ID, in Kafka timestamp order, one line each:\n"
 	"  time  topic partition@offset  source  type/decision kind  ce_id  key  -> handled by\n"
 	"ID is an event id (ce_id), a case or referral id (the Kafka key), a correlation id or\n"
 	"a trace id (32 hex digits of a traceparent header). From the records matching ID the\n"

@@ -13,11 +13,13 @@ A referral and its evidence go through referrald -> eligibilityd -> schedulingd.
   the exit status is 1.
 Skipped (77) when a daemon binary is missing or the servers are not up.
 """
+import http.server
 import json
 import os
 import random
 import subprocess
 import sys
+import threading
 import uuid
 
 from ccs_it import BUILD, KAFKA, SERVICES, Env, ccsctl, check, check_eq, finish, log, wait_until
@@ -220,6 +222,48 @@ try:
     check(rc == 1 and any(" down " in l for l in out.splitlines()), "status text shows it down")
     rc, _, _ = ctl("status", "--endpoints", "nohost")
     check_eq(rc, 2, "a bad endpoint is a usage error")
+
+    # A daemon that answers but is not ready (an endpoint speaking as common/svc does): the
+    # failing /readyz checks are the reason, and the figures are summed over their series.
+    class Fake(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/readyz":
+                code, body = 503, ("not ready\npostgresql ok\nkafka down\npartitions assigned (2, 1 fenced)\n"
+                                   "processing paused\n")
+            else:
+                code, body = 200, "\n".join([
+                    '# TYPE ccs_ready gauge', 'ccs_ready{service="eligibility"} 0',
+                    'ccs_assigned_partitions{service="eligibility"} 2',
+                    'ccs_consumer_lag{service="eligibility",topic="t",partition="0"} 5',
+                    'ccs_consumer_lag{service="eligibility",topic="t",partition="1"} 7',
+                    'ccs_outbox_backlog{service="eligibility"} 3',
+                    'ccs_outbox_oldest_age_seconds{service="eligibility"} 42.5',
+                    'ccs_dead_letters_total{service="eligibility",error_class="decode"} 2',
+                    'ccs_dead_letters_total{service="eligibility",error_class="validation"} 1',
+                    'ccs_messages_total{service="eligibility",result="processed"} 10',
+                    'ccs_messages_total{service="eligibility",result="duplicate"} 4',
+                    'ccs_transaction_seconds_bucket{service="eligibility",le="0.1"} 9', ""])
+            data = body.encode()
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *a):
+            pass
+    fake = http.server.HTTPServer(("127.0.0.1", 0), Fake)
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    fake_ep = "127.0.0.1:%d" % fake.server_address[1]
+    rc, out, _ = ctl("status", "--endpoints", "%s,%d" % (fake_ep, daemons["referral"].port), "--json")
+    rows = [json.loads(l) for l in out.splitlines() if l.strip()]
+    check_eq(rc, 1, "status with a not-ready daemon exits 1")
+    check_eq(rows[0] if rows else None,
+             {"endpoint": fake_ep, "service": "eligibility", "state": "not-ready",
+              "reason": "kafka down; partitions assigned (2, 1 fenced); processing paused", "partitions": 2,
+              "lag": 12, "outbox_backlog": 3, "outbox_oldest_age_seconds": 42, "dead_letters": 3, "processed": 10},
+             "a not-ready daemon: the failing checks and the summed figures")
+    check_eq([r["state"] for r in rows[1:]], ["ready"], "a bare port after it reuses its host")
+    fake.shutdown()
 finally:
     env.cleanup()
 finish()
