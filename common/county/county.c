@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ccs/mem.h"
 
@@ -434,4 +435,11 @@ const char *ccs_county_model_name(ccs_county_model m)
 const char *ccs_county_office_name(ccs_county_office o)
 {
 	return (size_t)o < ARRAY_LEN(office_words) ? office_words[o] : "UNSPECIFIED";
+}
+
+const char *ccs_county_path(const char *configured)
+{
+	if (configured && *configured)
+		return configured;
+	return access(CCS_COUNTIES_INSTALLED, R_OK) == 0 ? CCS_COUNTIES_INSTALLED : CCS_COUNTIES_SOURCE;
 }

@@ -1155,7 +1155,7 @@ int ccs_eligibility_start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen)
 	/* the county table: as configured (a bad file refuses start), else the shipped one when
 	 * it is there; without one, names are compared after normalisation */
 	{
-		const char *path = *counties ? counties : CCS_ELIG_COUNTIES_DEFAULT;
+		const char *path = ccs_county_path(counties);
 		char eb[256];
 		if (ccs_county_load(path, &g_counties, eb, sizeof(eb)) == 0)
 			ccs_elig_fold_set_county_compare(same_county_by_table);

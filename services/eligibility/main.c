@@ -98,15 +98,11 @@ static size_t streams(void *ctx, const char *topic, const char *const *tags, con
 static int start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen)
 {
 	ccs_county_table *t = NULL;
-	const char *path = ccs_cfg_str(ccs_svc_cfg(svc), "data.counties");
+	const char *path = ccs_county_path(ccs_cfg_str(ccs_svc_cfg(svc), "data.counties"));
 	int rc = ccs_eligibility_start(svc, ctx, errbuf, errlen);
 	if (rc != 0)
 		return rc;
-#ifdef CCS_ELIG_COUNTIES_DEFAULT
-	if (!*path)
-		path = CCS_ELIG_COUNTIES_DEFAULT;
-#endif
-	if (!*path || ccs_county_load(path, &t, errbuf, errlen) != 0)
+	if (ccs_county_load(path, &t, errbuf, errlen) != 0)
 		return 0; /* no table: decisions still name their streams; the operator creates them */
 	for (size_t i = 0; i < ccs_county_count(t); i++) {
 		const ccs_county *c = ccs_county_at(t, i);

@@ -35,15 +35,6 @@
 
 #define TYPE_DECISION "ccs.mtp.v1.ReferralDecision"
 
-/* The shipped county table, used when data.counties is not set: the installed copy when it
- * exists at run time, else the source tree's (development, tests, deploy/dev scripts). */
-#ifndef CCS_REF_COUNTIES_SOURCE
-#define CCS_REF_COUNTIES_SOURCE "deploy/data/counties.tsv"
-#endif
-#ifndef CCS_REF_COUNTIES_INSTALLED
-#define CCS_REF_COUNTIES_INSTALLED "/usr/local/share/ccs/data/counties.tsv"
-#endif
-
 const ccs_cfg_def ccs_referral_cfg[] = {
 	{"data.counties", CCS_CFG_STR, "", 0, 0, 0,
 	 "county table (empty: the installed deploy/data/counties.tsv, else the source tree's); a bad file "
@@ -56,19 +47,11 @@ const ccs_cfg_def ccs_referral_cfg[] = {
 	{NULL, CCS_CFG_STR, NULL, 0, 0, 0, NULL},
 };
 
-const char *ccs_referral_counties_path(const char *configured)
-{
-	if (configured && *configured)
-		return configured;
-	return access(CCS_REF_COUNTIES_INSTALLED, R_OK) == 0 ? CCS_REF_COUNTIES_INSTALLED
-							      : CCS_REF_COUNTIES_SOURCE;
-}
-
 int ccs_referral_start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen)
 {
 	ccs_referral *rf = ctx;
 	const ccs_cfg *c = ccs_svc_cfg(svc);
-	const char *path = ccs_referral_counties_path(ccs_cfg_str(c, "data.counties"));
+	const char *path = ccs_county_path(ccs_cfg_str(c, "data.counties"));
 	ccs_ref_rules rules;
 	int rc;
 

@@ -20,9 +20,6 @@ typedef struct ccs_referral {
 /* Settings: data.counties, application.send_days, application.return_days. */
 extern const ccs_cfg_def ccs_referral_cfg[];
 
-/* The county table file: `configured` when set, else the installed copy if it exists, else
- * the source tree's deploy/data/counties.tsv. */
-const char *ccs_referral_counties_path(const char *configured);
 
 /* Load the county table and install the rule set; a bad file refuses start, naming the line. */
 int ccs_referral_start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen);

@@ -84,6 +84,14 @@ int ccs_county_load(const char *path, ccs_county_table **out, char *errbuf, size
 
 void ccs_county_free(ccs_county_table *t);
 
+/*
+ * The table a daemon reads: `configured` when set (the data.counties setting), else the
+ * installed copy (<datadir>/ccs/data/counties.tsv) when it exists at run time, else the source
+ * tree's deploy/data/counties.tsv (development, tests, the deploy/dev scripts). One rule for
+ * every daemon, so they always agree on the counties.
+ */
+const char *ccs_county_path(const char *configured);
+
 /* Rows in file order. */
 size_t ccs_county_count(const ccs_county_table *t);
 const ccs_county *ccs_county_at(const ccs_county_table *t, size_t i);
