@@ -25,6 +25,18 @@ static const struct {
 
 #define DLQ_SUFFIX ".dlq"
 
+/* ".office.<name>" or ".county.<name>": a daemon's copy of its topic for one office or county. */
+static int is_stream(const char *rest, size_t len)
+{
+	static const char *const kinds[] = {".office.", ".county."};
+	for (size_t k = 0; k < 2; k++) {
+		size_t kl = strlen(kinds[k]);
+		if (len > kl && strncmp(rest, kinds[k], kl) == 0 && !memchr(rest + kl, '.', len - kl))
+			return 1;
+	}
+	return 0;
+}
+
 const ProtobufCMessageDescriptor *ccs_pbjson_topic_descriptor(const char *topic)
 {
 	size_t n = strlen(topic), sl = strlen(DLQ_SUFFIX), i;
@@ -34,12 +46,18 @@ const ProtobufCMessageDescriptor *ccs_pbjson_topic_descriptor(const char *topic)
 		n -= sl;
 	/*
 	 * Deployments may prefix every topic name (the daemons' topics.prefix, for shared clusters
-	 * and test runs), so a name matches when it ends with a known topic.
+	 * and test runs), and a daemon's own streams append to it (an office's copy of the
+	 * decisions, "<topic>.office.<office>"): a name matches a known topic found in it that is
+	 * followed by its end or by such a stream's suffix.
 	 */
 	for (i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
 		size_t tl = strlen(topics[i].topic);
-		if (n >= tl && strncmp(topics[i].topic, topic + n - tl, tl) == 0)
-			return topics[i].desc;
+		for (size_t at = 0; at + tl <= n; at++) {
+			if (strncmp(topics[i].topic, topic + at, tl) != 0)
+				continue;
+			if (at + tl == n || is_stream(topic + at + tl, n - at - tl))
+				return topics[i].desc;
+		}
 	}
 	return NULL;
 }

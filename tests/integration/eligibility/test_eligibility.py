@@ -177,6 +177,15 @@ try:
     wire = {m["headers"]["ce_id"] for m in msgs}
     check_eq(wire, set(ids), "decision ids on the wire equal the decisions table")
     check(all(did == decision_id(t, k) for did, t, k in ids.values()), "decision ids are UUIDv5(input, kind)")
+    # ---- office streams: each reviewing office's topic holds exactly its counties' decisions
+    streams = {"office.los-angeles": "Los Angeles", "office.region-southern-california": "Imperial",
+               "office.region-sacramento": "Alpine"}
+    for suffix, county in streams.items():
+        mine = {m["headers"]["ce_id"] for m in msgs if m["value"].get("county") == county}
+        got = env.tail(DECIDED + "." + suffix, idle=2, expect=len(mine), timeout=30)
+        check_eq({m["headers"]["ce_id"] for m in got}, mine,
+                 "%s holds exactly the decisions of %s" % (suffix, county))
+        check(all(m["value"].get("county") == county for m in got), "%s holds no other county" % suffix)
     last = {}
     check(all(m["key"] == m["value"]["caseId"] for m in msgs), "decisions keyed by case id")
     check(all(m["headers"].get("ccs_reviewing_office") == m["value"].get("reviewingOffice")

@@ -11,7 +11,9 @@
 #include "ccs/pbjson.h"
 #include "ccs_test.h"
 #include "pbjson_test.pb-c.h"
+#include "ccs/mtp/v1/eligibility.pb-c.h"
 #include "ccs/mtp/v1/referral.pb-c.h"
+#include "ccs/mtp/v1/scheduling.pb-c.h"
 
 CCS_TEST_MAIN()
 
@@ -442,6 +444,13 @@ CCS_TEST(topic_table)
 	CCS_TRUE(ccs_pbjson_topic_descriptor("ccs.referral.submitted.v1x") == NULL);
 	CCS_TRUE(ccs_pbjson_topic_descriptor("referral.submitted.v1") == NULL);
 	CCS_TRUE(ccs_pbjson_topic_descriptor("ccs.referral.submitted.v1.dlq.dlq") == NULL);
+	/* An office's or a county's copy of a topic carries the same messages. */
+	CCS_TRUE(ccs_pbjson_topic_descriptor("it.x.ccs.eligibility.decided.v1.office.los-angeles") ==
+		 &ccs__mtp__v1__eligibility_decision__descriptor);
+	CCS_TRUE(ccs_pbjson_topic_descriptor("ccs.scheduling.decided.v1.county.fresno") ==
+		 &ccs__mtp__v1__scheduling_decision__descriptor);
+	CCS_TRUE(ccs_pbjson_topic_descriptor("ccs.eligibility.decided.v1.office.a.b") == NULL);
+	CCS_TRUE(ccs_pbjson_topic_descriptor("ccs.eligibility.decided.v1.other.x") == NULL);
 	CCS_TRUE(ccs_pbjson_topic_descriptor(".dlq") == NULL);
 	CCS_TRUE(ccs_pbjson_topic_descriptor("") == NULL);
 	CCS_EQ_STR(ccs_pbjson_topic_name(0), "ccs.referral.submitted.v1");
