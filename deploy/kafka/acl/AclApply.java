@@ -151,7 +151,25 @@ public class AclApply {
 			System.out.println("topics: " + created + " created, " + existed + " already there");
 
 			get(admin.createAcls(acls).all());
-			System.out.println("acls: " + acls.size() + " bindings for " + principals.size() + " principals");
+			/*
+			 * The controller has committed the bindings; a broker enforces them once it has
+			 * applied that metadata (a second or more later). DescribeAcls is answered from
+			 * the broker's authorizer, so wait until it shows every binding: a daemon started
+			 * after apply.sh returns is not refused for a right it was just given.
+			 */
+			long t0 = System.nanoTime(), waited;
+			for (;;) {
+				Collection<AclBinding> seen = get(admin.describeAcls(AclBindingFilter.ANY).values());
+				waited = (System.nanoTime() - t0) / 1000000;
+				if (new java.util.HashSet<>(seen).containsAll(acls))
+					break;
+				if (waited > TIMEOUT_S * 1000)
+					throw new ExecutionException("the broker does not show the new ACLs after " + TIMEOUT_S
+								     + " s", null);
+				Thread.sleep(200);
+			}
+			System.out.println("acls: " + acls.size() + " bindings for " + principals.size() +
+					   " principals (in force after " + waited + " ms)");
 
 			if (prune) {
 				List<AclBindingFilter> stale = new ArrayList<>();
