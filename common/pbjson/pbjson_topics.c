@@ -1,5 +1,5 @@
 /*
- * The topic -> message type table of the pipeline (DESIGN.md section 2: every topic's value is
+ * The topic -> message type table of the pipeline (docs/contracts.md: every topic's value is
  * one protobuf message). Kept apart from pbjson.c because it is the only part that needs the
  * generated contracts; the codec itself works on any descriptor.
  */

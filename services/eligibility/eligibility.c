@@ -55,7 +55,7 @@ const ccs_cfg_def ccs_eligibility_cfg[] = {
 };
 
 /*
- * What a due timer does (DOMAIN.md section 8). `decision`: the date itself decides something
+ * What a due timer does (docs/domain.md). `decision`: the date itself decides something
  * (an age limit, an expired clock, a closed window, a redetermination), so a decision is issued
  * whenever the deadline is still live; otherwise (reminders) only when the re-evaluation as of
  * the due date differs from the day before.

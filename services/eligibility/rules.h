@@ -1,5 +1,5 @@
 /*
- * The CCS Medical Therapy Program eligibility rules engine (DOMAIN.md sections 2-5 and 8).
+ * The CCS Medical Therapy Program eligibility rules engine (docs/domain.md).
  *
  * Design
  * ------
@@ -47,7 +47,7 @@ typedef enum {
 } ccs_elig_outcome;
 #define CCS_ELIG_OUTCOME_MAX CCS_ELIG_OUTCOME_TRANSFER
 
-/* ---- Reason codes: DOMAIN.md section 8 verbatim (strings via ccs_elig_reason_str) ---- */
+/* ---- Reason codes: docs/domain.md verbatim (strings via ccs_elig_reason_str) ---- */
 typedef enum {
 	CCS_ELIG_R_NONE = 0,
 	/* hard gates */
@@ -218,7 +218,7 @@ typedef enum {
 	CCS_ELIG_APPEAL_TO_REGIONAL_OFFICE = 2, /* dependent county: State CCS regional office */
 } ccs_elig_appeal_to;
 
-/* ---- Medical findings, one bit each (DOMAIN.md section 3) ---- */
+/* ---- Medical findings, one bit each (docs/domain.md) ---- */
 enum {
 	/* cerebral palsy findings (group A.1): any one qualifies */
 	CCS_ELIG_F_CP_RIGIDITY_SPASTICITY = 1u << 0,

@@ -3,7 +3,7 @@
  * registry that holds the loaded sets, and the built-in copy of the shipped files.
  *
  * Why data: the code table, the findings each condition needs, the open policy settings and
- * the citations change with the program, not with the code (DOMAIN.md: "rules in data"). The
+ * the citations change with the program, not with the code (docs/domain.md: "rules in data"). The
  * shipped files are embedded at build time (ruleset_builtin.c, generated from the same files),
  * so tests and a daemon without `rules.dir` use exactly what is shipped; a daemon with
  * `rules.dir` loads that directory instead and refuses to start on a bad file, naming the line.

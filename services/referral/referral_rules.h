@@ -6,10 +6,10 @@
  *   messages name fields, never the child's data, so reasons may be logged and published.
  * - The county table (data: deploy/data/counties.tsv, common/county) maps the 58 California
  *   counties to their CCS model and, for dependent counties, the State regional office that
- *   reviews (DOMAIN.md section 5). It and the application clock form the installed rule set.
+ *   reviews (docs/domain.md). It and the application clock form the installed rule set.
  * - Matching keys, normalised Medi-Cal CINs and ccs_ref_link_decide() let referrald link a
  *   second referral of the same child to the existing case instead of opening a duplicate.
- * - The application clock of 22 CCR 41514 (DOMAIN.md section 1).
+ * - The application clock of 22 CCR 41514 (docs/domain.md).
  *
  * Replays must be byte-identical, so nothing here reads the wall clock: callers pass `today`
  * derived from the input (ccs_ref_instant_date(submitted_at)), not from ccs_date_today().

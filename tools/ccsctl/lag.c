@@ -2,7 +2,7 @@
  * ccsctl lag: a consumer group's committed offsets against the partitions' end offsets.
  *
  * The daemons keep their offsets in PostgreSQL but mirror them into Kafka after every commit
- * (DESIGN.md section 3, step 4) precisely so that this kind of tool sees their progress. The
+ * (docs/architecture.md, processing model) precisely so that this kind of tool sees their progress. The
  * command only reads: it never joins the group (rd_kafka_committed needs no membership).
  */
 #include <getopt.h>

@@ -46,7 +46,7 @@ static const char submit_help[] =
 	"                      header ccsctl would set under that name (repeatable)\n"
 	"\n" CCSCTL_COMMON_HELP;
 
-/* Fields that carry the partitioning key, in order of preference (DESIGN.md section 2). */
+/* Fields that carry the partitioning key, in order of preference (docs/contracts.md). */
 static const char *const key_fields[] = {"case_id", "referral_id", "mtu_id"};
 
 /* Envelope members; anything else in an object makes it a plain message. */

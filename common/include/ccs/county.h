@@ -3,7 +3,7 @@
  * and who does its medical review (the county itself or a State CCS Regional Office).
  *
  * The table is operator data, shipped as deploy/data/counties.tsv and replaceable without a
- * rebuild (DOMAIN.md section 5: no official list of dependent counties was found, so it must
+ * rebuild (docs/domain.md: no official list of dependent counties was found, so it must
  * never be compiled in). Format, one record per line, fields separated by ONE tab:
  *
  *   ccs-counties <TAB> 1                                  first record: format and version

@@ -4,7 +4,7 @@
  * A daemon fills a ccs_svc_def (its name, input topics, migrations, config table and handler
  * callbacks) and calls ccs_svc_main(). The engine owns the libuv loop, the Kafka consumer and
  * the outbox relay's producer, the PostgreSQL connection, the HTTP endpoint and the metrics,
- * and implements the processing model of DESIGN.md section 3:
+ * and implements the processing model of docs/architecture.md:
  *
  *   for each batch of one partition:  BEGIN;
  *     per message: SAVEPOINT; inbox insert (duplicate event id -> skipped); handler;

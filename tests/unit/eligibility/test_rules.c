@@ -5,7 +5,7 @@
  * CP finding, a verified same-county California resident, a signed application, complete
  * financial documents with an AGI of $30,000, asking for MTP therapy. Each case changes what
  * it is about and checks the outcome, the reasons that must and must not be there, and the
- * dates. Every reason code of DOMAIN.md section 8 is asserted by at least one case.
+ * dates. Every reason code of docs/domain.md is asserted by at least one case.
  */
 #include "rules.h"
 

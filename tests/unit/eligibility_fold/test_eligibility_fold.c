@@ -6,7 +6,7 @@
  *   - order independence: each scenario's log folds to the same facts, result and signature
  *     in every shuffled order (with redelivered steps: test_eligibility_fold_regressions.c);
  *   - each evidence kind lands in the facts where the rules expect it (and changes the
- *     decision the way DOMAIN.md says);
+ *     decision the way docs/domain.md says);
  *   - fold-level behaviour: no evidence, evidence before the referral date, `until` and `at`,
  *     authorization carried forward, the adverse-decision date pinned, financial lapse;
  *   - ccs_elig_fold_instant_date on the instants a producer may send;
