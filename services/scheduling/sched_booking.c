@@ -310,8 +310,8 @@ int ccs_sched__reoffer_freed(req *q, const ccs_sched_store_booked_appt *fa, int 
 				      &w, &n);
 	if (rc)
 		return rc;
-	struct reoffer_arg x = {freed, ccs_arena_alloc(q->a, (n + 1) * sizeof(*x.ev)),
-				ccs_arena_alloc(q->a, (n + 1) * sizeof(*x.wv)), 0, 0};
+	struct reoffer_arg x = {freed, ccs_arena_alloc(q->scratch, (n + 1) * sizeof(*x.ev)),
+				ccs_arena_alloc(q->scratch, (n + 1) * sizeof(*x.wv)), 0, 0};
 	size_t cap = 3;
 	for (size_t i = 0; i < n && x.nv < (size_t)q->s->reoffer_max; i++)
 		if (strcmp(w[i].kind, "series") != 0) {

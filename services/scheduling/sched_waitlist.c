@@ -9,6 +9,7 @@
 
 #include "sched_internal.h"
 
+/* In the message's scratch: entries and rows live until the next message. */
 int ccs_sched__waitlist_load(req *q, const char *mtu_id, const char *county, int discipline, size_t with_iep,
 			     ccs_sched_waitlist_entry **entries, ccs_sched_store_wl_row **rows, size_t *n)
 {
@@ -17,12 +18,12 @@ int ccs_sched__waitlist_load(req *q, const char *mtu_id, const char *county, int
 	size_t cnt;
 	int rc;
 
-	if ((rc = ccs_sched_store_wl_load(q->tx, mtu_id, county, discipline, &e, &w, &cnt, q->err)) != 0)
+	if ((rc = ccs_sched_store_wl_load(q->tx, q->scratch, mtu_id, county, discipline, &e, &w, &cnt, q->err)) != 0)
 		return rc;
-	size_t *order = ccs_arena_alloc(q->a, (cnt + 1) * sizeof(*order));
+	size_t *order = ccs_arena_alloc(q->scratch, (cnt + 1) * sizeof(*order));
 	ccs_sched_waitlist_order(&q->s->policy, q->asof, e, cnt, order);
-	ccs_sched_waitlist_entry *se = ccs_arena_alloc(q->a, (cnt + 1) * sizeof(*se));
-	ccs_sched_store_wl_row *sw = ccs_arena_alloc(q->a, (cnt + 1) * sizeof(*sw));
+	ccs_sched_waitlist_entry *se = ccs_arena_alloc(q->scratch, (cnt + 1) * sizeof(*se));
+	ccs_sched_store_wl_row *sw = ccs_arena_alloc(q->scratch, (cnt + 1) * sizeof(*sw));
 	for (size_t i = 0; i < cnt; i++) {
 		se[i] = e[order[i]];
 		sw[i] = w[order[i]];

@@ -436,11 +436,12 @@ int ccs_sched_store_wl_insert(ccs_tx *tx, const char *entry_id, const ccs_sched_
 				    14, p, err);
 }
 
-int ccs_sched_store_wl_load(ccs_tx *tx, const char *mtu_id, const char *county, int discipline,
+int ccs_sched_store_wl_load(ccs_tx *tx, ccs_arena *a, const char *mtu_id, const char *county, int discipline,
 			    ccs_sched_waitlist_entry **entries, ccs_sched_store_wl_row **rows, size_t *n,
 			    ccs_svc_err *err)
 {
-	ccs_arena *a = ccs_tx_arena(tx);
+	if (!a)
+		a = ccs_tx_arena(tx);
 	int rc;
 	const char *p[3] = {mtu_id, county, discipline ? fmt_i(a, discipline) : NULL};
 	PGresult *r = QUERY(tx,

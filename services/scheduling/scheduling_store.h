@@ -133,8 +133,9 @@ int ccs_sched_store_release_put(ccs_tx *tx, const char *case_id, const char *rel
 int ccs_sched_store_wl_insert(ccs_tx *tx, const char *entry_id, const ccs_sched_waitlist_entry *e,
 			      const ccs_sched_store_wl_row *w, const char *reason, const char *event_id,
 			      ccs_svc_err *err) CCS_SCHED_STORE_WUR;
-/* Waiting entries of an MTU (or, mtu_id NULL, of a county without one), discipline 0 = any. */
-int ccs_sched_store_wl_load(ccs_tx *tx, const char *mtu_id, const char *county, int discipline,
+/* Waiting entries of an MTU (or, mtu_id NULL, of a county without one), discipline 0 = any;
+ * memory from `a` (a long waitlist is read for every position: the per-message scratch). */
+int ccs_sched_store_wl_load(ccs_tx *tx, ccs_arena *a, const char *mtu_id, const char *county, int discipline,
 			    ccs_sched_waitlist_entry **e, ccs_sched_store_wl_row **w, size_t *n,
 			    ccs_svc_err *err) CCS_SCHED_STORE_WUR;
 int ccs_sched_store_wl_resolve(ccs_tx *tx, const char *entry_id, const char *status, const char *event_id,
