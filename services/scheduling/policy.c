@@ -29,7 +29,7 @@ static const struct {
 	[CCS_SCHED_ELIG_DENIED] = {"DENIED", "NOT_ELIGIBLE_DENIED", "NOT_ELIGIBLE"},
 	[CCS_SCHED_ELIG_AGED_OUT] = {"AGED_OUT", "NOT_ELIGIBLE_AGED_OUT", "AGED_OUT"},
 	[CCS_SCHED_ELIG_NOT_MEDICALLY_NECESSARY] = {"NOT_MEDICALLY_NECESSARY", "NOT_MEDICALLY_NECESSARY",
-						     "NOT_MEDICALLY_NECESSARY"},
+						    "NOT_MEDICALLY_NECESSARY"},
 };
 #define N_STATUS (sizeof(status_table) / sizeof(status_table[0]))
 
@@ -81,7 +81,8 @@ int ccs_sched_policy_ends_services(ccs_sched_elig_status s, int appeal_continues
 
 const char *ccs_sched_policy_end_reason(ccs_sched_elig_status s)
 {
-	return (unsigned)s < N_STATUS && status_table[s].end_reason ? status_table[s].end_reason : "NOT_ELIGIBLE";
+	return (unsigned)s < N_STATUS && status_table[s].end_reason ? status_table[s].end_reason
+								    : "NOT_ELIGIBLE";
 }
 
 void ccs_sched_policy_end_dates(const ccs_sched_rules *r, ccs_sched_elig_status s, ccs_date asof,
@@ -110,7 +111,8 @@ ccs_sched_reason ccs_sched_policy_session_fits(const ccs_sched_rules *r, const c
 	for (size_t i = 0; i < s->n_closures; i++)
 		if (day >= s->closures[i].first && day <= s->closures[i].last)
 			return CCS_SCHED_R_NO_SCHOOL_DAY;
-	if (!(r->school_days & (1u << wd)) || start_min < s->open[wd].start_min || end_min > s->open[wd].end_min)
+	if (!(r->school_days & (1u << wd)) || start_min < s->open[wd].start_min ||
+	    end_min > s->open[wd].end_min)
 		return CCS_SCHED_R_NO_SCHOOL_DAY;
 	for (size_t i = 0; i < s->n_therapists; i++) {
 		const ccs_sched_therapist *t = &s->therapists[i];
@@ -142,8 +144,7 @@ int ccs_sched_policy_iep_collides(const ccs_sched_iep_block *b, size_t n, ccs_da
 	return 0;
 }
 
-int ccs_sched_policy_in_school_day(ccs_date day, int start_min, int end_min, int school_start,
-				   int school_end)
+int ccs_sched_policy_in_school_day(ccs_date day, int start_min, int end_min, int school_start, int school_end)
 {
 	return ccs_date_weekday(day) < 5 && start_min < school_end && end_min > school_start;
 }

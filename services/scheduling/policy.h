@@ -21,21 +21,21 @@
 
 /* What scheduling holds about the child's MTP eligibility (from the latest decision). */
 typedef enum ccs_sched_elig_status {
-	CCS_SCHED_ELIG_NEVER_DECIDED = 0, /* no eligibility decision has reached scheduling */
-	CCS_SCHED_ELIG_ELIGIBLE,          /* eligible or at-risk eligible for MTP therapy */
-	CCS_SCHED_ELIG_PENDING,           /* pending, physician review, transfer: not yet */
-	CCS_SCHED_ELIG_DENIED,            /* not eligible */
-	CCS_SCHED_ELIG_AGED_OUT,          /* 21 or older */
+	CCS_SCHED_ELIG_NEVER_DECIDED = 0,       /* no eligibility decision has reached scheduling */
+	CCS_SCHED_ELIG_ELIGIBLE,                /* eligible or at-risk eligible for MTP therapy */
+	CCS_SCHED_ELIG_PENDING,                 /* pending, physician review, transfer: not yet */
+	CCS_SCHED_ELIG_DENIED,                  /* not eligible */
+	CCS_SCHED_ELIG_AGED_OUT,                /* 21 or older */
 	CCS_SCHED_ELIG_NOT_MEDICALLY_NECESSARY, /* found by the MTU evaluation */
 } ccs_sched_elig_status;
 
 /* The facts of one eligibility decision, as scheduling reads them. */
 typedef struct ccs_sched_elig_facts {
-	int outcome;            /* EligibilityOutcome of the MTP therapy line (protobuf value) */
-	int reason_age;         /* NOT_ELIGIBLE_AGE among the reasons */
-	int reason_nmn;         /* NOT_MEDICALLY_NECESSARY or REFER_LEA_EDUCATIONAL */
-	ccs_date age_out_on;    /* 21st birthday or CCS_DATE_INVALID */
-	int appeal_continues;   /* services_continue_during_appeal (22 CCR 42321) */
+	int outcome;          /* EligibilityOutcome of the MTP therapy line (protobuf value) */
+	int reason_age;       /* NOT_ELIGIBLE_AGE among the reasons */
+	int reason_nmn;       /* NOT_MEDICALLY_NECESSARY or REFER_LEA_EDUCATIONAL */
+	ccs_date age_out_on;  /* 21st birthday or CCS_DATE_INVALID */
+	int appeal_continues; /* services_continue_during_appeal (22 CCR 42321) */
 } ccs_sched_elig_facts;
 
 ccs_sched_elig_status ccs_sched_policy_status(const ccs_sched_elig_facts *f, ccs_date asof);
@@ -101,10 +101,10 @@ enum {
 	CCS_SCHED_SHARE_SUMMARY = 1u << 1,  /* the therapy summary */
 };
 typedef struct ccs_sched_release {
-	int on_file;            /* 0: none or revoked */
-	ccs_date effective;     /* or CCS_DATE_INVALID: from receipt */
-	ccs_date expiry;        /* last valid day, or CCS_DATE_INVALID: never stated */
-	unsigned scopes;        /* CCS_SCHED_SHARE_* */
+	int on_file;        /* 0: none or revoked */
+	ccs_date effective; /* or CCS_DATE_INVALID: from receipt */
+	ccs_date expiry;    /* last valid day, or CCS_DATE_INVALID: never stated */
+	unsigned scopes;    /* CCS_SCHED_SHARE_* */
 } ccs_sched_release;
 /* What may be shared on `asof`: nothing when revoked, not yet effective or expired. */
 unsigned ccs_sched_policy_release_allows(const ccs_sched_release *r, ccs_date asof);

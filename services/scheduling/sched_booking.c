@@ -33,7 +33,8 @@ int ccs_sched__book(req *q, const ccs_sched_booking *bk, ccs_sched_booked *out)
 		memset(out, 0, sizeof(*out));
 		if ((rc = sp(q, CCS_SCHED_SP_TAKE)) != 0)
 			return rc;
-		rc = ccs_sched_store_load_mtu(q->tx, q->scratch, bk->mtu_id, bk->case_ids, bk->from, bk->to, &m, &found, q->err);
+		rc = ccs_sched_store_load_mtu(q->tx, q->scratch, bk->mtu_id, bk->case_ids, bk->from, bk->to,
+					      &m, &found, q->err);
 		if (rc)
 			return rc;
 		if (!found)
@@ -44,15 +45,16 @@ int ccs_sched__book(req *q, const ccs_sched_booking *bk, ccs_sched_booked *out)
 			return sp(q, CCS_SCHED_SP_RELEASE);
 		int conflict = 0;
 		for (size_t i = 0; i < out->n && !conflict; i++)
-			if ((rc = ccs_sched_store_insert_appt(q->tx, &out->appts[i], q->event_id, &conflict, q->err)) != 0)
+			if ((rc = ccs_sched_store_insert_appt(q->tx, &out->appts[i], q->event_id, &conflict,
+							      q->err)) != 0)
 				return rc;
 		if (!conflict && bk->after && (rc = bk->after(q, bk->arg, out, &conflict)) != 0)
 			return rc;
 		if (!conflict)
 			return sp(q, CCS_SCHED_SP_RELEASE);
 		ccs_metric_add(q->s->m_conflicts, 1);
-		CCS_LOG_INFO("booking conflict, searching again", "event_id", CCS_LOG_S(q->event_id), "mtu_id",
-			     CCS_LOG_S(bk->mtu_id), "attempt", CCS_LOG_I(attempt + 1));
+		CCS_LOG_INFO("booking conflict, searching again", "event_id", CCS_LOG_S(q->event_id),
+			     "mtu_id", CCS_LOG_S(bk->mtu_id), "attempt", CCS_LOG_I(attempt + 1));
 		if ((rc = sp(q, CCS_SCHED_SP_ROLLBACK)) != 0 || (rc = sp(q, CCS_SCHED_SP_RELEASE)) != 0)
 			return rc;
 	}
@@ -104,16 +106,26 @@ static int plan_single(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_sche
 				continue;
 			s = &one;
 		}
-		ccs_sched_eval_request er = {x->child, sg->discipline, sg->eligible_on, q->asof, sg->not_before, NULL};
-		if (ccs_sched_find_evaluation(&x->rules, s, &er, q->scratch, &res, errbuf, sizeof(errbuf)) != 0)
+		ccs_sched_eval_request er = {x->child, sg->discipline, sg->eligible_on,
+					     q->asof,  sg->not_before, NULL};
+		if (ccs_sched_find_evaluation(&x->rules, s, &er, q->scratch, &res, errbuf, sizeof(errbuf)) !=
+		    0)
 			return ccs_svc_poison(q->err, "validation", "session search: %s", errbuf);
 		if (res.found) {
 			ccs_sched_store_appt *a = ccs_arena_alloc(q->a, sizeof(*a));
-			*a = (ccs_sched_store_appt){appt_id(q, sg->appt_kind), sg->case_id, sg->mtu_id,
+			*a = (ccs_sched_store_appt){appt_id(q, sg->appt_kind),
+						    sg->case_id,
+						    sg->mtu_id,
 						    s->therapists[res.slot.therapist].id,
-						    res.slot.room >= 0 ? m->snap.rooms[res.slot.room].id : NULL,
-						    sg->discipline, sg->kind, sg->prescription_id, NULL, res.slot.day,
-						    res.slot.start_min, res.slot.end_min};
+						    res.slot.room >= 0 ? m->snap.rooms[res.slot.room].id
+								       : NULL,
+						    sg->discipline,
+						    sg->kind,
+						    sg->prescription_id,
+						    NULL,
+						    res.slot.day,
+						    res.slot.start_min,
+						    res.slot.end_min};
 			out->found = 1;
 			out->appts = a;
 			out->n = 1;
@@ -161,8 +173,9 @@ static int plan_series(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_sche
 	size_t nslots = (size_t)sr->per_week * (size_t)sr->weeks;
 	char errbuf[256];
 
-	ccs_sched_series_request rq = {x->child, sr->discipline, sr->per_week, sr->weeks, sr->minutes,
-				       sr->start_on, q->asof, sr->notice_on, sr->evaluator_id};
+	ccs_sched_series_request rq = {x->child,  sr->discipline, sr->per_week,
+				       sr->weeks, sr->minutes,    sr->start_on,
+				       q->asof,   sr->notice_on,  sr->evaluator_id};
 	ccs_sched_series_result res;
 	memset(&res, 0, sizeof(res));
 	res.slots = ccs_arena_alloc(q->a, (nslots + 1) * sizeof(*res.slots));
@@ -179,9 +192,17 @@ static int plan_series(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_sche
 	for (size_t i = 0; i < res.n_slots; i++) {
 		const ccs_sched_slot *sl = &res.slots[i];
 		ap[i] = (ccs_sched_store_appt){appt_id(q, ccs_arena_printf(q->a, "%s.%zu", x->appt_kind, i)),
-					       sr->case_id, sr->mtu_id, m->snap.therapists[sl->therapist].id,
-					       sl->room >= 0 ? m->snap.rooms[sl->room].id : NULL, sr->discipline,
-					       "therapy", sr->prescription_id, NULL, sl->day, sl->start_min, sl->end_min};
+					       sr->case_id,
+					       sr->mtu_id,
+					       m->snap.therapists[sl->therapist].id,
+					       sl->room >= 0 ? m->snap.rooms[sl->room].id : NULL,
+					       sr->discipline,
+					       "therapy",
+					       sr->prescription_id,
+					       NULL,
+					       sl->day,
+					       sl->start_min,
+					       sl->end_min};
 	}
 	out->found = 1;
 	out->appts = ap;
@@ -190,7 +211,8 @@ static int plan_series(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_sche
 	return 0;
 }
 
-int ccs_sched__book_series(req *q, const ccs_sched_series_req *sr, const char *appt_kind, ccs_sched_booked *out)
+int ccs_sched__book_series(req *q, const ccs_sched_series_req *sr, const char *appt_kind,
+			   ccs_sched_booked *out)
 {
 	struct series_arg x = {sr, appt_kind, {sr->case_id, NULL, 0}};
 	int rc = ccs_sched_store_load_iep(q->tx, &x.child, q->err);
@@ -267,8 +289,8 @@ static int plan_reoffer(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_sch
 	if (ti < 0) /* the therapist left the MTU's calendar: nothing to offer */
 		return 0;
 	ccs_sched_slot freed = {f->day, f->start_min, f->end_min, ti, index_of_room(&m->snap, f->room_id)};
-	if (ccs_sched_reoffer(&q->s->rules, &m->snap, &q->s->policy, q->asof, &freed, x->ev, x->nv, q->scratch, &res,
-			      errbuf, sizeof(errbuf)) != 0)
+	if (ccs_sched_reoffer(&q->s->rules, &m->snap, &q->s->policy, q->asof, &freed, x->ev, x->nv,
+			      q->scratch, &res, errbuf, sizeof(errbuf)) != 0)
 		return ccs_svc_poison(q->err, "validation", "re-offer: %s", errbuf);
 	if (!res.found)
 		return 0;
@@ -276,11 +298,18 @@ static int plan_reoffer(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_sch
 	const ccs_sched_store_wl_row *w = &x->wv[res.entry];
 	int session = strcmp(w->kind, "session") == 0;
 	ccs_sched_store_appt *a = ccs_arena_alloc(q->a, sizeof(*a));
-	*a = (ccs_sched_store_appt){appt_id(q, ccs_arena_printf(q->a, "reoffer.%s", e->entry_id)), w->case_id,
-				    f->mtu_id, f->therapist_id,
-				    res.slot.room >= 0 ? m->snap.rooms[res.slot.room].id : NULL, e->discipline,
-				    session ? "therapy" : "evaluation", session ? w->prescription_id : NULL, NULL,
-				    res.slot.day, res.slot.start_min, res.slot.end_min};
+	*a = (ccs_sched_store_appt){appt_id(q, ccs_arena_printf(q->a, "reoffer.%s", e->entry_id)),
+				    w->case_id,
+				    f->mtu_id,
+				    f->therapist_id,
+				    res.slot.room >= 0 ? m->snap.rooms[res.slot.room].id : NULL,
+				    e->discipline,
+				    session ? "therapy" : "evaluation",
+				    session ? w->prescription_id : NULL,
+				    NULL,
+				    res.slot.day,
+				    res.slot.start_min,
+				    res.slot.end_min};
 	x->chosen = res.entry;
 	out->found = 1;
 	out->appts = a;
@@ -306,8 +335,8 @@ int ccs_sched__reoffer_freed(req *q, const ccs_sched_store_booked_appt *fa, int 
 	*n_booked = 0;
 	if (strcmp(freed->kind, "conference") == 0)
 		return 0;
-	rc = ccs_sched__waitlist_load(q, freed->mtu_id, NULL, freed->discipline, (size_t)q->s->reoffer_max * 4, &e,
-				      &w, &n);
+	rc = ccs_sched__waitlist_load(q, freed->mtu_id, NULL, freed->discipline,
+				      (size_t)q->s->reoffer_max * 4, &e, &w, &n);
 	if (rc)
 		return rc;
 	struct reoffer_arg x = {freed, ccs_arena_alloc(q->scratch, (n + 1) * sizeof(*x.ev)),

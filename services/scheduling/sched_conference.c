@@ -67,12 +67,15 @@ static int plan_conference(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_
 	char errbuf[256];
 	int rc;
 
-	ccs_date from = q->asof, to = x->latest != CCS_DATE_INVALID ? x->latest : q->asof + q->s->rules.horizon_days;
-	if ((rc = ccs_sched_store_conf_physician_busy(q->tx, x->physician_id, from, to, &busy, &nb, q->err)) != 0)
+	ccs_date from = q->asof,
+		 to = x->latest != CCS_DATE_INVALID ? x->latest : q->asof + q->s->rules.horizon_days;
+	if ((rc = ccs_sched_store_conf_physician_busy(q->tx, x->physician_id, from, to, &busy, &nb,
+						      q->err)) != 0)
 		return rc;
-	ccs_sched_conference_request cq = {x->child, q->asof, x->earliest, x->latest, x->pt, x->ot, NULL, busy, nb,
-					   x->need};
-	if (ccs_sched_find_conference(&q->s->rules, &m->snap, &cq, q->scratch, &x->res, errbuf, sizeof(errbuf)) != 0)
+	ccs_sched_conference_request cq = {x->child, q->asof, x->earliest, x->latest, x->pt,
+					   x->ot,    NULL,    busy,        nb,        x->need};
+	if (ccs_sched_find_conference(&q->s->rules, &m->snap, &cq, q->scratch, &x->res, errbuf,
+				      sizeof(errbuf)) != 0)
 		return ccs_svc_poison(q->err, "validation", "conference search: %s", errbuf);
 	if (!x->res.found) {
 		out->reason = x->res.reason;
@@ -87,12 +90,22 @@ static int plan_conference(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_
 		if (idx[k] < 0)
 			continue;
 		char *id = ccs_arena_alloc(q->a, CCS_UUID_STRLEN);
-		ccs_tx_decision_id(q->tx, ccs_arena_printf(q->a, "appointment.conference.%s", k ? "ot" : "pt"), id);
+		ccs_tx_decision_id(q->tx,
+				   ccs_arena_printf(q->a, "appointment.conference.%s", k ? "ot" : "pt"), id);
 		x->therapist[k] = m->snap.therapists[idx[k]].id;
 		/* The first row carries the child and the room. */
-		ap[n] = (ccs_sched_store_appt){id, n ? NULL : x->case_id, x->mtu_id, x->therapist[k], n ? NULL : x->room,
-					       k ? CCS_SCHED_OT : CCS_SCHED_PT, "conference", NULL, x->conference_id,
-					       x->res.day, x->res.start_min, x->res.end_min};
+		ap[n] = (ccs_sched_store_appt){id,
+					       n ? NULL : x->case_id,
+					       x->mtu_id,
+					       x->therapist[k],
+					       n ? NULL : x->room,
+					       k ? CCS_SCHED_OT : CCS_SCHED_PT,
+					       "conference",
+					       NULL,
+					       x->conference_id,
+					       x->res.day,
+					       x->res.start_min,
+					       x->res.end_min};
 		n++;
 	}
 	out->found = 1;
@@ -106,24 +119,31 @@ static int after_conference(req *q, void *arg, const ccs_sched_booked *b, int *c
 {
 	struct conf_arg *x = arg;
 	(void)b;
-	return ccs_sched_store_conf_insert(q->tx, x->conference_id, x->case_id, x->mtu_id, x->physician_id, x->res.day,
-					   x->res.start_min, x->res.end_min, x->need, x->proposed, q->event_id, conflict,
-					   q->err);
+	return ccs_sched_store_conf_insert(q->tx, x->conference_id, x->case_id, x->mtu_id, x->physician_id,
+					   x->res.day, x->res.start_min, x->res.end_min, x->need, x->proposed,
+					   q->event_id, conflict, q->err);
 }
 
 /* Book a conference (request or timer); *outcome says what happened. */
-static int book_conference(req *q, struct conf_arg *x, Ccs__Mtp__V1__Participant **optional, size_t n_optional,
-			   ccs_date due, const char **outcome)
+static int book_conference(req *q, struct conf_arg *x, Ccs__Mtp__V1__Participant **optional,
+			   size_t n_optional, ccs_date due, const char **outcome)
 {
 	int rc;
 
 	if ((rc = ccs_sched_store_load_iep(q->tx, &x->child, q->err)) != 0 ||
-	    (rc = ccs_sched_store_child_therapist(q->tx, x->case_id, x->mtu_id, CCS_SCHED_PT, 0, &x->pt, q->err)) != 0 ||
-	    (rc = ccs_sched_store_child_therapist(q->tx, x->case_id, x->mtu_id, CCS_SCHED_OT, 0, &x->ot, q->err)) != 0)
+	    (rc = ccs_sched_store_child_therapist(q->tx, x->case_id, x->mtu_id, CCS_SCHED_PT, 0, &x->pt,
+						  q->err)) != 0 ||
+	    (rc = ccs_sched_store_child_therapist(q->tx, x->case_id, x->mtu_id, CCS_SCHED_OT, 0, &x->ot,
+						  q->err)) != 0)
 		return rc;
 	ccs_date to = x->latest != CCS_DATE_INVALID ? x->latest : q->asof + q->s->rules.horizon_days;
-	ccs_sched_booking bk = {x->mtu_id, ccs_arena_printf(q->a, "{%s}", x->case_id), q->asof, to, plan_conference,
-				after_conference, x};
+	ccs_sched_booking bk = {x->mtu_id,
+				ccs_arena_printf(q->a, "{%s}", x->case_id),
+				q->asof,
+				to,
+				plan_conference,
+				after_conference,
+				x};
 	ccs_sched_booked b;
 	if ((rc = ccs_sched__book(q, &bk, &b)) != 0)
 		return rc;
@@ -137,7 +157,8 @@ static int book_conference(req *q, struct conf_arg *x, Ccs__Mtp__V1__Participant
 		Ccs__Mtp__V1__ConferenceUnscheduled *cu = ccs_arena_alloc(q->a, sizeof(*cu));
 		ccs__mtp__v1__conference_unscheduled__init(cu);
 		cu->conference_id = (char *)(uintptr_t)x->conference_id;
-		cu->reason_code = ccs_arena_printf(q->a, "NO_CONFERENCE_SLOT_%s", ccs_sched_reason_name(b.reason));
+		cu->reason_code = ccs_arena_printf(q->a, "NO_CONFERENCE_SLOT_%s",
+						   ccs_sched_reason_name(b.reason));
 		ccs_date first = q->asof + q->s->rules.notice_days;
 		if (x->earliest != CCS_DATE_INVALID && x->earliest > first)
 			first = x->earliest;
@@ -148,7 +169,8 @@ static int book_conference(req *q, struct conf_arg *x, Ccs__Mtp__V1__Participant
 		d.kind_case = CCS__MTP__V1__SCHEDULING_DECISION__KIND_CONFERENCE_UNSCHEDULED;
 		d.conference_unscheduled = cu;
 		*outcome = "conference_unscheduled";
-		return ccs_sched__emit(q, x->case_id, x->mtu_id, "conference.unscheduled", &d, "conference_unscheduled");
+		return ccs_sched__emit(q, x->case_id, x->mtu_id, "conference.unscheduled", &d,
+				       "conference_unscheduled");
 	}
 	Ccs__Mtp__V1__ConferenceScheduled *cs = ccs_arena_alloc(q->a, sizeof(*cs));
 	ccs__mtp__v1__conference_scheduled__init(cs);
@@ -163,11 +185,14 @@ static int book_conference(req *q, struct conf_arg *x, Ccs__Mtp__V1__Participant
 	size_t nr = ccs_sched_policy_conference_roles(x->need, roles);
 	cs->participants = ccs_arena_alloc(q->a, (nr + n_optional + 1) * sizeof(*cs->participants));
 	for (size_t i = 0; i < nr; i++) {
-		const char *who = roles[i] == CCS__MTP__V1__PARTICIPANT_ROLE__PARTICIPANT_ROLE_PHYSICAL_THERAPIST ? x->therapist[0]
-				  : roles[i] == CCS__MTP__V1__PARTICIPANT_ROLE__PARTICIPANT_ROLE_OCCUPATIONAL_THERAPIST
-					  ? x->therapist[1]
-				  : roles[i] == CCS__MTP__V1__PARTICIPANT_ROLE__PARTICIPANT_ROLE_MTC_PHYSICIAN ? x->physician_id
-														    : "";
+		const char *who =
+			roles[i] == CCS__MTP__V1__PARTICIPANT_ROLE__PARTICIPANT_ROLE_PHYSICAL_THERAPIST
+				? x->therapist[0]
+			: roles[i] == CCS__MTP__V1__PARTICIPANT_ROLE__PARTICIPANT_ROLE_OCCUPATIONAL_THERAPIST
+				? x->therapist[1]
+			: roles[i] == CCS__MTP__V1__PARTICIPANT_ROLE__PARTICIPANT_ROLE_MTC_PHYSICIAN
+				? x->physician_id
+				: "";
 		cs->participants[cs->n_participants++] = participant(q, roles[i], who);
 	}
 	/* Optional participants are invited (listed); their time is not reserved here. */
@@ -223,7 +248,8 @@ int ccs_sched__on_conference(req *q, const char *case_id, const Ccs__Mtp__V1__Co
 		return ccs_svc_poison(q->err, "validation", "conference_id and physician_id are required");
 	ccs_date earliest = *cr->earliest_date ? ccs_date_parse(cr->earliest_date) : CCS_DATE_INVALID;
 	ccs_date latest = *cr->latest_date ? ccs_date_parse(cr->latest_date) : CCS_DATE_INVALID;
-	if ((*cr->earliest_date && earliest == CCS_DATE_INVALID) || (*cr->latest_date && latest == CCS_DATE_INVALID))
+	if ((*cr->earliest_date && earliest == CCS_DATE_INVALID) ||
+	    (*cr->latest_date && latest == CCS_DATE_INVALID))
 		return ccs_svc_poison(q->err, "validation", "earliest_date or latest_date is not a date");
 	if ((rc = ccs_sched_store_conf_exists(q->tx, cr->conference_id, &dup, q->err)) != 0)
 		return rc;
@@ -231,14 +257,21 @@ int ccs_sched__on_conference(req *q, const char *case_id, const Ccs__Mtp__V1__Co
 		*outcome = "duplicate_conference";
 		return 0;
 	}
-	if ((rc = conference_facts(q, case_id, "conference_request", &c, &need, &refused, outcome)) != 0 || refused)
+	if ((rc = conference_facts(q, case_id, "conference_request", &c, &need, &refused, outcome)) != 0 ||
+	    refused)
 		return rc;
 	struct conf_arg x;
 	memset(&x, 0, sizeof(x));
-	x = (struct conf_arg){.case_id = case_id, .conference_id = cr->conference_id, .physician_id = cr->physician_id,
-			      .mtu_id = c.mtu_id, .child = {case_id, NULL, 0}, .earliest = earliest, .latest = latest,
+	x = (struct conf_arg){.case_id = case_id,
+			      .conference_id = cr->conference_id,
+			      .physician_id = cr->physician_id,
+			      .mtu_id = c.mtu_id,
+			      .child = {case_id, NULL, 0},
+			      .earliest = earliest,
+			      .latest = latest,
 			      .need = need};
-	return book_conference(q, &x, cr->optional_participants, cr->n_optional_participants, CCS_DATE_INVALID, outcome);
+	return book_conference(q, &x, cr->optional_participants, cr->n_optional_participants,
+			       CCS_DATE_INVALID, outcome);
 }
 
 int ccs_sched__conference_due(req *q, const char *case_id, ccs_date due)
@@ -264,9 +297,15 @@ int ccs_sched__conference_due(req *q, const char *case_id, ccs_date due)
 		goto record;
 	}
 	if (phys) {
-		struct conf_arg x = {.case_id = case_id, .conference_id = ccs_arena_printf(q->a, "due-%s", q->event_id),
-				     .physician_id = phys, .mtu_id = c.mtu_id, .child = {case_id, NULL, 0},
-				     .earliest = CCS_DATE_INVALID, .latest = due, .need = need, .proposed = 1};
+		struct conf_arg x = {.case_id = case_id,
+				     .conference_id = ccs_arena_printf(q->a, "due-%s", q->event_id),
+				     .physician_id = phys,
+				     .mtu_id = c.mtu_id,
+				     .child = {case_id, NULL, 0},
+				     .earliest = CCS_DATE_INVALID,
+				     .latest = due,
+				     .need = need,
+				     .proposed = 1};
 		if ((rc = book_conference(q, &x, NULL, 0, due, &outcome)) != 0)
 			return rc;
 		goto record;
@@ -280,10 +319,14 @@ int ccs_sched__conference_due(req *q, const char *case_id, ccs_date due)
 	cd->required_participants = ccs_arena_alloc(q->a, (nr + 1) * sizeof(*cd->required_participants));
 	for (size_t i = 0; i < nr; i++) {
 		const char *who = NULL;
-		int disc = roles[i] == CCS__MTP__V1__PARTICIPANT_ROLE__PARTICIPANT_ROLE_PHYSICAL_THERAPIST ? CCS_SCHED_PT
-			   : roles[i] == CCS__MTP__V1__PARTICIPANT_ROLE__PARTICIPANT_ROLE_OCCUPATIONAL_THERAPIST ? CCS_SCHED_OT
-														  : 0;
-		if (disc && (rc = ccs_sched_store_child_therapist(q->tx, case_id, c.mtu_id, disc, 0, &who, q->err)) != 0)
+		int disc =
+			roles[i] == CCS__MTP__V1__PARTICIPANT_ROLE__PARTICIPANT_ROLE_PHYSICAL_THERAPIST
+				? CCS_SCHED_PT
+			: roles[i] == CCS__MTP__V1__PARTICIPANT_ROLE__PARTICIPANT_ROLE_OCCUPATIONAL_THERAPIST
+				? CCS_SCHED_OT
+				: 0;
+		if (disc && (rc = ccs_sched_store_child_therapist(q->tx, case_id, c.mtu_id, disc, 0, &who,
+								  q->err)) != 0)
 			return rc;
 		cd->required_participants[cd->n_required_participants++] = participant(q, roles[i], who);
 	}
@@ -314,15 +357,18 @@ int ccs_sched__on_conference_outcome(req *q, const char *case_id, const Ccs__Mtp
 	for (size_t i = 0; i < co->n_ended; i++) {
 		if (!co->ended[i] || (co->ended[i]->discipline != CCS__MTP__V1__DISCIPLINE__DISCIPLINE_PT &&
 				      co->ended[i]->discipline != CCS__MTP__V1__DISCIPLINE__DISCIPLINE_OT))
-			return ccs_svc_poison(q->err, "validation", "ended discipline %zu must be PT or OT", i);
+			return ccs_svc_poison(q->err, "validation", "ended discipline %zu must be PT or OT",
+					      i);
 		ended |= (unsigned)co->ended[i]->discipline;
 	}
-	if ((rc = conference_facts(q, case_id, "conference_outcome", &c, &need, &refused, outcome)) != 0 || refused)
+	if ((rc = conference_facts(q, case_id, "conference_outcome", &c, &need, &refused, outcome)) != 0 ||
+	    refused)
 		return rc;
 	const char *parts[8];
 	size_t np = 0;
 	if (co->next_conference_months &&
-	    (rc = ccs_sched_store_child_conference_months(q->tx, case_id, (int)co->next_conference_months, q->err)) != 0)
+	    (rc = ccs_sched_store_child_conference_months(q->tx, case_id, (int)co->next_conference_months,
+							  q->err)) != 0)
 		return rc;
 	for (size_t i = 0; i < co->n_plan_changes; i++) {
 		const char *o = NULL;
@@ -346,7 +392,8 @@ int ccs_sched__on_conference_outcome(req *q, const char *case_id, const Ccs__Mtp
 		er->items = co->equipment;
 		d.kind_case = CCS__MTP__V1__SCHEDULING_DECISION__KIND_EQUIPMENT_RECOMMENDED;
 		d.equipment_recommended = er;
-		if ((rc = ccs_sched__emit(q, case_id, c.mtu_id, "equipment.recommended", &d, "equipment_recommended")) != 0)
+		if ((rc = ccs_sched__emit(q, case_id, c.mtu_id, "equipment.recommended", &d,
+					  "equipment_recommended")) != 0)
 			return rc;
 		parts[np++] = "equipment_recommended";
 	}

@@ -56,8 +56,8 @@ const char *ccs_sched__disc_name(int d)
 int ccs_sched__transient(req *q, const char *what, const char *mtu_id)
 {
 	snprintf(q->err->cls, sizeof(q->err->cls), "transient");
-	snprintf(q->err->msg, sizeof(q->err->msg), "%s at mtu %s after %d searches", what, mtu_id ? mtu_id : "-",
-		 q->s->retries);
+	snprintf(q->err->msg, sizeof(q->err->msg), "%s at mtu %s after %d searches", what,
+		 mtu_id ? mtu_id : "-", q->s->retries);
 	return CCS_SVC_TRANSIENT;
 }
 
@@ -90,10 +90,11 @@ int ccs_sched__emit(req *q, const char *case_id, const char *mtu_id, const char 
 	return 0;
 }
 
-int ccs_sched__record_input(req *q, const char *source, const char *kind, const char *case_id, const char *outcome)
+int ccs_sched__record_input(req *q, const char *source, const char *kind, const char *case_id,
+			    const char *outcome)
 {
-	return ccs_sched_store_input(q->tx, q->event_id, source, kind, case_id, outcome, (const char *const *)q->ids,
-				     q->n_ids, q->err);
+	return ccs_sched_store_input(q->tx, q->event_id, source, kind, case_id, outcome,
+				     (const char *const *)q->ids, q->n_ids, q->err);
 }
 
 Ccs__Mtp__V1__Appointment *ccs_sched__appt_msg(req *q, const ccs_sched_store_appt *x)
@@ -142,7 +143,8 @@ static int summary(req *q, const char *case_id, Ccs__Mtp__V1__TherapySummary **o
 	int rc;
 
 	if ((rc = ccs_sched_store_rx_current(q->tx, case_id, &rx, &nrx, q->err)) != 0 ||
-	    (rc = ccs_sched_store_appts_booked(q->tx, case_id, NULL, q->asof, "therapy", 0, &ap, &nap, q->err)) != 0 ||
+	    (rc = ccs_sched_store_appts_booked(q->tx, case_id, NULL, q->asof, "therapy", 0, &ap, &nap,
+					       q->err)) != 0 ||
 	    (rc = ccs_sched_store_conf_next(q->tx, case_id, q->asof, &next, &phys, q->err)) != 0)
 		return rc;
 	Ccs__Mtp__V1__TherapySummary *s = ccs_arena_alloc(q->a, sizeof(*s));
@@ -167,7 +169,8 @@ static int summary(req *q, const char *case_id, Ccs__Mtp__V1__TherapySummary **o
 			uint32_t wd = (uint32_t)ccs_date_weekday(a->day) + 1;
 			int dup = 0;
 			for (size_t j = 0; j < l->n_schedule; j++)
-				dup |= l->schedule[j]->weekday == wd && l->schedule[j]->start_minute == (uint32_t)a->start_min;
+				dup |= l->schedule[j]->weekday == wd &&
+				       l->schedule[j]->start_minute == (uint32_t)a->start_min;
 			if (dup)
 				continue;
 			Ccs__Mtp__V1__SessionTime *t = ccs_arena_alloc(q->a, sizeof(*t));
@@ -176,14 +179,17 @@ static int summary(req *q, const char *case_id, Ccs__Mtp__V1__TherapySummary **o
 			t->start_minute = (uint32_t)a->start_min;
 			t->duration_minutes = (uint32_t)(a->end_min - a->start_min);
 			t->in_school_day = ccs_sched_policy_in_school_day(a->day, a->start_min, a->end_min,
-									  q->s->school_start, q->s->school_end);
+									  q->s->school_start,
+									  q->s->school_end);
 			l->schedule[l->n_schedule++] = t;
 		}
-		l->first_date = (char *)(uintptr_t)(first != CCS_DATE_INVALID ? ccs_sched__date(q, first) : "");
+		l->first_date = (char *)(uintptr_t)(first != CCS_DATE_INVALID ? ccs_sched__date(q, first)
+									      : "");
 		l->last_date = (char *)(uintptr_t)(last != CCS_DATE_INVALID ? ccs_sched__date(q, last) : "");
 		s->lines[s->n_lines++] = l;
 	}
-	s->next_conference_date = (char *)(uintptr_t)(next != CCS_DATE_INVALID ? ccs_sched__date(q, next) : "");
+	s->next_conference_date = (char *)(uintptr_t)(next != CCS_DATE_INVALID ? ccs_sched__date(q, next)
+									       : "");
 	*out = s;
 	return 0;
 }
@@ -219,7 +225,8 @@ int ccs_sched__notice(req *q, const char *case_id, const char *mtu_id, Ccs__Mtp_
 	if (!(share & CCS_SCHED_SHARE_SUMMARY))
 		n->summary = NULL;
 	n->kind = kind;
-	n->effective_date = (char *)(uintptr_t)(effective != CCS_DATE_INVALID ? ccs_sched__date(q, effective) : "");
+	n->effective_date = (char *)(uintptr_t)(effective != CCS_DATE_INVALID ? ccs_sched__date(q, effective)
+									      : "");
 	n->reason_code = (char *)(uintptr_t)(reason_code ? reason_code : "");
 	n->statement = (char *)(uintptr_t)q->s->statement;
 	d.kind_case = CCS__MTP__V1__SCHEDULING_DECISION__KIND_IEP_NOTICE;

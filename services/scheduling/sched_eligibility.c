@@ -37,8 +37,8 @@ static const char *outcome_name(Ccs__Mtp__V1__EligibilityOutcome o)
  */
 static const char *decision_district(const ProtobufCMessage *m)
 {
-	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor,
-											   "school_district");
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "school_district");
 	if (!f || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED)
 		return NULL;
 	const char *v = *(const char *const *)(const void *)((const char *)m + f->offset);
@@ -87,14 +87,32 @@ int ccs_sched__book_evaluations(req *q, const char *case_id, const char **outcom
 		if (!(missing & (unsigned)disc))
 			continue;
 		const char *sfx = single ? "" : ccs_arena_printf(q->a, ".%s", ccs_sched__disc_name(disc));
-		ccs_sched_wl_add wa = {case_id, mtu_id, c.county, disc, "evaluation", NULL, NULL,
-				       q->s->rules.eval_minutes, flags, c.age_out_on, "NO_MTU_FOR_COUNTY",
+		ccs_sched_wl_add wa = {case_id,
+				       mtu_id,
+				       c.county,
+				       disc,
+				       "evaluation",
+				       NULL,
+				       NULL,
+				       q->s->rules.eval_minutes,
+				       flags,
+				       c.age_out_on,
+				       "NO_MTU_FOR_COUNTY",
 				       ccs_arena_printf(q->a, "evaluation.waitlisted%s", sfx)};
 		if (mtu_id) {
 			const char *kind = ccs_arena_printf(q->a, "evaluation.booked%s", sfx);
-			ccs_sched_single sg = {case_id, mtu_id, disc, q->s->rules.eval_minutes, "evaluation", NULL,
+			ccs_sched_single sg = {case_id,
+					       mtu_id,
+					       disc,
+					       q->s->rules.eval_minutes,
+					       "evaluation",
+					       NULL,
 					       c.eligible_on != CCS_DATE_INVALID ? c.eligible_on : q->asof,
-					       CCS_DATE_INVALID, CCS_DATE_INVALID, NULL, NULL, kind};
+					       CCS_DATE_INVALID,
+					       CCS_DATE_INVALID,
+					       NULL,
+					       NULL,
+					       kind};
 			ccs_sched_booked b;
 			if ((rc = ccs_sched__book_single(q, &sg, &b)) != 0)
 				return rc;
@@ -110,7 +128,9 @@ int ccs_sched__book_evaluations(req *q, const char *case_id, const char **outcom
 			return rc;
 		waiting++;
 	}
-	*outcome = !waiting ? "evaluation_booked" : !booked ? "evaluation_waitlisted" : "evaluation_booked_and_waitlisted";
+	*outcome = !waiting  ? "evaluation_booked"
+		   : !booked ? "evaluation_waitlisted"
+			     : "evaluation_booked_and_waitlisted";
 	return 0;
 }
 
@@ -127,7 +147,8 @@ int ccs_sched__end_services(req *q, const char *case_id, ccs_sched_elig_status s
 	if ((rc = ccs_sched_store_child_get(q->tx, case_id, 0, &c, &found, q->err)) != 0)
 		return rc;
 	ccs_sched_policy_end_dates(&q->s->rules, st, q->asof, c.age_out_on, &therapy_from, &eval_from);
-	if ((rc = ccs_sched_store_appts_booked(q->tx, case_id, NULL, eval_from, NULL, disciplines, &ap, &n, q->err)) != 0)
+	if ((rc = ccs_sched_store_appts_booked(q->tx, case_id, NULL, eval_from, NULL, disciplines, &ap, &n,
+					       q->err)) != 0)
 		return rc;
 	const char **ids = ccs_arena_alloc(q->a, (n + 2) * sizeof(*ids));
 	ccs_sched_store_booked_appt **freed = ccs_arena_alloc(q->a, (n + 1) * sizeof(*freed));
@@ -141,8 +162,8 @@ int ccs_sched__end_services(req *q, const char *case_id, ccs_sched_elig_status s
 			continue;
 		if (!eval && ap[i].a.day < therapy_from)
 			continue;
-		if ((rc = ccs_sched_store_appt_cancel(q->tx, ap[i].a.appointment_id, NULL, reason, q->event_id,
-						      q->err)) != 0)
+		if ((rc = ccs_sched_store_appt_cancel(q->tx, ap[i].a.appointment_id, NULL, reason,
+						      q->event_id, q->err)) != 0)
 			return rc;
 		freed[nids] = &ap[i];
 		ids[nids++] = ap[i].a.appointment_id;
@@ -151,19 +172,22 @@ int ccs_sched__end_services(req *q, const char *case_id, ccs_sched_elig_status s
 	/* Conferences go with all the services (not with one discipline). */
 	unsigned all = CCS_SCHED_PT | CCS_SCHED_OT;
 	if ((disciplines & all) == all || !disciplines) {
-		if ((rc = ccs_sched_store_appts_booked(q->tx, case_id, NULL, therapy_from, "conference", 0, &cf, &ncf,
-						       q->err)) != 0)
+		if ((rc = ccs_sched_store_appts_booked(q->tx, case_id, NULL, therapy_from, "conference", 0,
+						       &cf, &ncf, q->err)) != 0)
 			return rc;
 		for (size_t i = 0; i < ncf; i++)
-			if ((rc = ccs_sched_store_appt_cancel(q->tx, cf[i].a.appointment_id, cf[i].a.conference_id, reason,
-							      q->event_id, q->err)) != 0 ||
+			if ((rc = ccs_sched_store_appt_cancel(q->tx, cf[i].a.appointment_id,
+							      cf[i].a.conference_id, reason, q->event_id,
+							      q->err)) != 0 ||
 			    (rc = ccs_sched_store_conf_delete(q->tx, cf[i].a.conference_id, q->err)) != 0)
 				return rc;
-		if (st != CCS_SCHED_ELIG_ELIGIBLE && (rc = ccs_tx_unschedule(q->tx, "conference.due", case_id)) != 0)
+		if (st != CCS_SCHED_ELIG_ELIGIBLE &&
+		    (rc = ccs_tx_unschedule(q->tx, "conference.due", case_id)) != 0)
 			return rc;
 	}
-	if ((rc = ccs_sched_store_wl_remove_case(q->tx, case_id, st == CCS_SCHED_ELIG_ELIGIBLE ? "series" : NULL,
-						 disciplines, q->event_id, q->err)) != 0)
+	if ((rc = ccs_sched_store_wl_remove_case(q->tx, case_id,
+						 st == CCS_SCHED_ELIG_ELIGIBLE ? "series" : NULL, disciplines,
+						 q->event_id, q->err)) != 0)
 		return rc;
 	for (int d = CCS_SCHED_PT; d <= CCS_SCHED_OT; d <<= 1)
 		if ((!disciplines || (disciplines & (unsigned)d)) &&
@@ -191,8 +215,8 @@ int ccs_sched__end_services(req *q, const char *case_id, ccs_sched_elig_status s
 	se->reduction = remaining != 0;
 	d.kind_case = CCS__MTP__V1__SCHEDULING_DECISION__KIND_SERVICES_ENDED;
 	d.services_ended = se;
-	if ((rc = ccs_sched__emit(q, case_id, mtu_id, ccs_arena_printf(q->a, "%sservices_ended", kind_prefix), &d,
-				  "services_ended")) != 0)
+	if ((rc = ccs_sched__emit(q, case_id, mtu_id, ccs_arena_printf(q->a, "%sservices_ended", kind_prefix),
+				  &d, "services_ended")) != 0)
 		return rc;
 
 	Ccs__Mtp__V1__IepCoordinationNotice *nt = ccs_sched__notice_new(q);
@@ -206,9 +230,11 @@ int ccs_sched__end_services(req *q, const char *case_id, ccs_sched_elig_status s
 	nt->n_disciplines = se->n_disciplines;
 	nt->disciplines = dl;
 	if ((rc = ccs_sched__notice(q, case_id, mtu_id,
-				    se->reduction ? CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_SERVICES_REDUCED
-						  : CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_SERVICES_ENDED,
-				    therapy_from, reason, nt, ccs_arena_printf(q->a, "%siep.services_ended", kind_prefix))) != 0)
+				    se->reduction
+					    ? CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_SERVICES_REDUCED
+					    : CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_SERVICES_ENDED,
+				    therapy_from, reason, nt,
+				    ccs_arena_printf(q->a, "%siep.services_ended", kind_prefix))) != 0)
 		return rc;
 	for (size_t i = 0; i < nids; i++) {
 		int nb;
@@ -240,18 +266,21 @@ int ccs_sched__on_eligibility(req *q, Ccs__Mtp__V1__EligibilityDecision *ed)
 		return ccs_svc_poison(q->err, "validation", "neither as_of_date nor decided_at is a date");
 	int64_t t;
 	int32_t ns;
-	q->at_ms = ccs_instant_parse(q->decided_at, &t, &ns) == 0 ? t * 1000 + ns / 1000000 : (int64_t)q->asof * 86400000;
+	q->at_ms = ccs_instant_parse(q->decided_at, &t, &ns) == 0 ? t * 1000 + ns / 1000000
+								  : (int64_t)q->asof * 86400000;
 
 	Ccs__Mtp__V1__EligibilityOutcome mtp = ed->outcome;
 	Ccs__Mtp__V1__ServiceLineDecision *line = NULL;
 	for (size_t i = 0; i < ed->n_service_lines; i++)
-		if (ed->service_lines[i] &&
-		    ed->service_lines[i]->service_line == CCS__MTP__V1__SERVICE_LINE__SERVICE_LINE_MTP_THERAPY)
+		if (ed->service_lines[i] && ed->service_lines[i]->service_line ==
+						    CCS__MTP__V1__SERVICE_LINE__SERVICE_LINE_MTP_THERAPY)
 			line = ed->service_lines[i];
 	if (ed->n_service_lines)
-		mtp = line ? line->outcome : CCS__MTP__V1__ELIGIBILITY_OUTCOME__ELIGIBILITY_OUTCOME_UNSPECIFIED;
-#define ANY_CODE(code)                                                                                     \
-	(has_code(ed->reasons, ed->n_reasons, code) || (line && has_code(line->reasons, line->n_reasons, code)))
+		mtp = line ? line->outcome
+			   : CCS__MTP__V1__ELIGIBILITY_OUTCOME__ELIGIBILITY_OUTCOME_UNSPECIFIED;
+#define ANY_CODE(code)                                                                                       \
+	(has_code(ed->reasons, ed->n_reasons, code) ||                                                       \
+	 (line && has_code(line->reasons, line->n_reasons, code)))
 	ccs_sched_elig_facts f = {(int)mtp, ANY_CODE("NOT_ELIGIBLE_AGE"),
 				  ANY_CODE("NOT_MEDICALLY_NECESSARY") || ANY_CODE("REFER_LEA_EDUCATIONAL"),
 				  ccs_date_parse(ed->age_out_date), ed->services_continue_during_appeal};
@@ -281,8 +310,8 @@ int ccs_sched__on_eligibility(req *q, Ccs__Mtp__V1__EligibilityDecision *ed)
 
 	if (f.reason_nmn && !lea_before) {
 		rc = ccs_sched__notice(q, case_id, c.mtu_id,
-				       CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_REFER_LEA_EDUCATIONAL, q->asof,
-				       "NOT_MEDICALLY_NECESSARY", NULL, "iep.refer_lea");
+				       CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_REFER_LEA_EDUCATIONAL,
+				       q->asof, "NOT_MEDICALLY_NECESSARY", NULL, "iep.refer_lea");
 		if (rc)
 			return rc;
 	}
@@ -292,11 +321,13 @@ int ccs_sched__on_eligibility(req *q, Ccs__Mtp__V1__EligibilityDecision *ed)
 	} else if (ccs_sched_policy_ends_services(st, f.appeal_continues)) {
 		if ((rc = ccs_sched__end_services(q, case_id, st, 0, "")) != 0)
 			return rc;
-		outcome = ccs_arena_printf(q->a, "%s%s", f.reason_nmn && !lea_before ? "refer_lea:" : "not_eligible:",
+		outcome = ccs_arena_printf(q->a, "%s%s",
+					   f.reason_nmn && !lea_before ? "refer_lea:" : "not_eligible:",
 					   ccs_sched_policy_status_name(st));
 	} else {
 		/* Not yet eligible: the child stops waiting for an evaluation; bookings stay. */
-		if ((rc = ccs_sched_store_wl_remove_case(q->tx, case_id, "evaluation", 0, q->event_id, q->err)) != 0)
+		if ((rc = ccs_sched_store_wl_remove_case(q->tx, case_id, "evaluation", 0, q->event_id,
+							 q->err)) != 0)
 			return rc;
 		outcome = ccs_arena_printf(q->a, "not_eligible:%s", outcome_name(mtp));
 	}

@@ -29,19 +29,19 @@
 struct ccs_scheduling {
 	ccs_sched_rules rules;
 	ccs_sched_wl_policy policy;
-	unsigned eval_disciplines;  /* evaluation disciplines when nothing states them */
+	unsigned eval_disciplines; /* evaluation disciplines when nothing states them */
 	int school_start;
 	int school_end;
 	int retries;
 	int reoffer_max;
-	int rebook_window_days;     /* a moved session is rebooked within N days after its day */
-	unsigned rebook_reasons;    /* CancellationReason bits that always rebook the child */
+	int rebook_window_days;  /* a moved session is rebooked within N days after its day */
+	unsigned rebook_reasons; /* CancellationReason bits that always rebook the child */
 	int release_max_months;
 	int conference_interval_months;
 	int conference_lead_days;
-	const char *statement;      /* the sentence every IEP notice carries */
-	ccs_sched_mtu_dir *dir;     /* MTU selection (county, district, neighbour) */
-	ccs_metric *m_conflicts;    /* bookings refused by an EXCLUDE constraint, then searched again */
+	const char *statement;   /* the sentence every IEP notice carries */
+	ccs_sched_mtu_dir *dir;  /* MTU selection (county, district, neighbour) */
+	ccs_metric *m_conflicts; /* bookings refused by an EXCLUDE constraint, then searched again */
 	/* Per-message scratch for MTU snapshots and the engine's indexes: reset when the next
 	 * message starts, so a batch of 200 bookings at a busy MTU does not hold 200 snapshots in
 	 * the batch arena (the daemon's peak RSS). Nothing in it outlives its message: decisions
@@ -69,7 +69,7 @@ typedef ccs_sched_req req;
 
 /* ---- sched_decide.c */
 void ccs_sched__req_init(req *q, void *ctx, ccs_tx *tx, ccs_svc_err *err);
-const char *ccs_sched__date(req *q, ccs_date d);  /* NULL for CCS_DATE_INVALID */
+const char *ccs_sched__date(req *q, ccs_date d); /* NULL for CCS_DATE_INVALID */
 const char *ccs_sched__int(req *q, long v);
 int ccs_sched__valid_uuid(const char *s);
 const char *ccs_sched__disc_name(int d);
@@ -107,8 +107,8 @@ typedef struct ccs_sched_booked {
  */
 typedef struct ccs_sched_booking {
 	const char *mtu_id;
-	const char *case_ids;  /* uuid array literal of the children whose appointments matter */
-	ccs_date from, to;     /* snapshot window */
+	const char *case_ids; /* uuid array literal of the children whose appointments matter */
+	ccs_date from, to;    /* snapshot window */
 	int (*plan)(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_sched_booked *out);
 	int (*after)(req *q, void *arg, const ccs_sched_booked *b, int *conflict);
 	void *arg;
@@ -151,15 +151,16 @@ int ccs_sched__emit_evaluation(req *q, const char *case_id, const char *mtu_id, 
 int ccs_sched__emit_series(req *q, const char *case_id, const char *mtu_id, const char *rx_id,
 			   const ccs_sched_booked *b, const char *kind) CCS_SCHED_STORE_WUR;
 /* A freed slot to the first waitlisted child who can use it; *n_booked 0 or 1. */
-int ccs_sched__reoffer_freed(req *q, const ccs_sched_store_booked_appt *freed, int *n_booked) CCS_SCHED_STORE_WUR;
+int ccs_sched__reoffer_freed(req *q, const ccs_sched_store_booked_appt *freed,
+			     int *n_booked) CCS_SCHED_STORE_WUR;
 
 /* ---- sched_waitlist.c */
 typedef struct ccs_sched_wl_add {
 	const char *case_id;
-	const char *mtu_id;   /* NULL: the county has no MTU */
+	const char *mtu_id; /* NULL: the county has no MTU */
 	const char *county;
 	int discipline;
-	const char *kind;     /* "evaluation", "series", "session" */
+	const char *kind; /* "evaluation", "series", "session" */
 	const char *prescription_id;
 	const char *appointment_id; /* "session": the lost session */
 	int minutes;

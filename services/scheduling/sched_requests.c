@@ -29,7 +29,8 @@ int ccs_sched__move_sessions(req *q, ccs_sched_store_booked_appt *appts, size_t 
 		int eval = strcmp(o->kind, "evaluation") == 0;
 		mv[i].old = &appts[i];
 		mv[i].to = NULL;
-		if ((rc = ccs_sched_store_appt_cancel(q->tx, o->appointment_id, NULL, reason, q->event_id, q->err)) != 0)
+		if ((rc = ccs_sched_store_appt_cancel(q->tx, o->appointment_id, NULL, reason, q->event_id,
+						      q->err)) != 0)
 			return rc;
 		const char *kind = ccs_arena_printf(q->a, "moved.%s", o->appointment_id);
 		/* A therapy session stays in its own week where it can (from its Monday on); the
@@ -41,9 +42,17 @@ int ccs_sched__move_sessions(req *q, ccs_sched_store_booked_appt *appts, size_t 
 		if (not_before <= q->asof + rr.notice_days)
 			not_before = CCS_DATE_INVALID;
 		ccs_date base = o->day > from ? o->day : from;
-		ccs_sched_single sg = {o->case_id, o->mtu_id, o->discipline, o->end_min - o->start_min, o->kind,
-				       o->prescription_id, q->asof, not_before,
-				       eval ? CCS_DATE_INVALID : base + q->s->rebook_window_days, o->therapist_id, &rr,
+		ccs_sched_single sg = {o->case_id,
+				       o->mtu_id,
+				       o->discipline,
+				       o->end_min - o->start_min,
+				       o->kind,
+				       o->prescription_id,
+				       q->asof,
+				       not_before,
+				       eval ? CCS_DATE_INVALID : base + q->s->rebook_window_days,
+				       o->therapist_id,
+				       &rr,
 				       kind};
 		ccs_sched_booked b;
 		if ((rc = ccs_sched__book_single(q, &sg, &b)) != 0)
@@ -59,7 +68,8 @@ int ccs_sched__move_sessions(req *q, ccs_sched_store_booked_appt *appts, size_t 
 		}
 		d.kind_case = CCS__MTP__V1__SCHEDULING_DECISION__KIND_CANCELLED;
 		d.cancelled = cd;
-		if ((rc = ccs_sched__emit(q, o->case_id, o->mtu_id, kind, &d, b.found ? "moved" : "moved_waitlisted")) != 0)
+		if ((rc = ccs_sched__emit(q, o->case_id, o->mtu_id, kind, &d,
+					  b.found ? "moved" : "moved_waitlisted")) != 0)
 			return rc;
 		if (b.found)
 			continue;
@@ -67,10 +77,18 @@ int ccs_sched__move_sessions(req *q, ccs_sched_store_booked_appt *appts, size_t 
 		int found;
 		if ((rc = ccs_sched_store_mtu_county(q->tx, o->mtu_id, &county, &found, q->err)) != 0)
 			return rc;
-		ccs_sched_wl_add wa = {o->case_id, o->mtu_id, county, o->discipline, eval ? "evaluation" : "session",
-				       o->prescription_id, o->appointment_id, o->end_min - o->start_min, 0,
+		ccs_sched_wl_add wa = {o->case_id,
+				       o->mtu_id,
+				       county,
+				       o->discipline,
+				       eval ? "evaluation" : "session",
+				       o->prescription_id,
+				       o->appointment_id,
+				       o->end_min - o->start_min,
+				       0,
 				       CCS_DATE_INVALID,
-				       ccs_arena_printf(q->a, "%s_NO_SLOT_%s", reason, ccs_sched_reason_name(b.reason)),
+				       ccs_arena_printf(q->a, "%s_NO_SLOT_%s", reason,
+							ccs_sched_reason_name(b.reason)),
 				       ccs_arena_printf(q->a, "%s.waitlisted", kind)};
 		if ((rc = ccs_sched__waitlist_add(q, &wa)) != 0)
 			return rc;
@@ -143,18 +161,19 @@ static int restate_evaluations(req *q, ccs_sched_store_child *c, unsigned want, 
 		ccs_sched_store_booked_appt *ap;
 		size_t n;
 		unsigned drop = (CCS_SCHED_PT | CCS_SCHED_OT) & ~want;
-		if (drop && (rc = ccs_sched_store_appts_booked(q->tx, c->case_id, NULL, q->asof + 1, "evaluation", drop,
-								&ap, &n, q->err)) != 0)
+		if (drop && (rc = ccs_sched_store_appts_booked(q->tx, c->case_id, NULL, q->asof + 1,
+							       "evaluation", drop, &ap, &n, q->err)) != 0)
 			return rc;
 		for (size_t i = 0; drop && i < n; i++) {
 			int nb;
-			if ((rc = ccs_sched_store_appt_cancel(q->tx, ap[i].a.appointment_id, NULL, "DISCIPLINE_NOT_REQUESTED",
-							      q->event_id, q->err)) != 0 ||
+			if ((rc = ccs_sched_store_appt_cancel(q->tx, ap[i].a.appointment_id, NULL,
+							      "DISCIPLINE_NOT_REQUESTED", q->event_id,
+							      q->err)) != 0 ||
 			    (rc = ccs_sched__reoffer_freed(q, &ap[i], &nb)) != 0)
 				return rc;
 		}
-		if (drop && (rc = ccs_sched_store_wl_remove_case(q->tx, c->case_id, "evaluation", drop, q->event_id,
-								 q->err)) != 0)
+		if (drop && (rc = ccs_sched_store_wl_remove_case(q->tx, c->case_id, "evaluation", drop,
+								 q->event_id, q->err)) != 0)
 			return rc;
 	}
 	return ccs_sched__book_evaluations(q, c->case_id, outcome);
@@ -169,7 +188,8 @@ static const char *child_mtu_for(req *q, const ccs_sched_store_child *c, const c
 		return stated;
 	if (c->mtu_id)
 		return c->mtu_id;
-	const ccs_sched_mtu *m = ccs_sched_mtu_select(q->s->dir, c->county, c->district, (unsigned)discipline, NULL);
+	const ccs_sched_mtu *m = ccs_sched_mtu_select(q->s->dir, c->county, c->district, (unsigned)discipline,
+						      NULL);
 	return m ? m->mtu_id : NULL;
 }
 
@@ -197,7 +217,8 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 	if (rx->sessions_per_week < 1 || rx->sessions_per_week > 5 || rx->weeks < 1 ||
 	    rx->weeks > (uint32_t)rules->max_series_weeks || rx->minutes_per_session < 15 ||
 	    rx->minutes_per_session > 480)
-		return ccs_svc_poison(q->err, "validation", "sessions_per_week, weeks or minutes out of range");
+		return ccs_svc_poison(q->err, "validation",
+				      "sessions_per_week, weeks or minutes out of range");
 	ccs_date start = ccs_date_parse(rx->start_date);
 	if (start == CCS_DATE_INVALID)
 		return ccs_svc_poison(q->err, "validation", "start_date is not a date");
@@ -219,7 +240,8 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 		weeks = c.age_out_on > start ? (int)((c.age_out_on - start) / 7) : 0;
 		if (weeks < 1) {
 			*outcome = "refused:AGES_OUT_BEFORE_SERIES";
-			return ccs_sched__refuse(q, case_id, "prescription", "AGES_OUT_BEFORE_SERIES", c.status);
+			return ccs_sched__refuse(q, case_id, "prescription", "AGES_OUT_BEFORE_SERIES",
+						 c.status);
 		}
 	}
 	const char *mtu_id = child_mtu_for(q, &c, rx->mtu_id, disc);
@@ -245,15 +267,16 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 	ccs_sched_store_booked_appt *running;
 	size_t n_running;
 	unsigned received_before;
-	if ((rc = ccs_sched_store_appts_booked(q->tx, case_id, NULL, q->asof, "therapy", (unsigned)disc, &running,
-					       &n_running, q->err)) != 0 ||
+	if ((rc = ccs_sched_store_appts_booked(q->tx, case_id, NULL, q->asof, "therapy", (unsigned)disc,
+					       &running, &n_running, q->err)) != 0 ||
 	    (rc = ccs_sched_store_disciplines_received(q->tx, case_id, 0, &received_before, q->err)) != 0)
 		return rc;
 	int change = n_running > 0;
 	int old_weekly = 0;
 	if (change) {
 		ccs_sched_store_rx o;
-		if ((rc = ccs_sched_store_rx_get(q->tx, running[0].a.prescription_id, &o, &found, q->err)) != 0)
+		if ((rc = ccs_sched_store_rx_get(q->tx, running[0].a.prescription_id, &o, &found, q->err)) !=
+		    0)
 			return rc;
 		old_weekly = found ? o.per_week * o.minutes : 0;
 	}
@@ -268,13 +291,20 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 		ccs_date cut = start > eff ? start : eff;
 		for (size_t i = 0; i < n_running; i++)
 			if (running[i].a.day >= cut &&
-			    (rc = ccs_sched_store_appt_cancel(q->tx, running[i].a.appointment_id, NULL, "PLAN_CHANGE",
-							      q->event_id, q->err)) != 0)
+			    (rc = ccs_sched_store_appt_cancel(q->tx, running[i].a.appointment_id, NULL,
+							      "PLAN_CHANGE", q->event_id, q->err)) != 0)
 				return rc;
 	}
-	ccs_sched_series_req sr = {case_id, mtu_id, rx->prescription_id, disc, (int)rx->sessions_per_week,
-				   weeks, (int)rx->minutes_per_session, start,
-				   change ? q->asof : CCS_DATE_INVALID, evaluator};
+	ccs_sched_series_req sr = {case_id,
+				   mtu_id,
+				   rx->prescription_id,
+				   disc,
+				   (int)rx->sessions_per_week,
+				   weeks,
+				   (int)rx->minutes_per_session,
+				   start,
+				   change ? q->asof : CCS_DATE_INVALID,
+				   evaluator};
 	ccs_sched_booked b;
 	const char *k_booked = ccs_arena_printf(q->a, "%sseries.booked", kp);
 	if ((rc = ccs_sched__book_series(q, &sr, k_booked, &b)) != 0)
@@ -283,8 +313,15 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 		return rc; /* keep the running plan */
 	if ((rc = ccs_sched_store_savepoint(q->tx, "rx", CCS_SCHED_SP_RELEASE, q->err)) != 0)
 		return rc;
-	ccs_sched_store_rx nrx = {rx->prescription_id, case_id, mtu_id, disc, (int)rx->sessions_per_week,
-				  weeks, (int)rx->minutes_per_session, start, rx->post_surgical,
+	ccs_sched_store_rx nrx = {rx->prescription_id,
+				  case_id,
+				  mtu_id,
+				  disc,
+				  (int)rx->sessions_per_week,
+				  weeks,
+				  (int)rx->minutes_per_session,
+				  start,
+				  rx->post_surgical,
 				  b.found ? "booked" : "waitlisted"};
 	if (b.found && change && (rc = ccs_sched_store_rx_supersede(q->tx, case_id, disc, NULL, q->err)) != 0)
 		return rc;
@@ -292,10 +329,18 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 		return rc;
 	if (!b.found) {
 		*outcome = "series_waitlisted";
-		ccs_sched_wl_add wa = {case_id, mtu_id, county, disc, "series", rx->prescription_id, NULL,
+		ccs_sched_wl_add wa = {case_id,
+				       mtu_id,
+				       county,
+				       disc,
+				       "series",
+				       rx->prescription_id,
+				       NULL,
 				       (int)rx->minutes_per_session,
-				       rx->post_surgical ? CCS_SCHED_WLF_POST_SURGICAL : 0u, c.age_out_on,
-				       ccs_arena_printf(q->a, "NO_CAPACITY_%s", ccs_sched_reason_name(b.reason)),
+				       rx->post_surgical ? CCS_SCHED_WLF_POST_SURGICAL : 0u,
+				       c.age_out_on,
+				       ccs_arena_printf(q->a, "NO_CAPACITY_%s",
+							ccs_sched_reason_name(b.reason)),
 				       ccs_arena_printf(q->a, "%sseries.waitlisted", kp)};
 		return ccs_sched__waitlist_add(q, &wa);
 	}
@@ -304,8 +349,9 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 	*outcome = change ? "series_booked_plan_change" : "series_booked";
 	int school = 0;
 	for (size_t i = 0; i < b.n; i++)
-		school |= ccs_sched_policy_in_school_day(b.appts[i].day, b.appts[i].start_min, b.appts[i].end_min,
-							 q->s->school_start, q->s->school_end);
+		school |= ccs_sched_policy_in_school_day(b.appts[i].day, b.appts[i].start_min,
+							 b.appts[i].end_min, q->s->school_start,
+							 q->s->school_end);
 	if (!received_before && (rc = ccs_sched__arm_conference_due(q, case_id, b.starts_on)) != 0)
 		return rc;
 	Ccs__Mtp__V1__Discipline *dl = ccs_arena_alloc(q->a, sizeof(*dl));
@@ -314,15 +360,18 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 		Ccs__Mtp__V1__IepCoordinationNotice *nt = ccs_sched__notice_new(q);
 		nt->n_disciplines = 1;
 		nt->disciplines = dl;
-		if ((rc = ccs_sched__notice(q, case_id, mtu_id, CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_SERVICES_REDUCED,
+		if ((rc = ccs_sched__notice(q, case_id, mtu_id,
+					    CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_SERVICES_REDUCED,
 					    b.starts_on, "PLAN_CHANGE", nt,
 					    ccs_arena_printf(q->a, "%siep.services_reduced", kp))) != 0)
 			return rc;
 	}
 	if (change && school)
-		return ccs_sched__notice(q, case_id, mtu_id,
-					 CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_SCHEDULE_CHANGE_SCHOOL_DAY, b.starts_on,
-					 "PLAN_CHANGE", NULL, ccs_arena_printf(q->a, "%siep.schedule_change", kp));
+		return ccs_sched__notice(
+			q, case_id, mtu_id,
+			CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_SCHEDULE_CHANGE_SCHOOL_DAY,
+			b.starts_on, "PLAN_CHANGE", NULL,
+			ccs_arena_printf(q->a, "%siep.schedule_change", kp));
 	if (school && !c.school_noticed) {
 		ccs_sched_store_child c2;
 		if ((rc = ccs_sched_store_child_get(q->tx, case_id, 0, &c2, &found, q->err)) != 0)
@@ -333,10 +382,11 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 		Ccs__Mtp__V1__IepCoordinationNotice *nt = ccs_sched__notice_new(q);
 		nt->n_disciplines = 1;
 		nt->disciplines = dl;
-		return ccs_sched__notice(q, case_id, mtu_id,
-					 CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_THERAPY_SCHEDULED_SCHOOL_HOURS,
-					 b.starts_on, "FIRST_SCHEDULED", nt,
-					 ccs_arena_printf(q->a, "%siep.first_scheduled", kp));
+		return ccs_sched__notice(
+			q, case_id, mtu_id,
+			CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_THERAPY_SCHEDULED_SCHOOL_HOURS,
+			b.starts_on, "FIRST_SCHEDULED", nt,
+			ccs_arena_printf(q->a, "%siep.first_scheduled", kp));
 	}
 	return 0;
 }
@@ -355,7 +405,8 @@ static const char *cancel_reason_name(Ccs__Mtp__V1__CancellationReason c)
  * rebooked when the request asks or the reason says so (policy), from the next day on with the
  * same therapist where possible; then the freed slot is re-offered to the waitlist.
  */
-static int on_cancellation(req *q, const char *case_id, const Ccs__Mtp__V1__Cancellation *c, const char **outcome)
+static int on_cancellation(req *q, const char *case_id, const Ccs__Mtp__V1__Cancellation *c,
+			   const char **outcome)
 {
 	ccs_sched_store_booked_appt x;
 	int rc, found;
@@ -393,10 +444,19 @@ static int on_cancellation(req *q, const char *case_id, const Ccs__Mtp__V1__Canc
 			int eval = strcmp(x.a.kind, "evaluation") == 0;
 			ccs_sched_rules rr = q->s->rules;
 			rr.target_policy = CCS_SCHED_TARGET_REPORT;
-			ccs_sched_single sg = {case_id, x.a.mtu_id, x.a.discipline, x.a.end_min - x.a.start_min, x.a.kind,
-					       x.a.prescription_id, q->asof, x.a.day + 1,
-					       eval ? CCS_DATE_INVALID : x.a.day + 1 + q->s->rebook_window_days,
-					       x.a.therapist_id, &rr, "rebooked"};
+			ccs_sched_single sg = {case_id,
+					       x.a.mtu_id,
+					       x.a.discipline,
+					       x.a.end_min - x.a.start_min,
+					       x.a.kind,
+					       x.a.prescription_id,
+					       q->asof,
+					       x.a.day + 1,
+					       eval ? CCS_DATE_INVALID
+						    : x.a.day + 1 + q->s->rebook_window_days,
+					       x.a.therapist_id,
+					       &rr,
+					       "rebooked"};
 			ccs_sched_booked b;
 			if ((rc = ccs_sched__book_single(q, &sg, &b)) != 0)
 				return rc;
@@ -408,12 +468,14 @@ static int on_cancellation(req *q, const char *case_id, const Ccs__Mtp__V1__Canc
 	}
 	d.kind_case = CCS__MTP__V1__SCHEDULING_DECISION__KIND_CANCELLED;
 	d.cancelled = cd;
-	if ((rc = ccs_sched__emit(q, case_id, x.a.mtu_id, "cancelled", &d, rebooked ? "cancelled_rebooked" : "cancelled")) != 0)
+	if ((rc = ccs_sched__emit(q, case_id, x.a.mtu_id, "cancelled", &d,
+				  rebooked ? "cancelled_rebooked" : "cancelled")) != 0)
 		return rc;
 	int n = 0;
 	if ((rc = ccs_sched__reoffer_freed(q, &x, &n)) != 0)
 		return rc;
-	*outcome = ccs_arena_printf(q->a, "cancelled%s%s", rebooked ? "_rebooked" : "", n ? "_reoffered" : "");
+	*outcome = ccs_arena_printf(q->a, "cancelled%s%s", rebooked ? "_rebooked" : "",
+				    n ? "_reoffered" : "");
 	return 0;
 }
 
@@ -421,7 +483,8 @@ static int on_cancellation(req *q, const char *case_id, const Ccs__Mtp__V1__Canc
 
 /* Blocks of the new schedule apply from its effective date; the earlier ones stop the day before.
  * Booked sessions over the new blocks move, no sooner than the written notice allows. */
-static int on_iep(req *q, const char *case_id, const Ccs__Mtp__V1__IepScheduleBlocks *ie, const char **outcome)
+static int on_iep(req *q, const char *case_id, const Ccs__Mtp__V1__IepScheduleBlocks *ie,
+		  const char **outcome)
 {
 	int rc;
 	ccs_date eff = *ie->effective_date ? ccs_date_parse(ie->effective_date) : q->asof;
@@ -431,12 +494,16 @@ static int on_iep(req *q, const char *case_id, const Ccs__Mtp__V1__IepScheduleBl
 	const char **svc = ccs_arena_alloc(q->a, (ie->n_blocks + 1) * sizeof(*svc));
 	for (size_t i = 0; i < ie->n_blocks; i++) {
 		const Ccs__Mtp__V1__IepBlock *b = ie->blocks[i];
-		if (!b || b->weekday < 1 || b->weekday > 7 || b->start_minute >= b->end_minute || b->end_minute > 1440)
-			return ccs_svc_poison(q->err, "validation", "IEP block %zu: weekday 1..7 and start < end <= 1440", i);
-		bl[i] = (ccs_sched_iep_block){(int)b->weekday - 1, (int)b->start_minute, (int)b->end_minute, eff, 0};
+		if (!b || b->weekday < 1 || b->weekday > 7 || b->start_minute >= b->end_minute ||
+		    b->end_minute > 1440)
+			return ccs_svc_poison(q->err, "validation",
+					      "IEP block %zu: weekday 1..7 and start < end <= 1440", i);
+		bl[i] = (ccs_sched_iep_block){(int)b->weekday - 1, (int)b->start_minute, (int)b->end_minute,
+					      eff, 0};
 		svc[i] = b->service;
 	}
-	if ((rc = ccs_sched_store_iep_replace(q->tx, case_id, ie->school_id, bl, svc, ie->n_blocks, eff, q->err)) != 0)
+	if ((rc = ccs_sched_store_iep_replace(q->tx, case_id, ie->school_id, bl, svc, ie->n_blocks, eff,
+					      q->err)) != 0)
 		return rc;
 	ccs_sched_store_booked_appt *ap;
 	size_t n, nc = 0;
@@ -445,7 +512,8 @@ static int on_iep(req *q, const char *case_id, const Ccs__Mtp__V1__IepScheduleBl
 		return rc;
 	ccs_sched_store_booked_appt *hit = ccs_arena_alloc(q->a, (n + 1) * sizeof(*hit));
 	for (size_t i = 0; i < n; i++)
-		if (ccs_sched_policy_iep_collides(bl, ie->n_blocks, ap[i].a.day, ap[i].a.start_min, ap[i].a.end_min))
+		if (ccs_sched_policy_iep_collides(bl, ie->n_blocks, ap[i].a.day, ap[i].a.start_min,
+						  ap[i].a.end_min))
 			hit[nc++] = ap[i];
 	*outcome = nc ? "iep_stored_sessions_moved" : "iep_stored";
 	if (!nc)
@@ -468,7 +536,8 @@ static int hours_from_msg(Ccs__Mtp__V1__WorkingHours **wh, size_t n, ccs_sched_h
 	memset(h, 0, 7 * sizeof(*h));
 	for (size_t i = 0; i < n; i++) {
 		const Ccs__Mtp__V1__WorkingHours *x = wh[i];
-		if (!x || x->weekday < 1 || x->weekday > 7 || x->start_minute >= x->end_minute || x->end_minute > 1440)
+		if (!x || x->weekday < 1 || x->weekday > 7 || x->start_minute >= x->end_minute ||
+		    x->end_minute > 1440)
 			return -1;
 		ccs_sched_hours *d = &h[x->weekday - 1];
 		if (d->end_min > d->start_min)
@@ -493,7 +562,8 @@ static int on_calendar(req *q, const Ccs__Mtp__V1__MtuCalendar *cal, const char 
 	if ((rc = ccs_sched_store_mtu_county(q->tx, cal->mtu_id, &county, &found, q->err)) != 0)
 		return rc;
 	if (!found)
-		return ccs_svc_poison(q->err, "validation", "unknown mtu %s (not in the MTU directory)", cal->mtu_id);
+		return ccs_svc_poison(q->err, "validation", "unknown mtu %s (not in the MTU directory)",
+				      cal->mtu_id);
 	ccs_sched_therapist *th = ccs_arena_alloc(q->a, (cal->n_therapists + 1) * sizeof(*th));
 	for (size_t i = 0; i < cal->n_therapists; i++) {
 		const Ccs__Mtp__V1__Therapist *t = cal->therapists[i];
@@ -501,8 +571,9 @@ static int on_calendar(req *q, const Ccs__Mtp__V1__MtuCalendar *cal, const char 
 		    (t->discipline != CCS__MTP__V1__DISCIPLINE__DISCIPLINE_PT &&
 		     t->discipline != CCS__MTP__V1__DISCIPLINE__DISCIPLINE_OT) ||
 		    hours_from_msg(t->hours, t->n_hours, th[i].hours) != 0)
-			return ccs_svc_poison(q->err, "validation",
-					      "therapist %zu: id, PT/OT and one interval per weekday (1..7) needed", i);
+			return ccs_svc_poison(
+				q->err, "validation",
+				"therapist %zu: id, PT/OT and one interval per weekday (1..7) needed", i);
 		th[i].id = t->therapist_id;
 		th[i].discipline = (int)t->discipline;
 	}
@@ -521,8 +592,9 @@ static int on_calendar(req *q, const Ccs__Mtp__V1__MtuCalendar *cal, const char 
 		cl[i] = (ccs_sched_closure){d, d};
 		why[i] = cal->closures[i]->reason;
 	}
-	if ((rc = ccs_sched_store_calendar_replace(q->tx, cal->mtu_id, th, cal->n_therapists, rooms, cal->n_rooms, cl,
-						   why, cal->n_closures, q->event_id, q->err)) != 0)
+	if ((rc = ccs_sched_store_calendar_replace(q->tx, cal->mtu_id, th, cal->n_therapists, rooms,
+						   cal->n_rooms, cl, why, cal->n_closures, q->event_id,
+						   q->err)) != 0)
 		return rc;
 	int moved, nb;
 	if ((rc = ccs_sched__calendar_recheck(q, cal->mtu_id, &moved, &nb)) != 0)
@@ -540,10 +612,12 @@ int ccs_sched__calendar_recheck(req *q, const char *mtu_id, int *moved, int *n_r
 	int rc, found;
 
 	*moved = *n_reoffered = 0;
-	if ((rc = ccs_sched_store_appts_booked(q->tx, NULL, mtu_id, q->asof + 1, NULL, 0, &ap, &n, q->err)) != 0)
+	if ((rc = ccs_sched_store_appts_booked(q->tx, NULL, mtu_id, q->asof + 1, NULL, 0, &ap, &n, q->err)) !=
+	    0)
 		return rc;
 	ccs_date last = n ? ap[n - 1].a.day : q->asof + 1;
-	if ((rc = ccs_sched_store_load_mtu(q->tx, q->scratch, mtu_id, NULL, q->asof + 1, last, &m, &found, q->err)) != 0)
+	if ((rc = ccs_sched_store_load_mtu(q->tx, q->scratch, mtu_id, NULL, q->asof + 1, last, &m, &found,
+					   q->err)) != 0)
 		return rc;
 	if (!found)
 		return 0;
@@ -552,7 +626,8 @@ int ccs_sched__calendar_recheck(req *q, const char *mtu_id, int *moved, int *n_r
 	lost[0] = ccs_arena_alloc(q->a, (n + 1) * sizeof(*lost[0]));
 	lost[1] = ccs_arena_alloc(q->a, (n + 1) * sizeof(*lost[1]));
 	for (size_t i = 0; i < n; i++) {
-		ccs_sched_reason r = ccs_sched_policy_session_fits(&q->s->rules, &m.snap, ap[i].a.therapist_id, ap[i].a.day,
+		ccs_sched_reason r = ccs_sched_policy_session_fits(&q->s->rules, &m.snap,
+								   ap[i].a.therapist_id, ap[i].a.day,
 								   ap[i].a.start_min, ap[i].a.end_min);
 		if (r == CCS_SCHED_OK)
 			continue;
@@ -561,8 +636,9 @@ int ccs_sched__calendar_recheck(req *q, const char *mtu_id, int *moved, int *n_r
 	}
 	ccs_sched_moved *mv;
 	for (int k = 0; k < 2; k++)
-		if (nl[k] && (rc = ccs_sched__move_sessions(q, lost[k], nl[k], k ? "THERAPIST_HOURS" : "CLOSURE",
-							    q->asof + q->s->rules.notice_days, &mv)) != 0)
+		if (nl[k] &&
+		    (rc = ccs_sched__move_sessions(q, lost[k], nl[k], k ? "THERAPIST_HOURS" : "CLOSURE",
+						   q->asof + q->s->rules.notice_days, &mv)) != 0)
 			return rc;
 	*moved = (int)(nl[0] + nl[1]);
 	return ccs_sched__reoffer_capacity(q, mtu_id, n_reoffered);
@@ -587,7 +663,8 @@ static int on_release(req *q, const char *case_id, const Ccs__Mtp__V1__ReleaseOf
 	if ((*rl->effective_date && eff == CCS_DATE_INVALID) || (*rl->expiry_date && exp == CCS_DATE_INVALID))
 		return ccs_svc_poison(q->err, "validation", "effective_date or expiry_date is not a date");
 	if (on_file && (!*rl->school_district || !*rl->student_id_at_district))
-		return ccs_svc_poison(q->err, "validation", "a release on file names the district and the student id");
+		return ccs_svc_poison(q->err, "validation",
+				      "a release on file names the district and the student id");
 	int *sc = ccs_arena_alloc(q->a, (rl->n_scopes + 1) * sizeof(*sc));
 	for (size_t i = 0; i < rl->n_scopes; i++)
 		sc[i] = (int)rl->scopes[i];
@@ -616,8 +693,9 @@ static int on_release(req *q, const char *case_id, const Ccs__Mtp__V1__ReleaseOf
 	if ((rc = ccs_sched_store_rx_current(q->tx, case_id, &cur, &ncur, q->err)) != 0 || !ncur)
 		return rc;
 	*outcome = "release_on_file_summary_sent";
-	return ccs_sched__notice(q, case_id, found ? c.mtu_id : NULL, CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_THERAPY_SUMMARY,
-				 q->asof, "RELEASE_ON_FILE", NULL, "iep.summary");
+	return ccs_sched__notice(q, case_id, found ? c.mtu_id : NULL,
+				 CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_THERAPY_SUMMARY, q->asof,
+				 "RELEASE_ON_FILE", NULL, "iep.summary");
 }
 
 /* ---- evaluation requests -------------------------------------------------------------------- */
@@ -673,7 +751,8 @@ static int on_iep_meeting(req *q, const char *case_id, const Ccs__Mtp__V1__IepMe
 
 	ccs_date day = ccs_date_parse(im->meeting_date);
 	if (!*im->meeting_id || day == CCS_DATE_INVALID || im->start_minute >= 1440)
-		return ccs_svc_poison(q->err, "validation", "meeting_id and meeting_date (YYYY-MM-DD) are required");
+		return ccs_svc_poison(q->err, "validation",
+				      "meeting_id and meeting_date (YYYY-MM-DD) are required");
 	if ((rc = ccs_sched_store_child_get(q->tx, case_id, 0, &c, &found, q->err)) != 0)
 		return rc;
 	const char **staff = ccs_arena_alloc(q->a, 3 * sizeof(*staff));
@@ -684,8 +763,10 @@ static int on_iep_meeting(req *q, const char *case_id, const Ccs__Mtp__V1__IepMe
 	} else if (c.mtu_id) {
 		const char **free_ids;
 		size_t nf;
-		int st = (int)im->start_minute, en = im->start_minute ? st + q->s->rules.conference_minutes : 0;
-		if ((rc = ccs_sched_store_staff_free(q->tx, c.mtu_id, day, st, en, &free_ids, &nf, q->err)) != 0)
+		int st = (int)im->start_minute,
+		    en = im->start_minute ? st + q->s->rules.conference_minutes : 0;
+		if ((rc = ccs_sched_store_staff_free(q->tx, c.mtu_id, day, st, en, &free_ids, &nf, q->err)) !=
+		    0)
 			return rc;
 		unsigned need = c.eval_disciplines ? c.eval_disciplines : q->s->eval_disciplines;
 		unsigned recv;
@@ -696,7 +777,8 @@ static int on_iep_meeting(req *q, const char *case_id, const Ccs__Mtp__V1__IepMe
 			if (!(need & (unsigned)d))
 				continue;
 			const char *own;
-			if ((rc = ccs_sched_store_child_therapist(q->tx, case_id, c.mtu_id, d, 0, &own, q->err)) != 0)
+			if ((rc = ccs_sched_store_child_therapist(q->tx, case_id, c.mtu_id, d, 0, &own,
+								  q->err)) != 0)
 				return rc;
 			if (contains(free_ids, nf, own)) {
 				staff[ns++] = own;
@@ -704,7 +786,8 @@ static int on_iep_meeting(req *q, const char *case_id, const Ccs__Mtp__V1__IepMe
 			}
 			/* staff_free orders by discipline: the first of d's. */
 			ccs_sched_store_mtu m;
-			if ((rc = ccs_sched_store_load_mtu(q->tx, q->scratch, c.mtu_id, NULL, day, day, &m, &found, q->err)) != 0)
+			if ((rc = ccs_sched_store_load_mtu(q->tx, q->scratch, c.mtu_id, NULL, day, day, &m,
+							   &found, q->err)) != 0)
 				return rc;
 			for (size_t i = 0; i < nf; i++) {
 				int pick = 0;
@@ -722,8 +805,10 @@ static int on_iep_meeting(req *q, const char *case_id, const Ccs__Mtp__V1__IepMe
 	}
 	char *joined = NULL;
 	if (ns)
-		joined = ns == 1 ? ccs_arena_strdup(q->a, staff[0]) : ccs_arena_printf(q->a, "%s,%s", staff[0], staff[1]);
-	if ((rc = ccs_sched_store_iep_meeting(q->tx, im->meeting_id, case_id, day, joined, q->event_id, q->err)) != 0)
+		joined = ns == 1 ? ccs_arena_strdup(q->a, staff[0])
+				 : ccs_arena_printf(q->a, "%s,%s", staff[0], staff[1]);
+	if ((rc = ccs_sched_store_iep_meeting(q->tx, im->meeting_id, case_id, day, joined, q->event_id,
+					      q->err)) != 0)
 		return rc;
 	Ccs__Mtp__V1__IepCoordinationNotice *nt = ccs_sched__notice_new(q);
 	nt->n_assigned_staff_ids = ns;
@@ -731,8 +816,9 @@ static int on_iep_meeting(req *q, const char *case_id, const Ccs__Mtp__V1__IepMe
 	nt->meeting_id = im->meeting_id;
 	nt->meeting_date = im->meeting_date;
 	*outcome = ns ? "iep_meeting_staff_assigned" : "iep_meeting_no_staff";
-	return ccs_sched__notice(q, case_id, c.mtu_id, CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_ATTENDANCE_REQUESTED,
-				 day, why, nt, "iep.attendance");
+	return ccs_sched__notice(q, case_id, c.mtu_id,
+				 CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_ATTENDANCE_REQUESTED, day,
+				 why, nt, "iep.attendance");
 }
 
 /* ---- dispatch ------------------------------------------------------------------------------- */
@@ -751,7 +837,8 @@ int ccs_sched__on_request(req *q, Ccs__Mtp__V1__SchedulingRequest *sr)
 	int32_t ns;
 	q->at_ms = ccs_instant_parse(q->decided_at, &t, &ns) == 0 ? t * 1000 + ns / 1000000 : -1;
 	const char *case_id = sr->case_id;
-	if (sr->kind_case != CCS__MTP__V1__SCHEDULING_REQUEST__KIND_MTU_CALENDAR && !ccs_sched__valid_uuid(case_id))
+	if (sr->kind_case != CCS__MTP__V1__SCHEDULING_REQUEST__KIND_MTU_CALENDAR &&
+	    !ccs_sched__valid_uuid(case_id))
 		return ccs_svc_poison(q->err, "validation", "case_id is not a UUID");
 
 	switch (sr->kind_case) {

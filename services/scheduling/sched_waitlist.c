@@ -18,7 +18,8 @@ int ccs_sched__waitlist_load(req *q, const char *mtu_id, const char *county, int
 	size_t cnt;
 	int rc;
 
-	if ((rc = ccs_sched_store_wl_load(q->tx, q->scratch, mtu_id, county, discipline, &e, &w, &cnt, q->err)) != 0)
+	if ((rc = ccs_sched_store_wl_load(q->tx, q->scratch, mtu_id, county, discipline, &e, &w, &cnt,
+					  q->err)) != 0)
 		return rc;
 	size_t *order = ccs_arena_alloc(q->scratch, (cnt + 1) * sizeof(*order));
 	ccs_sched_waitlist_order(&q->s->policy, q->asof, e, cnt, order);
@@ -47,9 +48,12 @@ int ccs_sched__waitlist_add(req *q, const ccs_sched_wl_add *a)
 	int rc;
 
 	ccs_tx_decision_id(q->tx, ccs_arena_printf(q->a, "waitlist.%s", a->decision_kind), entry);
-	ccs_sched_waitlist_entry ne = {entry, {a->case_id, NULL, 0}, a->discipline, a->minutes, a->flags,
-				       a->age_out, q->at_ms, CCS_DATE_INVALID};
-	ccs_sched_store_wl_row nw = {a->kind, a->prescription_id, a->case_id, a->county, a->appointment_id, a->mtu_id};
+	ccs_sched_waitlist_entry ne = {entry,         {a->case_id, NULL, 0},
+				       a->discipline, a->minutes,
+				       a->flags,      a->age_out,
+				       q->at_ms,      CCS_DATE_INVALID};
+	ccs_sched_store_wl_row nw = {a->kind,   a->prescription_id, a->case_id,
+				     a->county, a->appointment_id,  a->mtu_id};
 	if ((rc = ccs_sched_store_wl_insert(q->tx, entry, &ne, &nw, a->reason, q->event_id, q->err)) != 0)
 		return rc;
 	if ((rc = ccs_sched__waitlist_load(q, a->mtu_id, a->county, a->discipline, 0, &e, &w, &n)) != 0)
@@ -95,13 +99,16 @@ static int reoffer_one(req *q, const char *mtu_id, const ccs_sched_waitlist_entr
 		if ((rc = ccs_sched_store_rx_get(q->tx, w->prescription_id, &rx, &found, q->err)) != 0)
 			return rc;
 		if (!found)
-			return ccs_svc_poison(q->err, "data", "waitlisted prescription %s is missing", w->prescription_id);
-		ccs_sched_series_req sr = {rx.case_id, mtu_id, rx.prescription_id, rx.discipline, rx.per_week,
-					   rx.weeks, rx.minutes, rx.start_on, CCS_DATE_INVALID, NULL};
+			return ccs_svc_poison(q->err, "data", "waitlisted prescription %s is missing",
+					      w->prescription_id);
+		ccs_sched_series_req sr = {rx.case_id,       mtu_id,   rx.prescription_id, rx.discipline,
+					   rx.per_week,      rx.weeks, rx.minutes,         rx.start_on,
+					   CCS_DATE_INVALID, NULL};
 		if ((rc = ccs_sched__book_series(q, &sr, kind, &b)) != 0)
 			return rc;
-		if (b.found && ((rc = ccs_sched_store_rx_set_status(q->tx, rx.prescription_id, "booked", q->err)) != 0 ||
-				(rc = ccs_sched__emit_series(q, w->case_id, mtu_id, rx.prescription_id, &b, kind)) != 0))
+		if (b.found &&
+		    ((rc = ccs_sched_store_rx_set_status(q->tx, rx.prescription_id, "booked", q->err)) != 0 ||
+		     (rc = ccs_sched__emit_series(q, w->case_id, mtu_id, rx.prescription_id, &b, kind)) != 0))
 			return rc;
 	} else {
 		int session = strcmp(w->kind, "session") == 0;
@@ -109,13 +116,22 @@ static int reoffer_one(req *q, const char *mtu_id, const ccs_sched_waitlist_entr
 		int found;
 		if ((rc = ccs_sched_store_child_get(q->tx, w->case_id, 0, &c, &found, q->err)) != 0)
 			return rc;
-		ccs_sched_single sg = {w->case_id, mtu_id, e->discipline, e->minutes, session ? "therapy" : "evaluation",
+		ccs_sched_single sg = {w->case_id,
+				       mtu_id,
+				       e->discipline,
+				       e->minutes,
+				       session ? "therapy" : "evaluation",
 				       w->prescription_id,
 				       c.eligible_on != CCS_DATE_INVALID ? c.eligible_on : q->asof,
-				       e->not_before, CCS_DATE_INVALID, NULL, rr, kind};
+				       e->not_before,
+				       CCS_DATE_INVALID,
+				       NULL,
+				       rr,
+				       kind};
 		if ((rc = ccs_sched__book_single(q, &sg, &b)) != 0)
 			return rc;
-		if (b.found && !session && (rc = ccs_sched__emit_evaluation(q, w->case_id, mtu_id, &b, kind)) != 0)
+		if (b.found && !session &&
+		    (rc = ccs_sched__emit_evaluation(q, w->case_id, mtu_id, &b, kind)) != 0)
 			return rc;
 		if (b.found && session) {
 			Ccs__Mtp__V1__SchedulingDecision d = CCS__MTP__V1__SCHEDULING_DECISION__INIT;
@@ -130,7 +146,8 @@ static int reoffer_one(req *q, const char *mtu_id, const ccs_sched_waitlist_entr
 				return rc;
 		}
 	}
-	if (b.found && (rc = ccs_sched_store_wl_resolve(q->tx, e->entry_id, "booked", q->event_id, q->err)) != 0)
+	if (b.found &&
+	    (rc = ccs_sched_store_wl_resolve(q->tx, e->entry_id, "booked", q->event_id, q->err)) != 0)
 		return rc;
 	*booked = b.found;
 	return 0;

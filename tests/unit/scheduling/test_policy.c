@@ -50,9 +50,12 @@ CCS_TEST(refusal_for_every_not_eligible_status)
 	f = facts(3);
 	f.reason_nmn = 1;
 	CCS_EQ_INT(ccs_sched_policy_status(&f, asof), CCS_SCHED_ELIG_NOT_MEDICALLY_NECESSARY);
-	CCS_EQ_STR(ccs_sched_policy_refusal(CCS_SCHED_ELIG_NOT_MEDICALLY_NECESSARY), "NOT_MEDICALLY_NECESSARY");
+	CCS_EQ_STR(ccs_sched_policy_refusal(CCS_SCHED_ELIG_NOT_MEDICALLY_NECESSARY),
+		   "NOT_MEDICALLY_NECESSARY");
 	for (int s = 0; s <= 5; s++)
-		CCS_EQ_INT(ccs_sched_policy_status_parse(ccs_sched_policy_status_name((ccs_sched_elig_status)s)), s);
+		CCS_EQ_INT(ccs_sched_policy_status_parse(
+				   ccs_sched_policy_status_name((ccs_sched_elig_status)s)),
+			   s);
 }
 
 /* Denial, age-out and not medically necessary cancel booked services; pending does not; an
@@ -69,7 +72,8 @@ CCS_TEST(cancellation_on_denial)
 	CCS_TRUE(ccs_sched_policy_ends_services(CCS_SCHED_ELIG_AGED_OUT, 1));
 	CCS_EQ_STR(ccs_sched_policy_end_reason(CCS_SCHED_ELIG_DENIED), "NOT_ELIGIBLE");
 	CCS_EQ_STR(ccs_sched_policy_end_reason(CCS_SCHED_ELIG_AGED_OUT), "AGED_OUT");
-	CCS_EQ_STR(ccs_sched_policy_end_reason(CCS_SCHED_ELIG_NOT_MEDICALLY_NECESSARY), "NOT_MEDICALLY_NECESSARY");
+	CCS_EQ_STR(ccs_sched_policy_end_reason(CCS_SCHED_ELIG_NOT_MEDICALLY_NECESSARY),
+		   "NOT_MEDICALLY_NECESSARY");
 }
 
 /* An end of services takes effect after the 5-day written notice; at age-out on the birthday. */
@@ -80,7 +84,8 @@ CCS_TEST(end_of_services_five_day_rule)
 	ccs_sched_policy_end_dates(&r, CCS_SCHED_ELIG_DENIED, asof, CCS_DATE_INVALID, &th, &ev);
 	CCS_EQ_INT(th, D("2026-11-07"));
 	CCS_EQ_INT(ev, D("2026-11-03"));
-	ccs_sched_policy_end_dates(&r, CCS_SCHED_ELIG_NOT_MEDICALLY_NECESSARY, asof, D("2030-01-01"), &th, &ev);
+	ccs_sched_policy_end_dates(&r, CCS_SCHED_ELIG_NOT_MEDICALLY_NECESSARY, asof, D("2030-01-01"), &th,
+				   &ev);
 	CCS_EQ_INT(th, D("2026-11-07"));
 	ccs_sched_policy_end_dates(&r, CCS_SCHED_ELIG_AGED_OUT, asof, D("2026-11-20"), &th, &ev);
 	CCS_EQ_INT(th, D("2026-11-20"));
@@ -116,10 +121,18 @@ CCS_TEST(closures_and_hours)
 	ccs_sched_rules r = ccs_sched_rules_default;
 	ccs_sched_closure cl[1] = {{D("2026-11-26"), D("2026-11-27")}};
 	ccs_sched_snapshot s = {{{480, 960}, {480, 960}, {480, 960}, {480, 960}, {480, 960}, {0, 0}, {0, 0}},
-				therapists, 1, NULL, 0, cl, 1, NULL, 0};
+				therapists,
+				1,
+				NULL,
+				0,
+				cl,
+				1,
+				NULL,
+				0};
 	(void)closures;
 	/* 2026-11-26 is a Thursday: closed */
-	CCS_EQ_INT(ccs_sched_policy_session_fits(&r, &s, "PT1", D("2026-11-26"), 540, 600), CCS_SCHED_R_NO_SCHOOL_DAY);
+	CCS_EQ_INT(ccs_sched_policy_session_fits(&r, &s, "PT1", D("2026-11-26"), 540, 600),
+		   CCS_SCHED_R_NO_SCHOOL_DAY);
 	CCS_EQ_STR(ccs_sched_policy_move_reason(CCS_SCHED_R_NO_SCHOOL_DAY), "CLOSURE");
 	CCS_EQ_INT(ccs_sched_policy_session_fits(&r, &s, "PT1", D("2026-11-25"), 540, 600), CCS_SCHED_OK);
 	/* Friday: the therapist's hours end at 12:00 */
@@ -130,20 +143,22 @@ CCS_TEST(closures_and_hours)
 	CCS_EQ_INT(ccs_sched_policy_session_fits(&r, &s, "PT9", D("2026-11-25"), 540, 600),
 		   CCS_SCHED_R_NO_THERAPIST_HOURS);
 	/* a weekend, or outside the MTU's hours */
-	CCS_EQ_INT(ccs_sched_policy_session_fits(&r, &s, "PT1", D("2026-11-21"), 540, 600), CCS_SCHED_R_NO_SCHOOL_DAY);
-	CCS_EQ_INT(ccs_sched_policy_session_fits(&r, &s, "PT1", D("2026-11-24"), 930, 990), CCS_SCHED_R_NO_SCHOOL_DAY);
+	CCS_EQ_INT(ccs_sched_policy_session_fits(&r, &s, "PT1", D("2026-11-21"), 540, 600),
+		   CCS_SCHED_R_NO_SCHOOL_DAY);
+	CCS_EQ_INT(ccs_sched_policy_session_fits(&r, &s, "PT1", D("2026-11-24"), 930, 990),
+		   CCS_SCHED_R_NO_SCHOOL_DAY);
 }
 
 /* IEP blocks: a session collides when it overlaps a block of its weekday that applies that day. */
 CCS_TEST(iep_collisions)
 {
 	ccs_sched_iep_block b[2] = {{0, 600, 660, D("2026-11-09"), 0}, {2, 480, 540, 0, D("2026-11-30")}};
-	CCS_TRUE(ccs_sched_policy_iep_collides(b, 2, D("2026-11-09"), 630, 690));   /* Monday, overlaps */
-	CCS_TRUE(!ccs_sched_policy_iep_collides(b, 2, D("2026-11-09"), 660, 720));  /* touches the end */
-	CCS_TRUE(!ccs_sched_policy_iep_collides(b, 2, D("2026-11-02"), 630, 690));  /* before it applies */
-	CCS_TRUE(ccs_sched_policy_iep_collides(b, 2, D("2026-11-04"), 500, 560));   /* Wednesday */
-	CCS_TRUE(!ccs_sched_policy_iep_collides(b, 2, D("2026-12-02"), 500, 560));  /* after it ended */
-	CCS_TRUE(!ccs_sched_policy_iep_collides(b, 2, D("2026-11-10"), 600, 660));  /* Tuesday */
+	CCS_TRUE(ccs_sched_policy_iep_collides(b, 2, D("2026-11-09"), 630, 690));  /* Monday, overlaps */
+	CCS_TRUE(!ccs_sched_policy_iep_collides(b, 2, D("2026-11-09"), 660, 720)); /* touches the end */
+	CCS_TRUE(!ccs_sched_policy_iep_collides(b, 2, D("2026-11-02"), 630, 690)); /* before it applies */
+	CCS_TRUE(ccs_sched_policy_iep_collides(b, 2, D("2026-11-04"), 500, 560));  /* Wednesday */
+	CCS_TRUE(!ccs_sched_policy_iep_collides(b, 2, D("2026-12-02"), 500, 560)); /* after it ended */
+	CCS_TRUE(!ccs_sched_policy_iep_collides(b, 2, D("2026-11-10"), 600, 660)); /* Tuesday */
 	CCS_TRUE(ccs_sched_policy_in_school_day(D("2026-11-09"), 840, 900, 480, 900));
 	CCS_TRUE(!ccs_sched_policy_in_school_day(D("2026-11-09"), 900, 960, 480, 900));
 	CCS_TRUE(!ccs_sched_policy_in_school_day(D("2026-11-14"), 600, 660, 480, 900)); /* Saturday */
@@ -175,19 +190,24 @@ CCS_TEST(release_scope_and_expiry)
 	CCS_EQ_INT(ccs_sched_policy_release_allows(&r, D("2027-09-30")), CCS_SCHED_SHARE_IDENTITY);
 	CCS_EQ_INT(ccs_sched_policy_release_allows(&r, D("2027-10-01")), 0);
 	r.scopes = CCS_SCHED_SHARE_SUMMARY;
-	CCS_EQ_INT(ccs_sched_policy_release_allows(&r, D("2026-11-02")), CCS_SCHED_SHARE_IDENTITY | CCS_SCHED_SHARE_SUMMARY);
+	CCS_EQ_INT(ccs_sched_policy_release_allows(&r, D("2026-11-02")),
+		   CCS_SCHED_SHARE_IDENTITY | CCS_SCHED_SHARE_SUMMARY);
 	r.scopes = 0;
 	CCS_EQ_INT(ccs_sched_policy_release_allows(&r, D("2026-11-02")), CCS_SCHED_SHARE_IDENTITY);
 	r.on_file = 0;
 	CCS_EQ_INT(ccs_sched_policy_release_allows(&r, D("2026-11-02")), 0);
 	CCS_EQ_INT(ccs_sched_policy_release_allows(NULL, D("2026-11-02")), 0);
 	/* expiry: stated, else effective (or received) + max months */
-	CCS_EQ_INT(ccs_sched_policy_release_expiry(D("2026-10-01"), D("2026-11-02"), D("2027-01-31"), 12), D("2027-01-31"));
-	CCS_EQ_INT(ccs_sched_policy_release_expiry(D("2026-10-01"), D("2026-11-02"), CCS_DATE_INVALID, 12), D("2027-09-30"));
-	CCS_EQ_INT(ccs_sched_policy_release_expiry(CCS_DATE_INVALID, D("2026-11-02"), CCS_DATE_INVALID, 6), D("2027-05-01"));
+	CCS_EQ_INT(ccs_sched_policy_release_expiry(D("2026-10-01"), D("2026-11-02"), D("2027-01-31"), 12),
+		   D("2027-01-31"));
+	CCS_EQ_INT(ccs_sched_policy_release_expiry(D("2026-10-01"), D("2026-11-02"), CCS_DATE_INVALID, 12),
+		   D("2027-09-30"));
+	CCS_EQ_INT(ccs_sched_policy_release_expiry(CCS_DATE_INVALID, D("2026-11-02"), CCS_DATE_INVALID, 6),
+		   D("2027-05-01"));
 	int sc[2] = {1, 2};
 	CCS_EQ_INT(ccs_sched_policy_release_scopes(sc, 1), CCS_SCHED_SHARE_IDENTITY);
-	CCS_EQ_INT(ccs_sched_policy_release_scopes(sc, 2), CCS_SCHED_SHARE_IDENTITY | CCS_SCHED_SHARE_SUMMARY);
+	CCS_EQ_INT(ccs_sched_policy_release_scopes(sc, 2),
+		   CCS_SCHED_SHARE_IDENTITY | CCS_SCHED_SHARE_SUMMARY);
 	CCS_EQ_INT(ccs_sched_policy_release_scopes(NULL, 0), CCS_SCHED_SHARE_IDENTITY);
 }
 
