@@ -179,6 +179,19 @@ public class AclApply {
 						stale.add(b.toFilter());
 				if (!stale.isEmpty())
 					get(admin.deleteAcls(stale).all());
+				/* As above: return once the broker no longer enforces them. */
+				for (long t1 = System.nanoTime(); !stale.isEmpty();) {
+					boolean gone = true;
+					for (AclBinding b : get(admin.describeAcls(AclBindingFilter.ANY).values()))
+						if (principals.contains(b.entry().principal()) && !acls.contains(b))
+							gone = false;
+					if (gone)
+						break;
+					if (System.nanoTime() - t1 > TIMEOUT_S * 1000000000L)
+						throw new ExecutionException("the broker still shows pruned ACLs after " + TIMEOUT_S
+									     + " s", null);
+					Thread.sleep(200);
+				}
 				System.out.println("prune: " + stale.size() + " bindings removed");
 			}
 		} catch (ExecutionException e) {

@@ -4,7 +4,9 @@ A private single-node broker with SASL/SCRAM-SHA-512 and KRaft's StandardAuthori
 (allow.everyone.if.no.acl.found=false, sasl_broker.py); deploy/kafka/acl/apply.sh creates the
 users, every topic (with this test's topic prefix) and the ACLs through the AdminClient.
 
-First the rights, which need no data:
+apply.sh runs twice: with one right too many (the read it allows works), then with the shipped
+definitions and --prune (nothing created again, that right gone). Then the rights, which need
+no data:
   - an office reads its own stream and gets an authorization error for another office's, for
     the whole decided topic and for its county's IEP stream; it cannot write its own stream;
   - a regional office reads its region's stream, not an independent county's;
@@ -13,10 +15,11 @@ First the rights, which need no data:
   - a daemon cannot write what it does not own (referrald -> the eligibility decided topic,
     eligibilityd -> the scheduling decided topic); a wrong password is refused;
   - consumer groups: an office may use office-<office>.* but not another office's group.
-Then the daemons as their own principals (topics.create=false, groups ccs-<service>): a referral
-for Los Angeles (independent) and one for Imperial (dependent, Southern California region) flow
-through referrald and eligibilityd; the bus sees both decisions on ccs.eligibility.decided.v1,
-each office stream holds exactly its county's decision, and nothing was dead-lettered.
+Then the three daemons as their own principals (topics.create=false, groups ccs-<service>): a
+referral for Los Angeles (independent) and one for Imperial (dependent, Southern California
+region) flow through referrald and eligibilityd; the bus sees their decisions on
+ccs.eligibility.decided.v1, schedulingd consumes that topic to its end, each office stream holds
+exactly its county's decisions, and nothing was dead-lettered or refused.
 """
 import json
 import os
@@ -26,7 +29,7 @@ import sys
 import time
 
 import ccs_it
-from ccs_it import BUILD, SRC, Env, ccsctl, check, check_eq, finish, log, scalar, wait_until
+from ccs_it import BUILD, SRC, Env, ccsctl, check, check_eq, finish, log, psql, wait_until
 from ccs_chaos import Node, use_kafka
 from ccs_samples import envelope, referral
 
@@ -43,7 +46,8 @@ ok, why = java_ok()
 if not ok:
     log("skipping: " + why)
     sys.exit(77)
-for s in ("services/referral/ccs-referrald", "services/eligibility/ccs-eligibilityd", "tools/ccsctl/ccsctl"):
+for s in ("services/referral/ccs-referrald", "services/eligibility/ccs-eligibilityd",
+          "services/scheduling/ccs-schedulingd", "tools/ccsctl/ccsctl"):
     if not os.path.exists(os.path.join(BUILD, s)):
         log("skipping: %s not built" % s)
         sys.exit(77)
@@ -110,17 +114,29 @@ try:
     pwfile = os.path.join(broker.dir, "kafka-users")
 
     # --- apply.sh -------------------------------------------------------------------------
-    t1 = time.time()
-    out = subprocess.run([APPLY, "-b", broker.bootstrap, "-c", broker.admin_config, "-p", pwfile,
-                          "--topic-prefix", env.prefix, "--partitions", "2"],
-                         capture_output=True, text=True, timeout=300)
-    log(out.stdout + out.stderr)
-    if not check(out.returncode == 0, "apply.sh created users, topics and ACLs in %.1f s" % (time.time() - t1)):
+    # First with one right too many (Los Angeles reading San Diego's stream): the read works,
+    # so the refusal after the second run comes from the ACLs, not from a missing topic.
+    def apply(*extra):
+        t1 = time.time()
+        out = subprocess.run([APPLY, "-b", broker.bootstrap, "-c", broker.admin_config, "-p", pwfile,
+                              "--topic-prefix", env.prefix, "--partitions", "2"] + list(extra),
+                             capture_output=True, text=True, timeout=300)
+        log(out.stdout + out.stderr)
+        check(out.returncode == 0, "apply.sh %s: done in %.1f s" % (" ".join(extra), time.time() - t1))
+        return out
+    extra_acl = os.path.join(broker.dir, "extra.acl")
+    with open(os.path.join(SRC, "deploy/kafka/acl/ccs.acl")) as f, open(extra_acl, "w") as g:
+        g.write(f.read() + "-  User:office-los-angeles  TOPIC  %s  LITERAL  READ,DESCRIBE\n" % SD)
+    if apply("--acl", extra_acl).returncode != 0:
         raise SystemExit(1)
     with open(pwfile) as f:
         passwords = dict(l.split(None, 1) for l in f.read().splitlines() if l.strip())
     passwords = {k: v.strip() for k, v in passwords.items()}
     check(os.stat(pwfile).st_mode & 0o077 == 0, "the passwords file is private (0600)")
+    can_read("office-los-angeles", SD, "a right given by the definitions")
+    out = apply("--prune")
+    check("topics: 0 created" in out.stdout and "prune: 2 bindings removed" in out.stdout,
+          "applied again: no topic created, the 2 bindings no longer defined pruned")
     plan = subprocess.run([APPLY, "--plan", "--topic-prefix", env.prefix], capture_output=True, text=True).stdout
     want_topics = {l.split("\t")[1] for l in plan.splitlines() if l.startswith("topic\t")}
     listed = subprocess.run([ccsctl(), "-b", broker.bootstrap] + as_user("admin", broker.admin_password)
@@ -169,7 +185,8 @@ try:
 
     # --- the daemons as their principals -------------------------------------------------
     daemons = {}
-    for service, user in (("referral", "ccs-referrald"), ("eligibility", "ccs-eligibilityd")):
+    for service, user in (("referral", "ccs-referrald"), ("eligibility", "ccs-eligibilityd"),
+                          ("scheduling", "ccs-schedulingd")):
         settings = {"kafka.security.protocol": "SASL_PLAINTEXT", "kafka.sasl.mechanisms": "SCRAM-SHA-512",
                     "kafka.sasl.username": user, "kafka.sasl.password": passwords[user],
                     "topics.create": "false", "group.id": "ccs-%s" % service}
@@ -193,7 +210,13 @@ try:
         _, msgs = tail("ccs-bus", ELIG_OUT)
         got = {(m.get("value") or {}).get("county") for m in msgs}
         return msgs if {"Los Angeles", "Imperial"} <= got else None
-    all_msgs = wait_until(decided, 90, 1) or []
+    wait_until(decided, 90, 1)
+    # Every decision of the two referrals is out once eligibilityd's outbox is empty; then the
+    # decided topic is complete (its streams are written in the same transactions).
+    edb = env.db("eligibility")
+    check(wait_until(lambda: psql(edb, "SELECT count(*) FROM outbox")[0][0] == "0", 60),
+          "eligibilityd's outbox drained")
+    all_msgs = tail("ccs-bus", ELIG_OUT)[1]
     # Consumers de-duplicate on ce_id (a decision may be published again after a relay retry).
     county_of = {m["headers"].get("ce_id"): (m.get("value") or {}).get("county") for m in all_msgs}
     log("decided: %d records, %d decisions: %s" % (len(all_msgs), len(county_of), sorted(
@@ -201,6 +224,19 @@ try:
         ((m, (m.get("value") or {}).get("county")) for m in all_msgs))))
     check_eq(set(county_of.values()), {"Los Angeles", "Imperial"},
              "the bus reads both counties' decisions on %s" % ELIG_OUT)
+
+    # schedulingd, as its principal, consumes the whole decided topic in its group.
+    ends = {}
+    for m in all_msgs:
+        ends[int(m["partition"])] = max(ends.get(int(m["partition"]), 0), int(m["offset"]) + 1)
+    sdb = env.db("scheduling")
+
+    def sched_caught_up():
+        rows = psql(sdb, "SELECT partition, next_offset FROM consumer_offsets WHERE topic = '%s'"
+                    % env.topic(ELIG_OUT))
+        got = {int(p): int(o) for p, o in rows}
+        return all(got.get(p, -1) >= o for p, o in ends.items())
+    check(wait_until(sched_caught_up, 60), "schedulingd read %s to its end as ccs-schedulingd" % ELIG_OUT)
 
     # --- the office streams' contents ----------------------------------------------------
     for user, topic, county in (("office-los-angeles", LA, "Los Angeles"),
