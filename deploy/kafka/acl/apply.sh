@@ -62,7 +62,7 @@ while [ $# -gt 0 ]; do
 	--plan) MODE=plan ;;
 	--print-commands) MODE=print ;;
 	--print-commands=java) MODE=printjava ;;
-	-h | --help) sed -n '2,29p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,27p' "$0"; exit 0 ;;
 	*) die "unknown option $1 (--help lists them)" ;;
 	esac
 	shift
