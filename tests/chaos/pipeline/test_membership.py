@@ -137,6 +137,15 @@ try:
             leaving = [n for s in SERVICES for n in pipe.nodes[s][1:]]
             drain = sigterm_all(leaving, "scale " + step)
             pipe.submit(pipe.workload(rng, CHUNK // 2))
+            # Handover: every partition claimed by the remaining instance (static members keep
+            # their partitions until the session times out unless they leave the group).
+            def handed_over():
+                return all({r[0] for r in psql(pipe.db(s), "SELECT DISTINCT owner FROM consumer_offsets")}
+                           == {pipe.nodes[s][0].vars["CCS_INSTANCE_ID"]} for s in SERVICES)
+            handover = wait_until(handed_over, 60, interval=0.25)
+            handover_s = time.time() - t0
+            check(bool(handover), "scale %s: the remaining instances own every partition (%.1fs after SIGTERM;"
+                  " session timeout %.1fs)" % (step, handover_s, SESSION_MS / 1000.0))
         else:
             drain = 0.0
             for s in SERVICES:
@@ -154,7 +163,8 @@ try:
         if took is None:
             for n in pipe.running():
                 n.show_log(r'"level":"(warn|error|fatal)"|fenced|assign|revok', 12, "after scale " + step)
-        figures("scale_%s" % step.replace(" again", "_again").replace("->", "_to_"), drain_seconds=drain,
+        more = {"handover_seconds": handover_s} if step.startswith("3->1") else {}
+        figures("scale_%s" % step.replace(" again", "_again").replace("->", "_to_"), drain_seconds=drain, **more,
                 settled_after_seconds=time.time() - t0, running=len(pipe.running()))
     pipe.verify("membership", seconds=time.time() - t_all,
                 fenced_commits=sum(int(n.metric("transactions_total", 'result="fenced"') or 0) for n in pipe.running()))
