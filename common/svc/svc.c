@@ -309,6 +309,11 @@ static const ccs_cfg_def runtime_cfg[] = {
 	{"pg.migrate", CCS_CFG_BOOL, "false", 0, 0, 0,
 	 "apply missing migrations at start (needs the database owner role); false: only check that"
 	 " the schema is current and refuse to start otherwise (run --migrate-only as the owner)"},
+	{"pg.idle.tx.timeout.ms", CCS_CFG_INT, "10000", 0, 1000, 3600000,
+	 "PostgreSQL ends a transaction left idle this long (a stalled instance's), so the instance"
+	 " that takes its partitions over does not wait on it; keep it below group.session.timeout.ms"},
+	{"pg.lock.timeout.ms", CCS_CFG_INT, "5000", 0, 0, 3600000,
+	 "a lock wait longer than this is a transient failure (retried), not a frozen loop; 0: no limit"},
 	{"kafka.bootstrap", CCS_CFG_STR, "127.0.0.1:9092", 0, 0, 0, "Kafka bootstrap servers"},
 	{"group.id", CCS_CFG_STR, "", 0, 0, 0, "consumer group (default ccs-<service>)"},
 	{"group.static", CCS_CFG_BOOL, "true", 0, 0, 0,
@@ -547,7 +552,7 @@ int ccs_svc_main(const ccs_svc_def *def, int argc, char **argv)
 	/* Every deadline is a California date: without the zone rules the daemon cannot date. */
 	if (ccs_tz_init(err, sizeof(err)) != 0)
 		goto fatal;
-	if (connect_pg(s, err, sizeof(err)) != 0)
+	if (connect_pg(s, err, sizeof(err)) != 0 || ccs__svc_pg_session(s, err, sizeof(err)) != 0)
 		goto fatal;
 	/* The runtime role may not change the schema: unless asked to migrate, only check it, so
 	 * an unmigrated or older database is refused with the way out instead of a bare

@@ -865,7 +865,7 @@ static void backoff_cb(uv_timer_t *t)
 			ccs__svc_start_backoff(s);
 			return;
 		}
-		if (ccs_pg_exec(s->pg, "SET TIME ZONE 'UTC'; SET client_min_messages = warning", err, sizeof(err)) != CCS_PG_OK) {
+		if (ccs__svc_pg_session(s, err, sizeof(err)) != CCS_PG_OK) {
 			ccs__svc_start_backoff(s);
 			return;
 		}

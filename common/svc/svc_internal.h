@@ -190,6 +190,7 @@ void ccs__pgarr_add_int(pgarr *a, int64_t v, int bytes);
 void ccs__pgarr_finish(pgarr *a);
 const char *ccs__svc_stmt(ccs_svc *s, const char *sql, PGresult **fail);
 void ccs__svc_stmts_reset(ccs_svc *s);
+int ccs__svc_pg_session(ccs_svc *s, char *errbuf, size_t errlen);
 int ccs__svc_pipeline(ccs_svc *s, const pq_step *st, size_t n, PGresult **res);
 void ccs__svc_outbox_params(ccs_svc *s, const char *vals[4], int lens[4]);
 int ccs__svc_outbox_flush(ccs_svc *s, ccs_svc_err *err);

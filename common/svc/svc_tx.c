@@ -84,6 +84,26 @@ void ccs__pgarr_finish(pgarr *a)
 	put32(a->buf + 12, a->n);
 }
 
+/* ---------------------------------------------------------------- the session */
+
+/*
+ * Session settings of the engine's connection, after every (re)connect. A transaction left
+ * open by a stalled instance (SIGSTOP, a frozen VM) would hold its partition's row lock, and the
+ * instance that took the partition over would block on it with its one loop thread: PostgreSQL
+ * ends such a session after pg.idle.tx.timeout.ms (below the group session timeout, so it is
+ * gone by the time its partitions move), and a lock wait longer than pg.lock.timeout.ms fails
+ * as a transient error (retried with backoff) instead of freezing the loop.
+ */
+int ccs__svc_pg_session(ccs_svc *s, char *errbuf, size_t errlen)
+{
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "SET TIME ZONE 'UTC'; SET client_min_messages = warning;"
+		 " SET idle_in_transaction_session_timeout = %ld; SET lock_timeout = %ld",
+		 ccs_cfg_int(&s->cfg, "pg.idle.tx.timeout.ms"), ccs_cfg_int(&s->cfg, "pg.lock.timeout.ms"));
+	return ccs_pg_exec(s->pg, sql, errbuf, errlen);
+}
+
 /* ---------------------------------------------------------------- prepared statements */
 
 static uint64_t fnv1a(const char *s)

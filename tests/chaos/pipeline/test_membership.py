@@ -50,7 +50,10 @@ need_binaries()
 env = Env("pmem")
 try:
     rng = random.Random(1313)
-    pipe = Pipeline(env, extra={"CCS_GROUP_SESSION_TIMEOUT_MS": str(SESSION_MS)})
+    # A stalled instance's open transaction is ended by PostgreSQL before its partitions move
+    # (pg.idle.tx.timeout.ms below the session timeout), so the new owner never waits on it.
+    pipe = Pipeline(env, extra={"CCS_GROUP_SESSION_TIMEOUT_MS": str(SESSION_MS),
+                                "CCS_PG_IDLE_TX_TIMEOUT_MS": str(max(1000, SESSION_MS // 2))})
     for s in SERVICES:
         for _ in range(3):
             n = pipe.node(s)
