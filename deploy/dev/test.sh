@@ -3,7 +3,7 @@
 #
 #   usage: deploy/dev/test.sh [--quick] [--no-fuzz] [--no-asan] [--stop-servers|--keep-servers]
 #     (none)          deps.sh; servers.sh up; build preset `dev` and run ctest labels
-#                     unit|fuzz|integration|chaos; then tests/fuzz/run_bounded.sh (build preset
+#                     unit|fuzz|integration, then chaos; then tests/fuzz/run_bounded.sh (build preset
 #                     `fuzz` with clang-14, every fuzz target under libFuzzer for
 #                     CCS_FUZZ_SECONDS, default 20 s, each); then build preset `asan` and run
 #                     unit|fuzz|integration under ASan+UBSan
@@ -16,8 +16,8 @@
 #
 # Tests find the servers in CCS_PG_URL and CCS_KAFKA_BOOTSTRAP, exported here from
 # `servers.sh env`; set them beforehand to test against other servers.
-# CCS_CTEST_JOBS runs ctest in parallel (default 1: chaos tests restart servers that the
-# other tests use). Prints a timing line per phase on stderr.
+# CCS_CTEST_JOBS: how many unit/fuzz/integration tests run at once (default 2); chaos tests run
+# one at a time. Prints a timing line per phase on stderr.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -59,7 +59,10 @@ cd "$ROOT"
 "$DEV/deps.sh"
 phase deps
 
-jobs=(--parallel "${CCS_CTEST_JOBS:-1}")
+# Unit, fuzz-corpus and integration tests are isolated from each other (a database, a topic
+# prefix and ports of their own) and mostly wait on servers: they run CCS_CTEST_JOBS (2) at a
+# time. Chaos tests kill and restart processes and servers: one at a time.
+jobs=(--parallel "${CCS_CTEST_JOBS:-2}")
 
 if [ "$quick" = 1 ]; then
 	cmake --preset dev >/dev/null
@@ -94,9 +97,11 @@ failed=()
 cmake --preset dev >/dev/null
 cmake --build --preset dev
 phase "build dev"
-ctest --preset dev -L 'unit|fuzz|integration|chaos' --output-on-failure "${jobs[@]}" ||
+ctest --preset dev -L 'unit|fuzz|integration' --output-on-failure "${jobs[@]}" ||
 	failed+=("ctest dev")
-phase "ctest dev (unit|fuzz|integration|chaos)"
+phase "ctest dev (unit|fuzz|integration)"
+ctest --preset dev -L chaos --output-on-failure --parallel 1 || failed+=("ctest dev chaos")
+phase "ctest dev (chaos)"
 
 if [ "$fuzz" = 1 ]; then
 	"$ROOT/tests/fuzz/run_bounded.sh" || failed+=("fuzz (libFuzzer)")
