@@ -9,6 +9,7 @@
 #include "scheduling_store.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -959,6 +960,35 @@ static const char *uses_str(unsigned u, char buf[8])
 	return buf;
 }
 
+static void sig_add(uint64_t *h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++) {
+		*h ^= b[i];
+		*h *= 1099511628211ull; /* FNV-1a 64 */
+	}
+}
+
+/* A signature of the MTU's calendar in the file (FNV-1a over hours, therapists, rooms,
+ * closures): only tells "changed" apart from "unchanged". */
+static void calendar_sig(const ccs_sched_mtu *m, char out[24])
+{
+	uint64_t h = 14695981039346656037ull;
+	sig_add(&h, m->open, sizeof(m->open));
+	for (size_t i = 0; i < m->n_therapists; i++) {
+		sig_add(&h, m->therapists[i].id, strlen(m->therapists[i].id) + 1);
+		sig_add(&h, &m->therapists[i].discipline, sizeof(m->therapists[i].discipline));
+		sig_add(&h, m->therapists[i].hours, sizeof(m->therapists[i].hours));
+	}
+	for (size_t i = 0; i < m->n_rooms; i++)
+		sig_add(&h, m->rooms[i].id, strlen(m->rooms[i].id) + 1);
+	for (size_t i = 0; i < m->n_closures; i++) {
+		sig_add(&h, &m->closures[i].first, sizeof(m->closures[i].first));
+		sig_add(&h, &m->closures[i].last, sizeof(m->closures[i].last));
+	}
+	snprintf(out, 24, "%016llx", (unsigned long long)h);
+}
+
 /* One MTU's rows; the calendar only when it has not been replaced by an MtuCalendar request. */
 static int sync_mtu(PGconn *c, const ccs_sched_mtu *m, int order, const char *today, char *errbuf, size_t errlen)
 {
@@ -985,13 +1015,22 @@ static int sync_mtu(PGconn *c, const ccs_sched_mtu *m, int order, const char *to
 				errbuf, errlen)))
 			return rc;
 	}
-	PGresult *r = PQexecParams(c, "SELECT calendar_source FROM mtus WHERE mtu_id = $1", 1, NULL, p1,
-				   NULL, NULL, 0);
-	int from_request = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
-			   strcmp(PQgetvalue(r, 0, 0), "request") == 0;
+	PGresult *r = PQexecParams(c, "SELECT calendar_source, directory_sig FROM mtus WHERE mtu_id = $1", 1,
+				   NULL, p1, NULL, NULL, 0);
+	int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	int from_request = ok && strcmp(PQgetvalue(r, 0, 0), "request") == 0;
+	char sig[24], *old_sig = ok && !PQgetisnull(r, 0, 1) ? ccs_xstrdup(PQgetvalue(r, 0, 1)) : NULL;
 	PQclear(r);
+	calendar_sig(m, sig);
+	/* The calendar changed since the last start: booked sessions may now sit on a closure or
+	 * outside their therapist's hours (first load: nothing to compare, nothing booked). */
+	int changed = old_sig && strcmp(old_sig, sig) != 0;
+	free(old_sig);
 	if (from_request)
 		return 0;
+	const char *p6[2] = {m->mtu_id, sig};
+	if ((rc = dexec(c, "UPDATE mtus SET directory_sig = $2 WHERE mtu_id = $1", 2, p6, errbuf, errlen)))
+		return rc;
 	if ((rc = dexec(c, "DELETE FROM therapists WHERE mtu_id = $1", 1, p1, errbuf, errlen)) ||
 	    (rc = dexec(c, "DELETE FROM rooms WHERE mtu_id = $1", 1, p1, errbuf, errlen)) ||
 	    (rc = dexec(c, "DELETE FROM closures WHERE mtu_id = $1", 1, p1, errbuf, errlen)))
@@ -1017,6 +1056,8 @@ static int sync_mtu(PGconn *c, const ccs_sched_mtu *m, int order, const char *to
 				3, p3, errbuf, errlen)))
 			return rc;
 	}
+	if (!changed)
+		return 0;
 	const char *p5[2] = {m->mtu_id, today};
 	return dexec(c,
 		     "INSERT INTO due_work(kind, subject, due_date, source_event_id) VALUES ('calendar.recheck', $1, $2,"

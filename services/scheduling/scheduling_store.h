@@ -234,9 +234,10 @@ int ccs_sched_store_staff_free(ccs_tx *tx, const char *mtu_id, ccs_date day, int
 			       const char ***ids, size_t *n, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
 
 /* Upsert the directory's MTUs (hours, districts); therapists, rooms and closures only for MTUs
- * whose calendar still comes from the directory, each then due for a calendar.recheck on
- * `today` (sessions a new closure or changed hours leave standing are moved by the timer, in
- * the engine's transaction). One transaction on the service connection. */
+ * whose calendar still comes from the directory; an MTU whose calendar the file changed since
+ * the last start is due for a calendar.recheck on `today` (sessions a new closure or changed
+ * hours leave standing are moved by the timer, in the engine's transaction). One transaction on
+ * the service connection. */
 int ccs_sched_store_sync_directory(PGconn *c, const ccs_sched_mtu_dir *d, ccs_date today, char *errbuf,
 				   size_t errlen) CCS_SCHED_STORE_WUR;
 

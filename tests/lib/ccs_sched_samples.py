@@ -1,12 +1,13 @@
 """Synthetic scheduling inputs for tests: EligibilityDecision and SchedulingRequest as proto3 JSON.
 
 Ids only, no people: a case is a UUID, a county a real county name from the sample MTU directory
-(deploy/data/mtu_directory.tsv) or one without an MTU.
+(deploy/data/mtu_directory.tsv) or one without an MTU of its own (the shipped sample serves those
+through a neighbour's MTU; a test's own directory may leave them unserved).
 """
 import uuid
 
 COUNTIES_WITH_MTU = ["Los Angeles", "San Diego", "Fresno", "Sacramento", "Imperial", "San Joaquin"]
-COUNTIES_WITHOUT_MTU = ["Alpine", "Humboldt", "Shasta"]
+COUNTIES_WITHOUT_MTU = ["Alpine", "Amador", "Modoc"]
 
 
 def new_id(rng=None):
