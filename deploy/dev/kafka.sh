@@ -222,7 +222,8 @@ format_storage() {
 	# A Kafka cluster id is 16 random bytes in URL-safe base64 without padding.
 	id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
 	java_opts
-	java "${JOPTS[@]}" kafka.tools.StorageTool format -t "$id" -c "$RUN/server.properties" \
+	# --cluster-id=ID, not "-t ID": an id that starts with '-' (1 in 64) would read as an option.
+	java "${JOPTS[@]}" kafka.tools.StorageTool format --cluster-id="$id" -c "$RUN/server.properties" \
 		>"$RUN/logs/format.log" 2>&1 || {
 		tail -n 20 "$RUN/logs/format.log" >&2
 		die "kafka.tools.StorageTool format failed"
