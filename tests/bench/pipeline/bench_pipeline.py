@@ -40,8 +40,13 @@ How each figure is measured:
   WAL/input         bytes of the WAL records of the subject's database between two
                     pg_current_wal_flush_lsn() readings, from pg_walinspect (records touching a
                     relation of the database plus the commit records of those transactions), so
-                    other sessions writing at the same time are not counted. The whole cluster's
-                    LSN difference is shown too.
+                    other sessions writing at the same time are not counted. A physical
+                    replication slot (created at the start, advanced after each reading, dropped
+                    at the end) keeps the shared server from recycling that WAL in between. The
+                    whole cluster's LSN difference is shown too (it includes everyone's writes).
+  table activity    pg_stat_user_tables of the daemon's database after the run, per input:
+                    sequential scans (and rows they read), index scans, rows inserted/updated/
+                    deleted: where the statements go.
   round trips, statements per input
                     pg_stat_statements is available but not in shared_preload_libraries (enabling
                     it needs a restart of the shared server), so the count pass puts a TCP proxy
@@ -205,7 +210,62 @@ def wal_by_db(lsn0, lsn1, dbnames):
         log("note: pg_walinspect figures unavailable (%s)" % str(e).splitlines()[-1][:200])
         return {d: None for d in dbnames}, total
     per = {oid: int(b) for oid, b in rows if oid}
+    if WAL_SLOT:  # done with this range: let the server recycle it
+        try:
+            psql(PG_ADMIN, "SELECT pg_replication_slot_advance('%s', '%s')" % (WAL_SLOT, lsn1))
+        except RuntimeError:
+            pass
     return {name: per.get(oid, 0) for oid, name in oids.items()}, total
+
+
+def wal_hold(tag):
+    """A physical replication slot that keeps the WAL of the run until pg_walinspect has read it:
+    the shared server's checkpoints otherwise recycle segments mid-run (max_wal_size 1GB, other
+    sessions writing). Advanced after each reading, dropped at the end. None when not allowed."""
+    name = "ccs_bench_%s" % tag
+    try:
+        psql(PG_ADMIN, "SELECT pg_create_physical_replication_slot('%s', true)" % name)
+    except RuntimeError as e:
+        log("note: no replication slot to hold the WAL (%s): per-database WAL may be unavailable"
+            % str(e).strip().splitlines()[-1][:200])
+        return None
+    return name
+
+
+def wal_drop(name):
+    if name:
+        try:
+            psql(PG_ADMIN, "SELECT pg_drop_replication_slot('%s')" % name)
+        except RuntimeError:
+            pass
+
+
+def table_stats(db):
+    """{table: (seq scans, rows read by seq scans, idx scans, inserted, updated, deleted)} of a
+    database's own tables, to show where the statements go."""
+    rows = psql(db, "SELECT relname, seq_scan, seq_tup_read, coalesce(idx_scan, 0), n_tup_ins, n_tup_upd, n_tup_del"
+                    " FROM pg_stat_user_tables")
+    return {r[0]: tuple(int(x) for x in r[1:]) for r in rows}
+
+
+def table_rows(before, after, n):
+    """One line: per table, per input, the counters that moved (seq scans flagged)."""
+    out = []
+    for t in sorted(after):
+        a, b = after[t], before.get(t, (0,) * 6)
+        d = [x - y for x, y in zip(a, b)]
+        if all(v / float(n) < 0.005 for i, v in enumerate(d) if i != 1):
+            continue  # start-up reads (schema checks) and idle tables
+        parts = []
+        if d[0] / float(n) >= 0.005:
+            parts.append("seq %.2f (%.0f rows)" % (d[0] / n, d[1] / n))
+        if d[2] / float(n) >= 0.005:
+            parts.append("idx %.2f" % (d[2] / n))
+        for k, v in (("ins", d[3]), ("upd", d[4]), ("del", d[5])):
+            if v / float(n) >= 0.005:
+                parts.append("%s %.2f" % (k, v / n))
+        out.append("%s: %s" % (t, " ".join(parts)))
+    return "; ".join(out)
 
 
 def create_topics(names, partitions=PARTITIONS):
@@ -533,6 +593,8 @@ def daemon_backlog(env, service, by_topic, instances=1, partitions=PARTITIONS, w
     pg_cpu = cpu_delta({}, backend_cpu(db_name(db)))
     for d in ds:
         check_eq(d.stop(), 0, "%s: daemon drains and exits 0" % what)
+    time.sleep(0.7)  # the statistics collector's last flush (PGSTAT_MIN_INTERVAL 1 s) after the exit
+    tables = table_rows({}, table_stats(db), total)
     l1 = lsn()
     n_out, span, _ = out_span(env, out, None)
     wal, wal_all = wal_by_db(l0, l1, [db_name(db)])
@@ -545,7 +607,7 @@ def daemon_backlog(env, service, by_topic, instances=1, partitions=PARTITIONS, w
             "start_done_s": t_done - t0, "tx": tx, "batch": bsum / bcnt if bcnt else None,
             "cpu_us": 1e6 * cpu / total, "rss_mib": max((h or 0) for h, _ in procs) / 1024.0,
             "pg_cpu_us": 1e6 * pg_cpu / total, "wal_b": wal[db_name(db)] / total if wal[db_name(db)] is not None else None,
-            "wal_all_b": wal_all / total, "transient": trans}
+            "wal_all_b": wal_all / total, "transient": trans, "tables": tables}
 
 
 def backlog_rows(f, base=None):
@@ -560,6 +622,8 @@ def backlog_rows(f, base=None):
              ("PostgreSQL backend CPU per input", fmt(f["pg_cpu_us"], " us")),
              ("WAL per input (own database / cluster)", "%s / %s" % (fmt(f["wal_b"], " B", 0), fmt(f["wal_all_b"], " B", 0))),
              ("peak RSS", fmt(f["rss_mib"], " MiB"))]
+    if f.get("tables"):
+        rows.append(("table activity per input", f["tables"]))
     if "transient" in f:
         rows.append(("transient errors", "%d%s" % (f["transient"], "" if not f["transient"] else
                                                    "  (recoveries included: not representative)")))
@@ -618,6 +682,8 @@ def daemon_backlog_existing(env, service, total, what):
     pg_cpu = cpu_delta({}, backend_cpu(db_name(db)))
     for d in ds:
         check_eq(d.stop(), 0, "%s: daemon drains and exits 0" % what)
+    time.sleep(0.7)  # the statistics collector's last flush (PGSTAT_MIN_INTERVAL 1 s) after the exit
+    tables = table_rows({}, table_stats(db), total)
     l1 = lsn()
     n_out, span, _ = out_span(env, out, total)
     check_eq(n_out, total, "%s: one decision per referral" % what)
@@ -630,7 +696,8 @@ def daemon_backlog_existing(env, service, total, what):
             "cpu_us": 1e6 * cpu / total, "rss_mib": max((h or 0) for h, _ in procs) / 1024.0,
             "pg_cpu_us": 1e6 * pg_cpu / total,
             "wal_b": wal[db_name(db)] / total if wal[db_name(db)] is not None else None,
-            "wal_all_b": wal_all / total, "transient": msum(ms, service, "transient_errors_total")}
+            "wal_all_b": wal_all / total, "transient": msum(ms, service, "transient_errors_total"),
+            "tables": tables}
 
 
 def section_count():
@@ -988,7 +1055,7 @@ def summary():
 
 
 envs = []
-PIPE_DB = WAL_DB = None
+PIPE_DB = WAL_DB = WAL_SLOT = None
 try:
     env0 = Env("bbase")
     envs.append(env0)
@@ -998,6 +1065,7 @@ try:
         psql(WAL_DB, "CREATE EXTENSION IF NOT EXISTS pg_walinspect")
     except RuntimeError as e:
         log("note: pg_walinspect not available: per-database WAL not shown (%s)" % str(e).strip()[:200])
+    WAL_SLOT = wal_hold(env0.tag)
     settings = dict(psql(PG_ADMIN, "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit',"
                                    " 'wal_sync_method', 'full_page_writes', 'commit_delay', 'shared_buffers',"
                                    " 'shared_preload_libraries', 'server_version', 'wal_level')"))
@@ -1024,6 +1092,7 @@ try:
             log("(%s took %.0f s)" % (name, time.time() - t))
     summary()
 finally:
+    wal_drop(WAL_SLOT)
     for e in envs:
         e.cleanup()
 finish()
