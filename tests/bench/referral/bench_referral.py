@@ -127,12 +127,19 @@ class Sampler(threading.Thread):
 
 
 def metrics(d):
-    """/metrics as {series: value}, series text exactly as rendered (name and labels)."""
+    """/metrics as {series: value}, series text as rendered (name and labels), with the engine's
+    shared names (ccs_x{service="referral",...}) written the per-service way this script reads
+    (ccs_referral_x{...}), so both namings work."""
     _, body = d.get("/metrics")
     out = {}
     for line in body.splitlines():
         if line and not line.startswith("#"):
             k, _, v = line.rpartition(" ")
+            svc = 'service="referral"'
+            if k.startswith("ccs_") and svc in k and not k.startswith("ccs_referral_"):
+                name, _, labels = k.partition("{")
+                labels = ",".join(l for l in labels.rstrip("}").split(",") if l != svc)
+                k = "ccs_referral_" + name[len("ccs_"):] + ("{%s}" % labels if labels else "")
             try:
                 out[k] = float(v)
             except ValueError:
@@ -169,7 +176,8 @@ def hist_quantile(after, before, base, q):
 
 def caught_up(db, total):
     try:
-        done = int(scalar(db, "SELECT COALESCE(sum(next_offset), 0) FROM consumer_offsets") or 0)
+        # greatest(): a partition with nothing consumed yet stores a negative sentinel
+        done = int(scalar(db, "SELECT COALESCE(sum(greatest(next_offset, 0)), 0) FROM consumer_offsets") or 0)
         backlog = int(scalar(db, "SELECT count(*) FROM outbox") or 0)
     except RuntimeError:
         return False
