@@ -185,9 +185,8 @@ int ccs_sched__end_services(req *q, const char *case_id, ccs_sched_elig_status s
 		    (rc = ccs_tx_unschedule(q->tx, "conference.due", case_id)) != 0)
 			return rc;
 	}
-	if ((rc = ccs_sched_store_wl_remove_case(q->tx, case_id,
-						 st == CCS_SCHED_ELIG_ELIGIBLE ? "series" : NULL, disciplines,
-						 q->event_id, q->err)) != 0)
+	/* Nothing of the ended disciplines waits any more (evaluations, series, lost sessions). */
+	if ((rc = ccs_sched_store_wl_remove_case(q->tx, case_id, NULL, disciplines, q->event_id, q->err)) != 0)
 		return rc;
 	for (int d = CCS_SCHED_PT; d <= CCS_SCHED_OT; d <<= 1)
 		if ((!disciplines || (disciplines & (unsigned)d)) &&

@@ -194,13 +194,13 @@ int ccs_sched__calendar_recheck(req *q, const char *mtu_id, int *moved, int *n_r
 /* The prescription handler, also used by a conference outcome's plan changes. */
 int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__TherapyPrescription *rx,
 			    const char *kind_prefix, const char **outcome) CCS_SCHED_STORE_WUR;
+/* ---- sched_eligibility.c */
 /* Book the evaluations a child still lacks, in its disciplines, at its MTU. */
 int ccs_sched__book_evaluations(req *q, const char *case_id, const char **outcome) CCS_SCHED_STORE_WUR;
 /* End services of the child from the dates the policy gives; notices; re-offers. */
 int ccs_sched__end_services(req *q, const char *case_id, ccs_sched_elig_status st, unsigned disciplines,
 			    const char *kind_prefix) CCS_SCHED_STORE_WUR;
 
-/* ---- sched_eligibility.c */
 int ccs_sched__on_eligibility(req *q, Ccs__Mtp__V1__EligibilityDecision *ed) CCS_SCHED_STORE_WUR;
 
 /* ---- sched_conference.c */
