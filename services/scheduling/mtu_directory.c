@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -639,6 +640,31 @@ const ccs_sched_mtu *ccs_sched_mtu_select(const ccs_sched_mtu_dir *d, const char
 		}
 	}
 	return NULL;
+}
+
+const ccs_sched_mtu *ccs_sched_mtu_select_spread(const ccs_sched_mtu_dir *d, const char *county,
+						 const char *school_district, unsigned disciplines,
+						 const char *key, ccs_sched_mtu_how *how)
+{
+	ccs_sched_mtu_how h;
+	const ccs_sched_mtu *m = ccs_sched_mtu_select(d, county, school_district, disciplines, &h);
+	if (how)
+		*how = h;
+	if (!m || h != CCS_SCHED_MTU_COUNTY || !key)
+		return m;
+	size_t n = 0;
+	for (size_t i = 0; i < d->n_mtus; i++)
+		n += same_name(d->mtus[i].county, county, "county") &&
+		     (d->mtus[i].disciplines & disciplines) == disciplines;
+	uint32_t hash = 2166136261u; /* FNV-1a 32 */
+	for (const char *p = key; *p; p++)
+		hash = (hash ^ (unsigned char)*p) * 16777619u;
+	size_t pick = n ? hash % n : 0;
+	for (size_t i = 0; i < d->n_mtus; i++)
+		if (same_name(d->mtus[i].county, county, "county") &&
+		    (d->mtus[i].disciplines & disciplines) == disciplines && pick-- == 0)
+			return &d->mtus[i];
+	return m;
 }
 
 const char *ccs_sched_mtu_how_name(ccs_sched_mtu_how how)

@@ -88,6 +88,15 @@ const ccs_sched_mtu *ccs_sched_mtu_select(const ccs_sched_mtu_dir *d, const char
 					  const char *school_district, unsigned disciplines,
 					  ccs_sched_mtu_how *how);
 const char *ccs_sched_mtu_how_name(ccs_sched_mtu_how how);
+/*
+ * As ccs_sched_mtu_select, except that a county fallback (no district named, or none of the
+ * county's MTUs lists it) spreads children over the county's MTUs offering the disciplines by a
+ * hash of `key` (the case id): deterministic, so a replay picks the same MTU, and a county with
+ * 22 MTUs does not send every such child to the first one. key NULL: the first.
+ */
+const ccs_sched_mtu *ccs_sched_mtu_select_spread(const ccs_sched_mtu_dir *d, const char *county,
+						 const char *school_district, unsigned disciplines,
+						 const char *key, ccs_sched_mtu_how *how);
 const ccs_sched_mtu *ccs_sched_mtu_find(const ccs_sched_mtu_dir *d, const char *mtu_id);
 
 /* Point a snapshot at the MTU's hours, therapists, rooms and closures (borrowed); appointments

@@ -71,9 +71,10 @@ int ccs_sched__book_evaluations(req *q, const char *case_id, const char **outcom
 	}
 	const char *mtu_id = c.mtu_id;
 	if (!mtu_id) {
-		const ccs_sched_mtu *m = ccs_sched_mtu_select(q->s->dir, c.county, c.district, missing, NULL);
+		const ccs_sched_mtu *m = ccs_sched_mtu_select_spread(q->s->dir, c.county, c.district, missing,
+								     case_id, NULL);
 		if (!m)
-			m = ccs_sched_mtu_select(q->s->dir, c.county, c.district, 0, NULL);
+			m = ccs_sched_mtu_select_spread(q->s->dir, c.county, c.district, 0, case_id, NULL);
 		if (m) {
 			mtu_id = m->mtu_id;
 			c.mtu_id = mtu_id;
@@ -186,7 +187,8 @@ int ccs_sched__end_services(req *q, const char *case_id, ccs_sched_elig_status s
 			return rc;
 	}
 	/* Nothing of the ended disciplines waits any more (evaluations, series, lost sessions). */
-	if ((rc = ccs_sched_store_wl_remove_case(q->tx, case_id, NULL, disciplines, q->event_id, q->err)) != 0)
+	if ((rc = ccs_sched_store_wl_remove_case(q->tx, case_id, NULL, disciplines, q->event_id, q->err)) !=
+	    0)
 		return rc;
 	for (int d = CCS_SCHED_PT; d <= CCS_SCHED_OT; d <<= 1)
 		if ((!disciplines || (disciplines & (unsigned)d)) &&

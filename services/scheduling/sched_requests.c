@@ -188,8 +188,8 @@ static const char *child_mtu_for(req *q, const ccs_sched_store_child *c, const c
 		return stated;
 	if (c->mtu_id)
 		return c->mtu_id;
-	const ccs_sched_mtu *m = ccs_sched_mtu_select(q->s->dir, c->county, c->district, (unsigned)discipline,
-						      NULL);
+	const ccs_sched_mtu *m = ccs_sched_mtu_select_spread(q->s->dir, c->county, c->district,
+							     (unsigned)discipline, c->case_id, NULL);
 	return m ? m->mtu_id : NULL;
 }
 

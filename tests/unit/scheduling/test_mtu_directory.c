@@ -345,6 +345,22 @@ CCS_TEST(mtu_select_district_county_neighbour)
 	CCS_TRUE(ccs_sched_mtu_select(d, "Inyo", "Fresno Unified", 0, &how) == NULL);
 	CCS_EQ_INT(how, CCS_SCHED_MTU_NONE);
 	CCS_EQ_STR(ccs_sched_mtu_how_name(CCS_SCHED_MTU_NEIGHBOUR), "NEIGHBOUR");
+	/* a county fallback spreads children over the county's MTUs, deterministically by case id;
+	 * a district match never spreads */
+	int seen1 = 0, seen2 = 0;
+	for (int i = 0; i < 64; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "case-%d", i);
+		const ccs_sched_mtu *m = ccs_sched_mtu_select_spread(d, "Fresno", "Unknown Unified", 0, key, &how);
+		CCS_EQ_INT(how, CCS_SCHED_MTU_COUNTY);
+		CCS_TRUE(m == ccs_sched_mtu_select_spread(d, "Fresno", NULL, 0, key, NULL));
+		seen1 += strcmp(m->mtu_id, "F1") == 0;
+		seen2 += strcmp(m->mtu_id, "F2") == 0;
+		CCS_EQ_STR(ccs_sched_mtu_select_spread(d, "Fresno", "Fresno Unified", 0, key, NULL)->mtu_id, "F1");
+		CCS_EQ_STR(ccs_sched_mtu_select_spread(d, "Fresno", NULL, CCS_SCHED_OT, key, NULL)->mtu_id, "F2");
+		CCS_EQ_STR(ccs_sched_mtu_select_spread(d, "Mono", NULL, 0, key, NULL)->mtu_id, "F2");
+	}
+	CCS_TRUE(seen1 > 0 && seen2 > 0 && seen1 + seen2 == 64);
 	ccs_sched_mtu_dir_free(d);
 }
 
