@@ -241,10 +241,12 @@ def wal_drop(name):
 
 
 def table_stats(db):
-    """{table: (seq scans, rows read by seq scans, idx scans, inserted, updated, deleted)} of a
+    """{table: (seq scans, rows read by seq scans, idx scans, inserted, updated, deleted, index
+    entries read)} of a
     database's own tables, to show where the statements go."""
-    rows = psql(db, "SELECT relname, seq_scan, seq_tup_read, coalesce(idx_scan, 0), n_tup_ins, n_tup_upd, n_tup_del"
-                    " FROM pg_stat_user_tables")
+    rows = psql(db, "SELECT t.relname, t.seq_scan, t.seq_tup_read, coalesce(t.idx_scan, 0), t.n_tup_ins, t.n_tup_upd,"
+                    " t.n_tup_del, coalesce((SELECT sum(i.idx_tup_read) FROM pg_stat_user_indexes i"
+                    "  WHERE i.relid = t.relid), 0) FROM pg_stat_user_tables t")
     return {r[0]: tuple(int(x) for x in r[1:]) for r in rows}
 
 
@@ -252,15 +254,16 @@ def table_rows(before, after, n):
     """One line: per table, per input, the counters that moved (seq scans flagged)."""
     out = []
     for t in sorted(after):
-        a, b = after[t], before.get(t, (0,) * 6)
+        a, b = after[t], before.get(t, (0,) * 7)
         d = [x - y for x, y in zip(a, b)]
-        if all(v / float(n) < 0.005 for i, v in enumerate(d) if i != 1):
+        if all(v / float(n) < 0.005 for i, v in enumerate(d) if i not in (1, 6)):
             continue  # start-up reads (schema checks) and idle tables
         parts = []
         if d[0] / float(n) >= 0.005:
             parts.append("seq %.2f (%.0f rows)" % (d[0] / n, d[1] / n))
         if d[2] / float(n) >= 0.005:
-            parts.append("idx %.2f" % (d[2] / n))
+            # index entries read per index scan: dead entries a scan walks over count too
+            parts.append("idx %.2f (%.1f entries/scan)" % (d[2] / n, d[6] / float(d[2])))
         for k, v in (("ins", d[3]), ("upd", d[4]), ("del", d[5])):
             if v / float(n) >= 0.005:
                 parts.append("%s %.2f" % (k, v / n))
@@ -736,14 +739,16 @@ def section_count():
     log("")
     log("round trips and statements per input (counting proxy, %d referrals; eligibilityd and schedulingd"
         " on their own inputs)" % COUNT_N)
-    log("  %-18s %8s %12s %12s %10s %10s %12s" % ("subject", "inputs", "round trips", "statements", "syncs",
-                                                  "parses", "transactions"))
+    log("  %-18s %8s %12s %12s %8s %8s %8s %8s %12s" % ("subject", "inputs", "round trips", "statements", "syncs",
+                                                         "parses", "executes", "queries", "transactions"))
     for name, n, c0, c1, tx in rows:
         d = {k: c1[k] - c0[k] for k in c1}
-        log("  %-18s %8d %12.2f %12.2f %10.2f %10.2f %12s" % (
+        log("  %-18s %8d %12.2f %12.2f %8.2f %8.2f %8.2f %8.2f %12s" % (
             name, n, d["round_trips"] / n, d["statements"] / n, d["syncs"] / n, d["parses"] / n,
-            "%d" % tx if tx is not None else "-"))
+            d["executes"] / n, d["queries"] / n, "%d" % tx if tx is not None else "-"))
         results.append(("count", name, d, n))
+    log("  (per input; parses: Parse messages, executes: Execute messages of the extended protocol,"
+        " queries: simple-protocol Query messages)")
 
 
 def paced_submit(topic, lines_at, duration):
