@@ -115,6 +115,8 @@ static void stats_timer_cb(uv_timer_t *t)
 	}
 	ccs__svc_consumer_check(s);
 	refresh_backlog(s);
+	if (s->def->gauges && s->pg_ok && !s->paused && s->def->gauges(s, s->def->ctx, s->pg) != 0)
+		CCS_LOG_DBG("program gauges not refreshed", "error", CCS_LOG_S(PQerrorMessage(s->pg)));
 	/* After "all brokers down" nothing says they are back until traffic flows; ask. */
 	if (!s->kafka_ok && s->producer) {
 		const struct rd_kafka_metadata *md = NULL;

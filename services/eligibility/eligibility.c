@@ -579,20 +579,28 @@ static int worklist_overdue(ccs_tx *tx, const char *case_id, const char *kind, c
 	return rc;
 }
 
-/* The worklist gauges by office, kind and state, from the table inside this transaction. Every
- * known series is zeroed first so an emptied queue reads 0, not its last count. */
-static int worklist_gauge(ccs_svc *svc, ccs_tx *tx, ccs_svc_err *err)
+/*
+ * The worklist gauges by office, kind and state (count, and the age in days of the oldest
+ * item), read by the engine's stats timer between batches (ccs_svc_def.gauges), never on the
+ * hot path. Every known series is zeroed first so an emptied queue reads 0, not its last count.
+ */
+int ccs_eligibility_gauges(ccs_svc *svc, void *ctx, PGconn *pg)
 {
 	static const char *const kinds[] = {"PHYSICIAN_REVIEW", "NOA_DUE", "GOOD_CAUSE_REVIEW"};
 	static const char *const states[] = {"open", "overdue"};
 	ccs_metrics *mx = ccs_svc_metrics(svc);
-	char labels[160];
-	int rc;
-	PGresult *r = ccs_tx_query(tx,
-				   "SELECT reviewing_office, kind, state, count(*) FROM worklist GROUP BY 1, 2, 3", 0,
-				   NULL, &rc, err);
-	if (!r)
-		return rc;
+	char labels[160], today[11];
+	(void)ctx;
+	ccs_date_format(ccs_svc_today(svc), today);
+	const char *p[1] = {today};
+	PGresult *r = PQexecParams(pg,
+				   "SELECT reviewing_office, kind, state, count(*), greatest(max($1::date - since), 0)"
+				   " FROM worklist GROUP BY 1, 2, 3",
+				   1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		PQclear(r);
+		return -1;
+	}
 	for (int o = 0; o <= CCS__MTP__V1__REVIEWING_OFFICE__REVIEWING_OFFICE_SOUTHERN_CALIFORNIA; o++)
 		for (size_t k = 0; k < NELEMS(kinds); k++)
 			for (size_t st = 0; st < NELEMS(states); st++) {
@@ -600,11 +608,14 @@ static int worklist_gauge(ccs_svc *svc, ccs_tx *tx, ccs_svc_err *err)
 					 enum_name(&ccs__mtp__v1__reviewing_office__descriptor, o, "?"), kinds[k],
 					 states[st]);
 				ccs_metric_set(ccs_metrics_series(mx, "worklist_items", labels), 0);
+				ccs_metric_set(ccs_metrics_series(mx, "worklist_oldest_age_days", labels), 0);
 			}
 	for (int i = 0; i < PQntuples(r); i++) {
 		snprintf(labels, sizeof(labels), "office=\"%.40s\",kind=\"%.20s\",state=\"%.10s\"", PQgetvalue(r, i, 0),
 			 PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
 		ccs_metric_set(ccs_metrics_series(mx, "worklist_items", labels), strtod(PQgetvalue(r, i, 3), NULL));
+		ccs_metric_set(ccs_metrics_series(mx, "worklist_oldest_age_days", labels),
+			       strtod(PQgetvalue(r, i, 4), NULL));
 	}
 	PQclear(r);
 	return 0;
@@ -852,7 +863,7 @@ static int accepted(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const cc
 	count_referral(svc, "accepted", "case_opened");
 	rc = decide_now(tx, e, &c, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REFERRAL, KIND_REFERRAL,
 			*rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), err);
-	return rc ? rc : worklist_gauge(svc, tx, err);
+	return rc;
 }
 
 /* Service lines as a bit set, from a repeated ServiceLine. */
@@ -894,7 +905,7 @@ static int linked(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const ccs_
 	count_referral(svc, "linked", "lines_added");
 	rc = decide_now(tx, e, &c, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REFERRAL, KIND_REFERRAL,
 			*rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), err);
-	return rc ? rc : worklist_gauge(svc, tx, err);
+	return rc;
 }
 
 int ccs_eligibility_on_referral(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
@@ -1047,7 +1058,7 @@ int ccs_eligibility_on_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_m
 			appeal ? CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_APPEAL
 			       : CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_EVIDENCE,
 			KIND_EVIDENCE, *ev->received_at ? ev->received_at : ccs_tx_input_time(tx), err);
-	return rc ? rc : worklist_gauge(svc, tx, err);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- time-driven work */
@@ -1113,14 +1124,12 @@ int ccs_eligibility_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, c
 		return rc;
 	if (!changed && !(timer_policy[pi].decision && live)) {
 		count_timer(svc, d->kind, live ? "unchanged" : "stale");
-		return worklist_gauge(svc, tx, err);
+		return 0;
 	}
 	count_timer(svc, d->kind, "decided");
 	decide_in in = {&c, &now->result, now, e->texts, timer_policy[pi].trigger, KIND_TIMER, d->kind,
 			ccs_tx_input_time(tx), e->rs->appeal_window_days, e->rs->fair_hearing_days};
-	if ((rc = decide(tx, &in, err)) != 0)
-		return rc;
-	return worklist_gauge(svc, tx, err);
+	return decide(tx, &in, err);
 }
 
 /* ---------------------------------------------------------------- start */
@@ -1183,6 +1192,8 @@ int ccs_eligibility_start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen)
 			   "open work by reviewing office, kind (PHYSICIAN_REVIEW, NOA_DUE, GOOD_CAUSE_REVIEW) and state "
 			   "(open, overdue)",
 			   NULL, 0);
+	ccs_metrics_family(mx, "worklist_oldest_age_days", CCS_METRIC_GAUGE,
+			   "age in days of the oldest open work item, by reviewing office, kind and state", NULL, 0);
 	ccs_metrics_family(mx, "timers_total", CCS_METRIC_COUNTER,
 			   "due timers by kind and result (decided, unchanged, stale, no_case)", NULL, 0);
 	CCS_LOG_INFO("rule set in force", "version", CCS_LOG_S(e->rs->version));

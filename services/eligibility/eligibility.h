@@ -31,6 +31,9 @@ typedef struct ccs_eligibility {
 extern const ccs_cfg_def ccs_eligibility_cfg[];
 
 int ccs_eligibility_start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen);
+/* Program gauges (the worklists), refreshed by the engine between batches. */
+int ccs_eligibility_gauges(ccs_svc *svc, void *ctx, PGconn *pg);
+
 /* The input table's handlers: referral decisions and evidence. */
 int ccs_eligibility_on_referral(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
 				ccs_svc_err *err);

@@ -133,6 +133,7 @@ int main(int argc, char **argv)
 		.due = ccs_eligibility_due,
 		.command = ccs_eligibility_command,
 		.streams = streams,
+		.gauges = ccs_eligibility_gauges,
 	};
 	return ccs_svc_main(&def, argc, argv);
 }

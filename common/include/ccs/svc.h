@@ -116,6 +116,9 @@ typedef struct ccs_svc_def {
 	int (*due)(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, ccs_svc_err *err);
 	void (*stop)(ccs_svc *svc, void *ctx);
 	ccs_svc_streams_fn streams;      /* optional: per-office copies of decisions */
+	/* Optional: refresh program gauges (queues, worklists) from the daemon's tables; called
+	 * by the stats timer between batches, outside any transaction, never on the hot path. */
+	int (*gauges)(ccs_svc *svc, void *ctx, PGconn *pg);
 	/* Extra command-line subcommands (e.g. "what-if"); return -1 when not handled. */
 	int (*command)(ccs_svc *svc, void *ctx, int argc, char **argv);
 } ccs_svc_def;
