@@ -93,12 +93,16 @@ void ccs__pgarr_finish(pgarr *a)
  * ends such a session after pg.idle.tx.timeout.ms (below the group session timeout, so it is
  * gone by the time its partitions move), and a lock wait longer than pg.lock.timeout.ms fails
  * as a transient error (retried with backoff) instead of freezing the loop.
+ *
+ * Statements are prepared (parsed once) but planned for each execution: the daemons' tables
+ * start empty and grow fast, and a generic plan cached while a table was small kept a useless
+ * index for good (referrald's CIN lookup read every open case; found by the benchmark).
  */
 int ccs__svc_pg_session(ccs_svc *s, char *errbuf, size_t errlen)
 {
 	char sql[256];
 	snprintf(sql, sizeof(sql),
-		 "SET TIME ZONE 'UTC'; SET client_min_messages = warning;"
+		 "SET TIME ZONE 'UTC'; SET client_min_messages = warning; SET plan_cache_mode = force_custom_plan;"
 		 " SET idle_in_transaction_session_timeout = %ld; SET lock_timeout = %ld",
 		 ccs_cfg_int(&s->cfg, "pg.idle.tx.timeout.ms"), ccs_cfg_int(&s->cfg, "pg.lock.timeout.ms"));
 	return ccs_pg_exec(s->pg, sql, errbuf, errlen);
