@@ -330,6 +330,9 @@ static const ccs_cfg_def runtime_cfg[] = {
 	{"topics.prefix", CCS_CFG_STR, "", 0, 0, 0,
 	 "prepended to every topic name (environments sharing a cluster, tests)"},
 	{"topics.create", CCS_CFG_BOOL, "true", 0, 0, 0, "create missing topics at start"},
+	{"streams.enabled", CCS_CFG_BOOL, "true", 0, 0, 0,
+	 "write each decision also to the stream of the office or county it concerns (eligibility:"
+	 " <topic>.office.<office>; scheduling IEP notices: <topic>.county.<county>), topics created at start"},
 	{"topics.partitions", CCS_CFG_INT, "3", 0, 1, 1000, "partitions for created topics"},
 	{"topics.replication", CCS_CFG_INT, "-1", 0, -1, 10, "replication factor for created topics (-1: broker default)"},
 	{"http.listen", CCS_CFG_STR, "", 0, 0, 0, "host:port of /metrics, /livez, /readyz"},

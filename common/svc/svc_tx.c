@@ -398,7 +398,9 @@ int ccs_tx_emit_tagged(ccs_tx *tx, const char *topic, const char *key, const cha
 	/* The record goes to the topic and, when the daemon routes it to streams of their own
 	 * (a reviewing office's), to each of those too: the same record, the same transaction. */
 	const char *streams[8];
-	size_t nstreams = s->def->streams ? s->def->streams(s->def->ctx, topic, tags, streams, 8) : 0;
+	size_t nstreams = s->def->streams && ccs_cfg_bool(&s->cfg, "streams.enabled")
+				  ? s->def->streams(s->def->ctx, topic, tags, streams, 8)
+				  : 0;
 	ccs_svc_err e;
 	for (size_t i = 0; i <= nstreams && rc == 0; i++) {
 		const char *full = i == 0 ? ccs_arena_printf(tx->arena, "%s%s", s->prefix, topic)
@@ -412,6 +414,8 @@ int ccs_tx_emit_tagged(ccs_tx *tx, const char *topic, const char *key, const cha
 
 void ccs_svc_add_output_topic(ccs_svc *s, const char *topic)
 {
+	if (!ccs_cfg_bool(&s->cfg, "streams.enabled"))
+		return;
 	for (size_t i = 0; i < s->nextra_out; i++)
 		if (strcmp(s->extra_out[i], topic) == 0)
 			return; /* several counties share a regional office's stream */

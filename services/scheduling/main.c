@@ -4,6 +4,11 @@
  * ccs_scheduling, publishes ccs.scheduling.decided.v1. Everything but the handler is the shared
  * engine (ccs/svc.h).
  */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ccs/county.h"
 #include "ccs/pbjson.h"
 #include "ccs/svc.h"
 #include "scheduling.h"
@@ -16,6 +21,64 @@ static const ccs_svc_input inputs[] = {
 	{NULL, NULL},
 };
 static const char *const topics_out[] = {CCS_SCHEDULING_TOPIC_OUT, NULL};
+
+/* "San Luis Obispo" -> "san-luis-obispo". */
+static void slug(const char *in, char *out, size_t len)
+{
+	size_t k = 0;
+	for (; *in && k + 1 < len; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (isalnum(c))
+			out[k++] = (char)tolower(c);
+		else if (k && out[k - 1] != '-')
+			out[k++] = '-';
+	}
+	while (k && out[k - 1] == '-')
+		k--;
+	out[k] = '\0';
+}
+
+/*
+ * ccs_svc_streams_fn: an IEP coordination notice also goes to its county's stream,
+ * ccs.scheduling.decided.v1.county.<county>, so a county's coordinators read their own
+ * children's notices only (Kafka ACLs, deploy/kafka/acl/). Other decisions carry no county tag.
+ */
+static size_t streams(void *ctx, const char *topic, const char *const *tags, const char **out, size_t max)
+{
+	static char buf[96];
+	char s[80];
+	(void)ctx;
+	if (max < 1 || strcmp(topic, CCS_SCHEDULING_TOPIC_OUT) != 0)
+		return 0;
+	for (size_t i = 0; tags && tags[i] && tags[i + 1]; i += 2) {
+		if (strcmp(tags[i], "ccs_county") != 0)
+			continue;
+		slug(tags[i + 1], s, sizeof(s));
+		if (!*s)
+			return 0;
+		snprintf(buf, sizeof(buf), "county.%s", s);
+		out[0] = buf;
+		return 1;
+	}
+	return 0;
+}
+
+/* The daemon's start, then one output topic per county stream of the county table. */
+static int start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen)
+{
+	ccs_county_table *t = NULL;
+	int rc = ccs_scheduling_start(svc, ctx, errbuf, errlen);
+	if (rc != 0 || ccs_county_load(ccs_county_path(NULL), &t, errbuf, errlen) != 0)
+		return rc; /* no table: notices still name their streams; the operator creates them */
+	for (size_t i = 0; i < ccs_county_count(t); i++) {
+		char s[80], topic[160];
+		slug(ccs_county_at(t, i)->name, s, sizeof(s));
+		snprintf(topic, sizeof(topic), "%s.county.%s", CCS_SCHEDULING_TOPIC_OUT, s);
+		ccs_svc_add_output_topic(svc, topic);
+	}
+	ccs_county_free(t);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -30,7 +93,8 @@ int main(int argc, char **argv)
 		.cfg = ccs_scheduling_cfg,
 		.default_http = "127.0.0.1:9103",
 		.ctx = s,
-		.start = ccs_scheduling_start,
+		.start = start,
+		.streams = streams,
 		.due = ccs_scheduling_due,
 	};
 	int rc = ccs_svc_main(&def, argc, argv);

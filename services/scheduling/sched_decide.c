@@ -65,6 +65,13 @@ int ccs_sched__transient(req *q, const char *what, const char *mtu_id)
 int ccs_sched__emit(req *q, const char *case_id, const char *mtu_id, const char *kind,
 		    Ccs__Mtp__V1__SchedulingDecision *d, const char *metric_outcome)
 {
+	return ccs_sched__emit_tagged(q, case_id, mtu_id, kind, d, metric_outcome, NULL);
+}
+
+/* As ccs_sched__emit, with routing tags (ccs_county: the county's own stream of IEP notices). */
+int ccs_sched__emit_tagged(req *q, const char *case_id, const char *mtu_id, const char *kind,
+			   Ccs__Mtp__V1__SchedulingDecision *d, const char *metric_outcome, const char *const *tags)
+{
 	char *id = ccs_arena_alloc(q->a, CCS_UUID_STRLEN);
 	ccs_tx_decision_id(q->tx, kind, id);
 	d->decision_id = id;
@@ -72,7 +79,7 @@ int ccs_sched__emit(req *q, const char *case_id, const char *mtu_id, const char 
 	d->decided_at = (char *)(uintptr_t)q->decided_at;
 	d->mtu_id = (char *)(uintptr_t)(mtu_id ? mtu_id : "");
 	d->request_id = (char *)(uintptr_t)q->request_id;
-	int rc = ccs_tx_emit(q->tx, CCS_SCHEDULING_TOPIC_OUT, case_id, kind, &d->base);
+	int rc = ccs_tx_emit_tagged(q->tx, CCS_SCHEDULING_TOPIC_OUT, case_id, kind, &d->base, tags);
 	if (rc)
 		return rc;
 	if (q->n_ids == q->cap_ids) {
@@ -231,8 +238,15 @@ int ccs_sched__notice(req *q, const char *case_id, const char *mtu_id, Ccs__Mtp_
 	n->statement = (char *)(uintptr_t)q->s->statement;
 	d.kind_case = CCS__MTP__V1__SCHEDULING_DECISION__KIND_IEP_NOTICE;
 	d.iep_notice = n;
-	rc = ccs_sched__emit(q, case_id, mtu_id, decision_kind, &d,
-			     n->release_on_file ? "iep_notice_identified" : "iep_notice_release_missing");
+	/* IEP coordination reaches only the county it concerns: the notice also goes to the
+	 * county's own stream (main.c), which its coordinators alone may read. */
+	ccs_sched_store_child child;
+	int have_child = 0;
+	if ((rc = ccs_sched_store_child_get(q->tx, case_id, 0, &child, &have_child, q->err)) != 0)
+		return rc;
+	const char *tags[] = {"ccs_county", have_child && child.county ? child.county : "", NULL};
+	rc = ccs_sched__emit_tagged(q, case_id, mtu_id, decision_kind, &d,
+				    n->release_on_file ? "iep_notice_identified" : "iep_notice_release_missing", tags);
 	if (rc)
 		return rc;
 	const ProtobufCEnumValue *kv =

@@ -75,6 +75,8 @@ int ccs_sched__valid_uuid(const char *s);
 const char *ccs_sched__disc_name(int d);
 int ccs_sched__emit(req *q, const char *case_id, const char *mtu_id, const char *kind,
 		    Ccs__Mtp__V1__SchedulingDecision *d, const char *metric_outcome) CCS_SCHED_STORE_WUR;
+int ccs_sched__emit_tagged(req *q, const char *case_id, const char *mtu_id, const char *kind,
+			   Ccs__Mtp__V1__SchedulingDecision *d, const char *metric_outcome, const char *const *tags);
 int ccs_sched__record_input(req *q, const char *source, const char *kind, const char *case_id,
 			    const char *outcome) CCS_SCHED_STORE_WUR;
 Ccs__Mtp__V1__Appointment *ccs_sched__appt_msg(req *q, const ccs_sched_store_appt *x);

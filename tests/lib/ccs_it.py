@@ -269,6 +269,9 @@ class Daemon:
             "CCS_TOPICS_PARTITIONS": "3",
             "CCS_STATS_INTERVAL_MS": "5000",
             "CCS_RELAY_INTERVAL_MS": "50",
+            # Per-office and per-county streams add ~90 topics per environment: only the tests
+            # that read them turn them on (extra={"CCS_STREAMS_ENABLED": "true"}).
+            "CCS_STREAMS_ENABLED": "false",
         }
         self.vars.update(extra)
         self.starts = 0

@@ -190,7 +190,7 @@ try:
         settings = {"kafka.security.protocol": "SASL_PLAINTEXT", "kafka.sasl.mechanisms": "SCRAM-SHA-512",
                     "kafka.sasl.username": user, "kafka.sasl.password": passwords[user],
                     "topics.create": "false", "group.id": "ccs-%s" % service}
-        d = Node(env, service, "a", {}, settings)
+        d = Node(env, service, "a", {"CCS_STREAMS_ENABLED": "true"}, settings)
         env.daemons.append(d)
         daemons[service] = d.start()
     for service, d in daemons.items():

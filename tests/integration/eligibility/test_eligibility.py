@@ -35,7 +35,7 @@ env = Env("elig")
 try:
     rng = random.Random(11)
     db = env.db("eligibility")
-    d = env.daemon("eligibility", extra={"CCS_CLOCK_TODAY": TODAY1}).start()
+    d = env.daemon("eligibility", extra={"CCS_CLOCK_TODAY": TODAY1, "CCS_STREAMS_ENABLED": "true"}).start()
     d.wait_ready()
 
     # ---- cases -------------------------------------------------------------------------------
