@@ -79,7 +79,7 @@ try:
     with open(path, "w") as f:
         f.write(DIRECTORY)
     db = env.db("scheduling")
-    d = env.daemon("scheduling", extra={"CCS_MTU_DIRECTORY": path}).start()
+    d = env.daemon("scheduling", extra={"CCS_MTU_DIRECTORY": path, "CCS_STREAMS_ENABLED": "true"}).start()
     d.wait_ready()
 
     # --- the right MTU, the right evaluation ------------------------------------------------------
@@ -351,6 +351,15 @@ try:
 
     stored = {r[0] for r in psql(db, "SELECT unnest(decision_ids)::text FROM inputs")}
     check(wait_until(lambda: scalar(db, "SELECT count(*) FROM outbox") == "0", 30), "outbox drained")
+    # IEP coordination reaches only the county it concerns: each IEP notice is also on its
+    # county's stream, and that stream holds nothing else.
+    notices = [m for m in env.tail(OUT, idle=2, timeout=30) if "iepNotice" in m["value"]]
+    counties = dict(psql(db, "SELECT case_id::text, county FROM children"))
+    fresno = {m["headers"]["ce_id"] for m in notices if counties.get(m["key"]) == "Fresno"}
+    got = env.tail(OUT + ".county.fresno", idle=2, expect=len(fresno), timeout=30)
+    check(len(fresno) > 0 and {m["headers"]["ce_id"] for m in got} == fresno,
+          "Fresno's county stream holds exactly its children's IEP notices (%d)" % len(fresno))
+    check(all("iepNotice" in m["value"] for m in got), "and nothing but IEP notices")
     wire = {m["headers"]["ce_id"] for m in env.tail(OUT, idle=2, expect=len(stored), timeout=60)}
     check(wire == stored, "decision ids on the wire (%d) equal those recorded per input (%d)" % (len(wire), len(stored)))
 finally:
