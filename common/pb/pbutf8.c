@@ -150,7 +150,11 @@ static int wire_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, size
 	}
 	while (pos < len) {
 		uint64_t key, n;
-		if (wire_varint(p, len, &pos, &key) != 0)
+		size_t at = pos;
+		/* A field key as protobuf-c reads it: at most 5 bytes, the field number kept in 32
+		 * bits. A longer key fails its unpack; a number beyond 2^29 is still an (unknown)
+		 * field it skips, so the walk must skip it too and go on (found by fuzz_pbwire). */
+		if (wire_varint(p, len, &pos, &key) != 0 || pos - at > 5)
 			return 0;
 		switch (key & 7) {
 		case 0:
@@ -172,9 +176,8 @@ static int wire_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, size
 			return 0;
 		const uint8_t *v = p + pos;
 		pos += (size_t)n;
-		if (key >> 3 > 0x1fffffff)
-			return 0;
-		const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3));
+		const ProtobufCFieldDescriptor *f =
+			protobuf_c_message_descriptor_get_field(d, (unsigned)(uint32_t)(key >> 3));
 		if (!f)
 			continue;
 		if (f->type == PROTOBUF_C_TYPE_STRING) {

@@ -11,7 +11,8 @@ daemon: inputs == effects, decision ids UUIDv5(input, kind) equal to the recorde
 
 Printed per outage: the outage, the broker's restart time, seconds until every daemon is ready
 again and until the pipeline has settled. CCS_CHAOS_OUTAGES ("3,5,8,11,20") and
-CCS_CHAOS_CHUNK (300 inputs per outage) scale it.
+CCS_CHAOS_CHUNK (300 inputs per outage) scale it; CCS_CHAOS_SESSION_MS (10000) is the daemons'
+group session timeout.
 """
 import os
 import random
@@ -35,7 +36,11 @@ try:
     use_kafka(broker.bootstrap)
     env = Env("pbrk")
     rng = random.Random(3511)
-    pipe = Pipeline(env, {"referral": 1, "eligibility": 1, "scheduling": 1})
+    # A session timeout of 10 s, as in the report of the fenced consumer: outages around and past
+    # it get the static members fenced, and each daemon must recreate its consumer and resume
+    # (consumers_recreated counts it); the production default is 30 s.
+    pipe = Pipeline(env, {"referral": 1, "eligibility": 1, "scheduling": 1},
+                    extra={"CCS_GROUP_SESSION_TIMEOUT_MS": os.environ.get("CCS_CHAOS_SESSION_MS", "10000")})
     pipe.start_all()
     t_all = time.time()
     pipe.submit(pipe.workload(rng, CHUNK))
