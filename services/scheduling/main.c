@@ -63,11 +63,47 @@ static size_t streams(void *ctx, const char *topic, const char *const *tags, con
 	return 0;
 }
 
+/*
+ * Program gauges, refreshed by the engine between batches (never on the hot path): children
+ * waiting per MTU and the oldest wait in days, from the waitlist; every MTU of the directory
+ * has a series, so an emptied waitlist reads 0. MTU ids only, no child data.
+ */
+static int gauges(ccs_svc *svc, void *ctx, PGconn *pg)
+{
+	ccs_metrics *mx = ccs_svc_metrics(svc);
+	char labels[160], now[24];
+	(void)ctx;
+	snprintf(now, sizeof(now), "%lld", (long long)ccs_svc_today(svc) * 86400000LL);
+	const char *p[1] = {now};
+	PGresult *r = PQexecParams(pg,
+				   "SELECT m.mtu_id, count(w.entry_id),"
+				   " coalesce(greatest(($1::bigint - min(w.waitlisted_ms)) / 86400000.0, 0), 0)"
+				   " FROM mtus m LEFT JOIN waitlist w ON w.mtu_id = m.mtu_id AND w.status = 'waiting'"
+				   " GROUP BY 1",
+				   1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		PQclear(r);
+		return -1;
+	}
+	for (int i = 0; i < PQntuples(r); i++) {
+		snprintf(labels, sizeof(labels), "mtu=\"%.60s\"", PQgetvalue(r, i, 0));
+		ccs_metric_set(ccs_metrics_series(mx, "waitlist_children", labels), strtod(PQgetvalue(r, i, 1), NULL));
+		ccs_metric_set(ccs_metrics_series(mx, "waitlist_oldest_wait_days", labels),
+			       strtod(PQgetvalue(r, i, 2), NULL));
+	}
+	PQclear(r);
+	return 0;
+}
+
 /* The daemon's start, then one output topic per county stream of the county table. */
 static int start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen)
 {
 	ccs_county_table *t = NULL;
 	int rc = ccs_scheduling_start(svc, ctx, errbuf, errlen);
+	ccs_metrics_family(ccs_svc_metrics(svc), "waitlist_children", CCS_METRIC_GAUGE,
+			   "children waiting for a slot, by MTU", NULL, 0);
+	ccs_metrics_family(ccs_svc_metrics(svc), "waitlist_oldest_wait_days", CCS_METRIC_GAUGE,
+			   "days the longest-waiting child has waited, by MTU", NULL, 0);
 	if (rc != 0 || ccs_county_load(ccs_county_path(NULL), &t, errbuf, errlen) != 0)
 		return rc; /* no table: notices still name their streams; the operator creates them */
 	for (size_t i = 0; i < ccs_county_count(t); i++) {
@@ -95,6 +131,7 @@ int main(int argc, char **argv)
 		.ctx = s,
 		.start = start,
 		.streams = streams,
+		.gauges = gauges,
 		.due = ccs_scheduling_due,
 	};
 	int rc = ccs_svc_main(&def, argc, argv);

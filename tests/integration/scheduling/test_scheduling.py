@@ -150,6 +150,15 @@ try:
     check_eq([pos.get(i, {}).get("position") for i in (4, 5, 6)], [1, 2, 1],
              "positions: FIFO, then the at-risk infant goes first")
     check_eq(pos.get(6, {}).get("priority", 0), 0, "at-risk infant has the top priority tier")
+    # Program gauge (refreshed between batches): three children wait at that MTU.
+    wl_mtu = psql(db, "SELECT DISTINCT mtu_id FROM waitlist WHERE status = 'waiting' AND mtu_id IS NOT NULL")
+    if check(len(wl_mtu) >= 1, "the waiting children have an MTU"):
+        lab = 'mtu="%s"' % wl_mtu[0][0]
+        want = float(scalar(db, "SELECT count(*) FROM waitlist WHERE status = 'waiting' AND mtu_id = '%s'"
+                            % wl_mtu[0][0]))
+        check(wait_until(lambda: d.metric("waitlist_children", lab) == want, 15),
+              "waitlist_children{%s} = %s" % (lab, want))
+        check((d.metric("waitlist_oldest_wait_days", lab) or 0) >= 0, "oldest wait by MTU exported")
 
     # --- 3. cancellation re-offers the slot to the first waitlisted child --------------------
     appt, appt_day = psql(db, "SELECT appointment_id, day FROM appointments WHERE case_id = '%s'" % small[0])[0]
