@@ -87,10 +87,34 @@ ccs_date ccs_svc_today(const ccs_svc *svc)
 
 /* ---------------------------------------------------------------- periodic stats */
 
+/* Pending clocks by kind: due within due.soon.days (about to expire) and already past due. */
+static void refresh_clocks(ccs_svc *s)
+{
+	char today[11], soon[11], labels[96];
+	ccs_date t = ccs_svc_today(s);
+	ccs_date_format(t, today);
+	ccs_date_format(t + (ccs_date)ccs_cfg_int(&s->cfg, "due.soon.days"), soon);
+	const char *p[2] = {today, soon};
+	PGresult *r = PQexecParams(s->pg,
+				   "SELECT kind, count(*) FILTER (WHERE due_date <= $2::date),"
+				   " count(*) FILTER (WHERE due_date < $1::date) FROM due_work GROUP BY kind",
+				   2, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		for (int i = 0; i < PQntuples(r); i++) {
+			snprintf(labels, sizeof(labels), "kind=\"%.60s\"", PQgetvalue(r, i, 0));
+			ccs_metric_set(ccs_metrics_series(s->metrics, "clocks_due_soon", labels),
+				       strtod(PQgetvalue(r, i, 1), NULL));
+			ccs_metric_set(ccs_metrics_series(s->metrics, "clocks_past_due", labels),
+				       strtod(PQgetvalue(r, i, 2), NULL));
+		}
+	PQclear(r);
+}
+
 static void refresh_backlog(ccs_svc *s)
 {
 	if (!s->pg_ok || s->paused)
 		return;
+	refresh_clocks(s);
 	PGresult *r = PQexec(s->pg, "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)"
 				    " FROM outbox");
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
@@ -348,6 +372,7 @@ static const ccs_cfg_def runtime_cfg[] = {
 	{"relay.batch", CCS_CFG_INT, "1000", 0, 1, 100000, "outbox rows published per round"},
 	{"relay.interval.ms", CCS_CFG_INT, "200", 0, 10, 60000, "outbox scan interval when idle"},
 	{"due.interval.ms", CCS_CFG_INT, "1000", 0, 10, 3600000, "how often due work is checked"},
+	{"due.soon.days", CCS_CFG_INT, "7", 0, 0, 365, "the clocks_due_soon gauge counts work due within this many days"},
 	{"due.batch", CCS_CFG_INT, "100", 0, 1, 10000, "due work items per transaction"},
 	{"input.max.bytes", CCS_CFG_INT, "1048576", 0, 1024, 1073741824,
 	 "an input value larger than this is dead-lettered unread (envelope error)"},
@@ -388,6 +413,10 @@ static void declare_metrics(ccs_svc *s)
 	ccs_metrics_family(m, "http_connections_total", CCS_METRIC_COUNTER,
 			   "HTTP endpoint connections by event (accepted, bad_request, timeout, evicted, refused)", NULL, 0);
 	ccs_metrics_family(m, "http_connections_open", CCS_METRIC_GAUGE, "HTTP connections open now", NULL, 0);
+	ccs_metrics_family(m, "clocks_due_soon", CCS_METRIC_GAUGE,
+			   "time-driven work (deadlines, reminders) due within due.soon.days, by kind", NULL, 0);
+	ccs_metrics_family(m, "clocks_past_due", CCS_METRIC_GAUGE,
+			   "time-driven work past its due date and not yet fired, by kind", NULL, 0);
 	ccs_metrics_family(m, "batches_retried_total", CCS_METRIC_COUNTER,
 			   "batches run again with a savepoint per message after a handler refused one", NULL, 0);
 	ccs_metrics_family(m, "consumer_recreated_total", CCS_METRIC_COUNTER, "consumers replaced after a fatal error", NULL, 0);

@@ -355,6 +355,8 @@ try:
     # The gauges are refreshed between batches by the stats timer (every 5 s), off the hot path.
     gl = 'office="REVIEWING_OFFICE_SOUTHERN_CALIFORNIA",kind="GOOD_CAUSE_REVIEW",state="open"'
     check(wait_until(lambda: (d.metric("worklist_items", gl) or 0) >= 1, 15), "worklist gauge by office")
+    check(wait_until(lambda: 'ccs_clocks_due_soon{service="eligibility",kind=' in d.get("/metrics")[1], 15),
+          "pending clocks by kind are exported (clocks_due_soon)")
     age = d.metric("worklist_oldest_age_days", gl)
     check(age is not None and age >= 0, "oldest item's age by office: %s days" % age)
 
