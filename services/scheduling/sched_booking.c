@@ -224,6 +224,15 @@ int ccs_sched__book_series(req *q, const ccs_sched_series_req *sr, const char *a
 	return ccs_sched__book(q, &bk, out);
 }
 
+/* Program histogram: days from eligibility to the first evaluation's date (ids-free). */
+void ccs_sched__observe_first_evaluation(req *q, ccs_date eligible_on, const ccs_sched_booked *b)
+{
+	if (!b->found || !b->n || eligible_on == CCS_DATE_INVALID || b->appts[0].day == CCS_DATE_INVALID)
+		return;
+	if (q->s->m_eval_days)
+		ccs_metric_observe(q->s->m_eval_days, (double)(b->appts[0].day - eligible_on));
+}
+
 int ccs_sched__emit_evaluation(req *q, const char *case_id, const char *mtu_id, const ccs_sched_booked *b,
 			       const char *kind)
 {

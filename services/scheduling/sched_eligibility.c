@@ -120,6 +120,8 @@ int ccs_sched__book_evaluations(req *q, const char *case_id, const char **outcom
 			if (b.found) {
 				if ((rc = ccs_sched__emit_evaluation(q, case_id, mtu_id, &b, kind)) != 0)
 					return rc;
+				ccs_sched__observe_first_evaluation(
+					q, c.eligible_on != CCS_DATE_INVALID ? c.eligible_on : q->asof, &b);
 				booked++;
 				continue;
 			}

@@ -42,6 +42,7 @@ struct ccs_scheduling {
 	const char *statement;   /* the sentence every IEP notice carries */
 	ccs_sched_mtu_dir *dir;  /* MTU selection (county, district, neighbour) */
 	ccs_metric *m_conflicts; /* bookings refused by an EXCLUDE constraint, then searched again */
+	ccs_metric *m_eval_days; /* days from eligibility to the first evaluation */
 	/* Per-message scratch for MTU snapshots and the engine's indexes: reset when the next
 	 * message starts, so a batch of 200 bookings at a busy MTU does not hold 200 snapshots in
 	 * the batch arena (the daemon's peak RSS). Nothing in it outlives its message: decisions
@@ -148,6 +149,7 @@ typedef struct ccs_sched_series_req {
 } ccs_sched_series_req;
 int ccs_sched__book_series(req *q, const ccs_sched_series_req *sr, const char *appt_kind,
 			   ccs_sched_booked *out) CCS_SCHED_STORE_WUR;
+void ccs_sched__observe_first_evaluation(req *q, ccs_date eligible_on, const ccs_sched_booked *b);
 int ccs_sched__emit_evaluation(req *q, const char *case_id, const char *mtu_id, const ccs_sched_booked *b,
 			       const char *kind) CCS_SCHED_STORE_WUR;
 int ccs_sched__emit_series(req *q, const char *case_id, const char *mtu_id, const char *rx_id,

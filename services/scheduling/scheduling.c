@@ -227,6 +227,10 @@ int ccs_scheduling_start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen)
 			   "bookings refused by an exclusion constraint (concurrent booking), then searched again",
 			   NULL, 0);
 	s->m_conflicts = ccs_metrics_series(ccs_svc_metrics(svc), "booking_conflicts_total", "");
+	static const double days_b[] = {1, 3, 7, 14, 21, 30, 45, 60, 90, 180};
+	ccs_metrics_family(ccs_svc_metrics(svc), "eligibility_to_evaluation_days", CCS_METRIC_HISTOGRAM,
+			   "days from MTP eligibility to the first evaluation's date", days_b, 10);
+	s->m_eval_days = ccs_metrics_series(ccs_svc_metrics(svc), "eligibility_to_evaluation_days", "");
 	if (!s->eval_disciplines) {
 		snprintf(errbuf, errlen, "evaluation.discipline must be PT, OT or PT,OT");
 		goto out;

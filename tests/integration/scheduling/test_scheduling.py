@@ -159,6 +159,9 @@ try:
         check(wait_until(lambda: d.metric("waitlist_children", lab) == want, 15),
               "waitlist_children{%s} = %s" % (lab, want))
         check((d.metric("waitlist_oldest_wait_days", lab) or 0) >= 0, "oldest wait by MTU exported")
+    check((d.metric("eligibility_to_evaluation_days_count") or 0) >= 1,
+          "days from eligibility to the first evaluation observed (%s evaluations)"
+          % d.metric("eligibility_to_evaluation_days_count"))
 
     # --- 3. cancellation re-offers the slot to the first waitlisted child --------------------
     appt, appt_day = psql(db, "SELECT appointment_id, day FROM appointments WHERE case_id = '%s'" % small[0])[0]
