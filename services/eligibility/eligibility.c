@@ -90,6 +90,7 @@ static const struct {
 
 /* The county table (when loaded) for residency comparison; read-only after start. */
 static ccs_county_table *g_counties;
+static ccs_metrics *g_metrics; /* the daemon's registry, for program histograms */
 
 static bool same_county_by_table(const char *a, const char *b)
 {
@@ -621,6 +622,38 @@ int ccs_eligibility_gauges(ccs_svc *svc, void *ctx, PGconn *pg)
 	return 0;
 }
 
+/*
+ * Program histogram: days from the referral to the case's first determination (eligible,
+ * at-risk eligible, not eligible or transferred; pending and physician review are not one).
+ * Counts only, no case data; a batch that rolls back may count again (metrics are not
+ * transactional).
+ */
+static int observe_first_determination(ccs_tx *tx, const decide_in *in, const char *as_of, ccs_svc_err *err)
+{
+	static ccs_metric *hist;
+	ccs_elig_outcome o = in->r->outcome;
+	int rc;
+	if (o != CCS_ELIG_OUTCOME_ELIGIBLE && o != CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE &&
+	    o != CCS_ELIG_OUTCOME_NOT_ELIGIBLE && o != CCS_ELIG_OUTCOME_TRANSFER)
+		return 0;
+	const char *p[1] = {in->c->case_id};
+	PGresult *r = ccs_tx_query(tx,
+				   "SELECT 1 FROM decisions WHERE case_id = $1 AND outcome IN"
+				   " ('ELIGIBLE', 'AT_RISK_ELIGIBLE', 'NOT_ELIGIBLE', 'TRANSFER') LIMIT 1",
+				   1, p, &rc, err);
+	if (!r)
+		return rc;
+	int first = PQntuples(r) == 0;
+	PQclear(r);
+	ccs_date on = ccs_date_parse(as_of);
+	if (first && on != CCS_DATE_INVALID && in->c->fc.referral_date != CCS_DATE_INVALID) {
+		if (!hist)
+			hist = ccs_metrics_series(g_metrics, "referral_to_determination_days", "");
+		ccs_metric_observe(hist, (double)(on - in->c->fc.referral_date));
+	}
+	return 0;
+}
+
 /* Emit the decision, record it, and schedule the case's next deadlines. */
 static int decide(ccs_tx *tx, const decide_in *in, ccs_svc_err *err)
 {
@@ -648,6 +681,8 @@ static int decide(ccs_tx *tx, const decide_in *in, ccs_svc_err *err)
 			     in->timer_kind, ccs_elig_outcome_str(r->outcome), reasons_array(a, r),
 			     lines_text(a, r), r->noa_required ? "true" : "false", *noa_due ? noa_due : NULL,
 			     r->ruleset_version, d.as_of_date, in->decided_at, sig};
+	if ((rc = observe_first_determination(tx, in, d.as_of_date, err)) != 0)
+		return rc;
 	PGresult *res = ccs_tx_query(tx,
 				     "INSERT INTO decisions(decision_id, case_id, kind, trigger, trigger_event_id,"
 				     " timer_kind, outcome, reasons, lines, noa_required, noa_due, rule_set_version,"
@@ -1192,6 +1227,10 @@ int ccs_eligibility_start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen)
 			   "open work by reviewing office, kind (PHYSICIAN_REVIEW, NOA_DUE, GOOD_CAUSE_REVIEW) and state "
 			   "(open, overdue)",
 			   NULL, 0);
+	static const double days_b[] = {1, 3, 7, 14, 21, 30, 45, 60, 90, 180};
+	ccs_metrics_family(mx, "referral_to_determination_days", CCS_METRIC_HISTOGRAM,
+			   "days from the referral date to the case's first eligibility determination", days_b, 10);
+	g_metrics = mx;
 	ccs_metrics_family(mx, "worklist_oldest_age_days", CCS_METRIC_GAUGE,
 			   "age in days of the oldest open work item, by reviewing office, kind and state", NULL, 0);
 	ccs_metrics_family(mx, "timers_total", CCS_METRIC_COUNTER,

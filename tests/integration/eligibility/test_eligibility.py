@@ -357,6 +357,9 @@ try:
     check(wait_until(lambda: (d.metric("worklist_items", gl) or 0) >= 1, 15), "worklist gauge by office")
     check(wait_until(lambda: 'ccs_clocks_due_soon{service="eligibility",kind=' in d.get("/metrics")[1], 15),
           "pending clocks by kind are exported (clocks_due_soon)")
+    check((d.metric("referral_to_determination_days_count") or 0) >= 1,
+          "days from referral to the first determination observed (%s cases)"
+          % d.metric("referral_to_determination_days_count"))
     age = d.metric("worklist_oldest_age_days", gl)
     check(age is not None and age >= 0, "oldest item's age by office: %s days" % age)
 
