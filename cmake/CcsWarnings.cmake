@@ -1,7 +1,10 @@
-# Warnings are errors for our own code. Linked per target through ccs_warnings.
+# Warnings for our own code, linked per target through ccs_warnings; the presets make them
+# errors (CCS_WERROR, on in every preset; a packager's own flags can turn it off).
+option(CCS_WERROR "treat warnings as errors" OFF)
 add_library(ccs_warnings INTERFACE)
 target_compile_options(ccs_warnings INTERFACE
-  -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+  $<$<BOOL:${CCS_WERROR}>:-Werror>
+  -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
   -Wformat=2 -Wvla -Wpointer-arith -Wundef -Wnull-dereference
   -Wimplicit-fallthrough -Wno-unused-parameter
   # gcc only: clang reports the const casts inside protobuf-c's INIT macros even from a
