@@ -134,6 +134,13 @@ try:
                 dict(base, evidenceId=str(uuid.uuid4()), medicalReview={
                     "confirmedIcd10Codes": codes, "examDate": today, "reviewerRole": "REVIEWER_ROLE_PHYSICIAN_CONSULTANT",
                     "cerebralPalsy": {"rigidityOrSpasticity": rng.random() < 0.8}}),
+                # The medical consultant's determination (the only way past "requires physician
+                # review" for conditions without documented findings of their own rule).
+                dict(base, evidenceId=str(uuid.uuid4()), physicianDetermination={
+                    "result": "PHYSICIAN_RESULT_ELIGIBLE" if rng.random() < 0.85 else "PHYSICIAN_RESULT_NOT_ELIGIBLE",
+                    "conditionGroup": "CONDITION_GROUP_MUSCULOSKELETAL", "findings": [],
+                    "rationaleCode": "DEMO-1", "reviewerId": "md-demo", "determinedDate": today,
+                    "scope": "MEDICAL_SCOPE_MTP", "icd10Codes": codes}),
                 dict(base, evidenceId=str(uuid.uuid4()), financial={
                     "agiCents": str(rng.choice([2500000, 3900000, 6500000])), "householdSize": 4,
                     "mediCalStatus": rng.choice(["MEDI_CAL_STATUS_NONE", "MEDI_CAL_STATUS_FULL_SCOPE_NO_SOC"]),
