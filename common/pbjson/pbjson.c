@@ -512,10 +512,13 @@ static int decode_value(struct pbjson_ctx *c, const ProtobufCFieldDescriptor *f,
 		if (rc == 0)
 			*(uint64_t *)dst = ui;
 		break;
+	/* A float's negative zero is stored as zero: protobuf-c 1.4.1 leaves a proto3 float equal
+	 * to 0 off the wire (its doubles keep -0), so -0 could not survive a pack (found by
+	 * fuzz_pbjson, "-0e91"). */
 	case PROTOBUF_C_TYPE_FLOAT:
 		rc = get_double(c, v, 1, &r);
 		if (rc == 0)
-			*(float *)dst = (float)r;
+			*(float *)dst = (float)r == 0.0f ? 0.0f : (float)r;
 		break;
 	case PROTOBUF_C_TYPE_DOUBLE:
 		rc = get_double(c, v, 0, &r);

@@ -338,8 +338,9 @@ static const ccs_cfg_def runtime_cfg[] = {
 	{"pg.idle.tx.timeout.ms", CCS_CFG_INT, "10000", 0, 1000, 3600000,
 	 "PostgreSQL ends a transaction left idle this long (a stalled instance's), so the instance"
 	 " that takes its partitions over does not wait on it; keep it below group.session.timeout.ms"},
-	{"pg.lock.timeout.ms", CCS_CFG_INT, "5000", 0, 0, 3600000,
-	 "a lock wait longer than this is a transient failure (retried), not a frozen loop; 0: no limit"},
+	{"pg.lock.timeout.ms", CCS_CFG_INT, "60000", 0, 0, 3600000,
+	 "a lock wait longer than this is a transient failure (retried), not a frozen loop; 0: no limit."
+	 " Keep it well above a busy batch: instances of one daemon wait on each other's batches"},
 	{"kafka.bootstrap", CCS_CFG_STR, "127.0.0.1:9092", 0, 0, 0, "Kafka bootstrap servers"},
 	{"group.id", CCS_CFG_STR, "", 0, 0, 0, "consumer group (default ccs-<service>)"},
 	{"group.static", CCS_CFG_BOOL, "true", 0, 0, 0,
@@ -417,6 +418,9 @@ static void declare_metrics(ccs_svc *s)
 			   "time-driven work (deadlines, reminders) due within due.soon.days, by kind", NULL, 0);
 	ccs_metrics_family(m, "clocks_past_due", CCS_METRIC_GAUGE,
 			   "time-driven work past its due date and not yet fired, by kind", NULL, 0);
+	ccs_metrics_family(m, "conflict_retries_total", CCS_METRIC_COUNTER,
+			   "transactions rolled back by a deadlock or serialization failure (the next ones are smaller)",
+			   NULL, 0);
 	ccs_metrics_family(m, "batches_retried_total", CCS_METRIC_COUNTER,
 			   "batches run again with a savepoint per message after a handler refused one", NULL, 0);
 	ccs_metrics_family(m, "consumer_recreated_total", CCS_METRIC_COUNTER, "consumers replaced after a fatal error", NULL, 0);

@@ -643,6 +643,15 @@ static int batch_apply(ccs_svc *s, item *its, size_t n, int careful, size_t *app
 	return 0;
 }
 
+/* After a deadlock or a serialization failure (SQLSTATE class 40), smaller transactions. */
+static void shrink_on_conflict(ccs_svc *s, const ccs_svc_err *err)
+{
+	if (strncmp(err->msg, "40", 2) != 0)
+		return;
+	s->chunk_max = s->chunk_max > 4 ? s->chunk_max / 4 : 1;
+	ccs_metrics_inc(s->metrics, "conflict_retries_total", "", 1);
+}
+
 /* Pause a partition another instance took over: it writes nothing until the next rebalance. */
 static void part_fence(ccs_svc *s, part *p)
 {
@@ -662,7 +671,7 @@ static void part_fence(ccs_svc *s, part *p)
  * (prepared), [outbox rows, COMMIT] as one pipeline. Returns 0, or CCS_SVC_TRANSIENT after
  * rolling back (the caller pauses and backs off).
  */
-static int process_partition(ccs_svc *s, part *p, rd_kafka_message_t **msgs, size_t n)
+static int process_chunk(ccs_svc *s, part *p, rd_kafka_message_t **msgs, size_t n)
 {
 	ccs_svc_err err = {{0}, {0}};
 	int rc = 0;
@@ -705,10 +714,13 @@ static int process_partition(ccs_svc *s, part *p, rd_kafka_message_t **msgs, siz
 	if ((rc = batch_commit(s, &err)) != 0) {
 		/* Unknown outcome: the position in PostgreSQL tells after reconnecting. */
 		ccs_metric_add(s->m_rollback, 1);
+		shrink_on_conflict(s, &err);
 		return rc;
 	}
 	CCS_FAILPOINT("batch.after_commit");
 	s->pg_fault = 0; /* whatever was missing is back */
+	if (s->chunk_max < (size_t)ccs_cfg_int(&s->cfg, "batch.max"))
+		s->chunk_max *= 2;
 	p->next_offset = next;
 	ccs_metric_add(s->m_commit, 1);
 	ccs_metric_observe(s->m_batch, (double)applied);
@@ -724,7 +736,31 @@ rollback:
 	if (PQtransactionStatus(s->pg) != PQTRANS_IDLE && ccs__svc_exec_simple(s, "ROLLBACK") != CCS_PG_OK)
 		rc = CCS_SVC_TRANSIENT;
 	ccs_metric_add(s->m_rollback, 1);
+	shrink_on_conflict(s, &err);
 	return rc;
+}
+
+/*
+ * One partition's messages, in transactions of at most chunk_max messages each. Instances of a
+ * daemon that touch the same rows (one MTU's calendar, one case) can deadlock with each other;
+ * a deadlock or serialization failure rolls the whole transaction back, and the same large
+ * batches retried together would deadlock again and again. So after such a failure the next
+ * transactions are a quarter of the size (down to one message), and each commit doubles the
+ * size again up to batch.max.
+ */
+static int process_partition(ccs_svc *s, part *p, rd_kafka_message_t **msgs, size_t n)
+{
+	size_t max = (size_t)ccs_cfg_int(&s->cfg, "batch.max");
+	if (s->chunk_max == 0 || s->chunk_max > max)
+		s->chunk_max = max;
+	for (size_t at = 0; at < n;) {
+		size_t k = n - at < s->chunk_max ? n - at : s->chunk_max;
+		int rc = process_chunk(s, p, msgs + at, k);
+		if (rc || p->state != PART_READY)
+			return rc;
+		at += k;
+	}
+	return 0;
 }
 
 /*

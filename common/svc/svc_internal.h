@@ -117,6 +117,7 @@ struct ccs_svc {
 	size_t nextra_out;
 	const ProtobufCMessageDescriptor **types; /* each input topic's contract type */
 	/* transaction in flight */
+	size_t chunk_max;    /* messages per transaction now: shrinks after a deadlock, grows back */
 	obrow *ob;           /* buffered outbox rows */
 	size_t nob, ob_cap;
 	stmt stmts[CCS_SVC_MAX_STMTS];

@@ -91,8 +91,10 @@ void ccs__pgarr_finish(pgarr *a)
  * open by a stalled instance (SIGSTOP, a frozen VM) would hold its partition's row lock, and the
  * instance that took the partition over would block on it with its one loop thread: PostgreSQL
  * ends such a session after pg.idle.tx.timeout.ms (below the group session timeout, so it is
- * gone by the time its partitions move), and a lock wait longer than pg.lock.timeout.ms fails
- * as a transient error (retried with backoff) instead of freezing the loop.
+ * gone by the time its partitions move), and a lock wait longer than pg.lock.timeout.ms (a
+ * minute: instances of a daemon legitimately wait on each other's batches, and a short limit
+ * turned that waiting into a storm of rolled-back batches under load) fails as a transient
+ * error instead of freezing the loop.
  *
  * Statements are prepared (parsed once) but planned for each execution: the daemons' tables
  * start empty and grow fast, and a generic plan cached while a table was small kept a useless
