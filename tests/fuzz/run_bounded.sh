@@ -8,7 +8,9 @@
 #
 # Each target fuzzes a temporary copy of its checked-in corpus (the repository is never
 # modified) for CCS_FUZZ_SECONDS seconds (default 20) with -timeout=10 -rss_limit_mb=2048 and
-# leak detection on. Any crash, sanitizer report, leak, timeout, out-of-memory or a run that
+# leak detection on, from a fixed seed (CCS_FUZZ_SEED, default 1): the CI step checks that the
+# code still holds on a reproducible exploration; tests/fuzz/campaign.sh, with random seeds, is
+# the one that searches for new findings. Any crash, sanitizer report, leak, timeout, out-of-memory or a run that
 # does not end in time fails the target. Prints one line per target, then `N passed, M failed`;
 # exits non-zero if any target failed (a failed build counts as one failure). Logs and crash inputs of failed targets are kept in
 # build/fuzz/bounded/ (CCS_FUZZ_BUILD_DIR overrides build/fuzz).
@@ -17,6 +19,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 build=1
+seed=${CCS_FUZZ_SEED:-1}
 names=()
 for a in "$@"; do
 	case "$a" in
@@ -65,7 +68,7 @@ while IFS=$'\t' read -r name exe corpus; do
 	# A hard stop well past -max_total_time: a run that hangs outside any single input (or
 	# in libFuzzer itself) fails instead of blocking CI.
 	rc=0
-	timeout -k 10 $((secs + 120)) "$exe" -max_total_time="$secs" -timeout=10 \
+	timeout -k 10 $((secs + 120)) "$exe" -max_total_time="$secs" -seed="$seed" -timeout=10 \
 		-rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1 \
 		-artifact_prefix="$out/$name/" "$tmp/$name" </dev/null >"$log" 2>&1 || rc=$?
 	read -r runs cov ft < <(fuzz_stats "$log")
