@@ -8,6 +8,7 @@
  */
 #include "ccs/county.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -442,4 +443,21 @@ const char *ccs_county_path(const char *configured)
 	if (configured && *configured)
 		return configured;
 	return access(CCS_COUNTIES_INSTALLED, R_OK) == 0 ? CCS_COUNTIES_INSTALLED : CCS_COUNTIES_SOURCE;
+}
+
+void ccs_county_slug(const char *in, char *out, size_t len)
+{
+	size_t k = 0;
+	if (!len)
+		return;
+	for (; *in && k + 1 < len; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (isalnum(c))
+			out[k++] = (char)tolower(c);
+		else if (k && out[k - 1] != '-')
+			out[k++] = '-';
+	}
+	while (k && out[k - 1] == '-')
+		k--;
+	out[k] = '\0';
 }

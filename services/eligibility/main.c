@@ -11,7 +11,6 @@
  * State regional office ("office.region-southern-california"). Kafka ACLs then let each office
  * read its own stream only (deploy/kafka/acl/); the integration bus reads the whole topic.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,22 +30,6 @@ static const char *const topics_out[] = {CCS_ELIGIBILITY_TOPIC_OUT, NULL};
 
 #define OFFICE_PREFIX "REVIEWING_OFFICE_"
 
-/* "Los Angeles" -> "los-angeles"; "SOUTHERN_CALIFORNIA" -> "southern-california". */
-static void slug(const char *in, char *out, size_t len)
-{
-	size_t k = 0;
-	for (; *in && k + 1 < len; in++) {
-		unsigned char c = (unsigned char)*in;
-		if (isalnum(c))
-			out[k++] = (char)tolower(c);
-		else if (k && out[k - 1] != '-')
-			out[k++] = '-';
-	}
-	while (k && out[k - 1] == '-')
-		k--;
-	out[k] = '\0';
-}
-
 /* The office stream of a county and its reviewing office (the words of the contract's enum,
  * with or without its prefix); 0, or -1 when either is unknown. */
 static int office_stream(const char *county, const char *office, char *out, size_t len)
@@ -59,10 +42,10 @@ static int office_stream(const char *county, const char *office, char *out, size
 	if (!*office || !strcmp(office, "UNSPECIFIED"))
 		return -1;
 	if (!strcmp(office, "COUNTY"))
-		slug(county, s, sizeof(s));
+		ccs_county_slug(county, s, sizeof(s));
 	else {
 		char o[64];
-		slug(office, o, sizeof(o));
+		ccs_county_slug(office, o, sizeof(o));
 		snprintf(s, sizeof(s), "region-%s", o);
 	}
 	if (!*s)

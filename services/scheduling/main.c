@@ -4,7 +4,6 @@
  * ccs_scheduling, publishes ccs.scheduling.decided.v1. Everything but the handler is the shared
  * engine (ccs/svc.h).
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,22 +21,6 @@ static const ccs_svc_input inputs[] = {
 };
 static const char *const topics_out[] = {CCS_SCHEDULING_TOPIC_OUT, NULL};
 
-/* "San Luis Obispo" -> "san-luis-obispo". */
-static void slug(const char *in, char *out, size_t len)
-{
-	size_t k = 0;
-	for (; *in && k + 1 < len; in++) {
-		unsigned char c = (unsigned char)*in;
-		if (isalnum(c))
-			out[k++] = (char)tolower(c);
-		else if (k && out[k - 1] != '-')
-			out[k++] = '-';
-	}
-	while (k && out[k - 1] == '-')
-		k--;
-	out[k] = '\0';
-}
-
 /*
  * ccs_svc_streams_fn: an IEP coordination notice also goes to its county's stream,
  * ccs.scheduling.decided.v1.county.<county>, so a county's coordinators read their own
@@ -53,7 +36,7 @@ static size_t streams(void *ctx, const char *topic, const char *const *tags, con
 	for (size_t i = 0; tags && tags[i] && tags[i + 1]; i += 2) {
 		if (strcmp(tags[i], "ccs_county") != 0)
 			continue;
-		slug(tags[i + 1], s, sizeof(s));
+		ccs_county_slug(tags[i + 1], s, sizeof(s));
 		if (!*s)
 			return 0;
 		snprintf(buf, sizeof(buf), "county.%s", s);
@@ -108,7 +91,7 @@ static int start(ccs_svc *svc, void *ctx, char *errbuf, size_t errlen)
 		return rc; /* no table: notices still name their streams; the operator creates them */
 	for (size_t i = 0; i < ccs_county_count(t); i++) {
 		char s[80], topic[160];
-		slug(ccs_county_at(t, i)->name, s, sizeof(s));
+		ccs_county_slug(ccs_county_at(t, i)->name, s, sizeof(s));
 		snprintf(topic, sizeof(topic), "%s.county.%s", CCS_SCHEDULING_TOPIC_OUT, s);
 		ccs_svc_add_output_topic(svc, topic);
 	}

@@ -92,6 +92,10 @@ void ccs_county_free(ccs_county_table *t);
  */
 const char *ccs_county_path(const char *configured);
 
+/* A name as it appears in stream topic names: "San Luis Obispo" -> "san-luis-obispo" (ASCII
+ * letters and digits lower-cased, every other run of characters one '-', none at the ends). */
+void ccs_county_slug(const char *name, char *out, size_t len);
+
 /* Rows in file order. */
 size_t ccs_county_count(const ccs_county_table *t);
 const ccs_county *ccs_county_at(const ccs_county_table *t, size_t i);

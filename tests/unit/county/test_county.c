@@ -230,3 +230,25 @@ CCS_TEST(load_files)
 	CCS_TRUE(t == NULL);
 	unlink(path);
 }
+
+/* Stream topic names (office and county streams) spell a name one way. */
+CCS_TEST(slug)
+{
+	static const struct {
+		const char *in, *want;
+		size_t len;
+	} cases[] = {
+		{"Los Angeles", "los-angeles", 64},
+		{"San Luis Obispo", "san-luis-obispo", 64},
+		{"SOUTHERN_CALIFORNIA", "southern-california", 64},
+		{"  Contra  Costa. ", "contra-costa", 64},
+		{"---", "", 64},
+		{"", "", 64},
+		{"Los Angeles", "los", 5}, /* cut to the buffer, never ending in '-' */
+	};
+	char out[64];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ccs_county_slug(cases[i].in, out, cases[i].len);
+		CCS_EQ_STR(out, cases[i].want);
+	}
+}
