@@ -269,14 +269,17 @@ static int keep_original(ccs_tx *tx, rd_kafka_message_t *rkm, const ccs_hdrs *or
 	int lens[6] = {0, 0, 0, (int)rkm->key_len, (int)rkm->len, (int)orig->len};
 	int fmts[6] = {0, 0, 0, 1, 1, 1};
 	/* A redelivery of the same offset (after a crash) finds the row already there. */
-	PGresult *r = PQexecParams(tx->pg,
-				   "INSERT INTO dead_letter_originals AS d (topic, partition, \"offset\", key, payload, headers)"
-				   " VALUES ($1, $2, $3, $4, $5, $6)"
-				   " ON CONFLICT (topic, partition, \"offset\") DO UPDATE SET payload = EXCLUDED.payload"
-				   " RETURNING d.id, encode(sha256(d.payload), 'hex')",
-				   6, NULL, params, lens, fmts, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-		rc = ccs_svc_pg_error(tx->pg, r, err);
+	PGresult *r = ccs_tx_query_params(
+		tx,
+		"INSERT INTO dead_letter_originals AS d (topic, partition, \"offset\", key, payload, headers)"
+		" VALUES ($1, $2, $3, $4, $5, $6)"
+		" ON CONFLICT (topic, partition, \"offset\") DO UPDATE SET payload = EXCLUDED.payload"
+		" RETURNING d.id, encode(sha256(d.payload), 'hex')",
+		6, params, lens, fmts, &rc, err);
+	if (!r)
+		goto out;
+	if (PQntuples(r) != 1) {
+		rc = ccs_svc_poison(err, "data", "dead_letter_originals: no row returned");
 		goto out;
 	}
 	*ref = ccs_arena_printf(tx->arena, "dead_letter_originals/%s", PQgetvalue(r, 0, 0));
@@ -374,8 +377,14 @@ static int dead_letter(ccs_svc *s, ccs_tx *tx, rd_kafka_message_t *rkm, const cc
  */
 int ccs__svc_savepoint(ccs_svc *s, const char *sql, ccs_svc_err *err)
 {
-	PGresult *r = PQexec(s->pg, sql);
 	int rc = 0;
+	if (strncmp(sql, "ROLLBACK", 8) == 0) {
+		(void)ccs__svc_flush(s, &(ccs_svc_err){{0}, {0}}); /* discarded with the savepoint */
+		ccs__svc_flush_reset(s);
+	} else if ((rc = ccs__svc_flush(s, err)) != 0) {
+		return rc;
+	}
+	PGresult *r = PQexec(s->pg, sql);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		(void)ccs_svc_pg_error(s->pg, r, err);
 		rc = CCS_SVC_TRANSIENT;
@@ -615,6 +624,12 @@ static int batch_apply(ccs_svc *s, item *its, size_t n, int careful, size_t *app
 		if (careful && (rc = ccs__svc_savepoint(s, "SAVEPOINT msg", err)) != 0)
 			return rc;
 		rc = s->def->inputs[topic_index(s, it->m.topic)].handle(s, s->def->ctx, &tx, &it->m, pb, &e);
+		/* In careful mode the message's queued writes are checked before its RELEASE, so a
+		 * failing one is charged to the message that wrote it. */
+		if (rc == 0 && careful)
+			rc = ccs__svc_flush(s, &e);
+		if (rc && s->pend_failed)
+			e = s->pend_err; /* the first error, not "transaction is aborted" after it */
 		if (rc == CCS_SVC_TRANSIENT) {
 			CCS_LOG_MSG(CCS_LOG_WARN_L, "transient failure", it->m.topic, it->m.partition, it->m.offset,
 				    "trace_id", CCS_LOG_S(it->trace_id), "error", CCS_LOG_S(e.msg));
@@ -700,6 +715,11 @@ static int process_chunk(ccs_svc *s, part *p, rd_kafka_message_t **msgs, size_t 
 		}
 		if (rc == 0)
 			rc = batch_apply(s, its, k, careful, &applied, &err);
+		/* Queued writes of the last messages: a failure that is not transient belongs to one
+		 * message, which the careful run finds. */
+		if (rc == 0 && ccs__svc_flush(s, &err) != 0)
+			rc = strcmp(err.cls, "transient") == 0 || strcmp(err.cls, "config") == 0 ? CCS_SVC_TRANSIENT
+							: careful ? CCS_SVC_TRANSIENT : RETRY_CAREFUL;
 		if (rc != RETRY_CAREFUL)
 			break;
 		ccs_metrics_inc(s->metrics, "batches_retried_total", "", 1);

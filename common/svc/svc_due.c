@@ -71,6 +71,10 @@ void ccs__svc_due_timer_cb(uv_timer_t *t)
 		if (rc)
 			goto out;
 		rc = s->def->due(s, s->def->ctx, &tx, &d, &err);
+		if (rc == 0)
+			rc = ccs__svc_flush(s, &err); /* its queued writes, before its RELEASE */
+		if (rc && s->pend_failed)
+			err = s->pend_err;
 		if (rc == CCS_SVC_TRANSIENT)
 			goto out;
 		if (rc) {

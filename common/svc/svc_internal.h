@@ -122,6 +122,10 @@ struct ccs_svc {
 	size_t nob, ob_cap;
 	stmt stmts[CCS_SVC_MAX_STMTS];
 	size_t nstmts;
+	/* ccs_tx_write: statements sent in pipeline mode whose results are not read yet */
+	size_t npend;
+	int pend_failed;      /* one of them failed: the transaction is aborted */
+	ccs_svc_err pend_err; /* its error, for the message's dead letter */
 	/* relay */
 	int relay_leader;
 	size_t inflight;
@@ -193,6 +197,8 @@ const char *ccs__svc_stmt(ccs_svc *s, const char *sql, PGresult **fail);
 void ccs__svc_stmts_reset(ccs_svc *s);
 int ccs__svc_pg_session(ccs_svc *s, char *errbuf, size_t errlen);
 int ccs__svc_pipeline(ccs_svc *s, const pq_step *st, size_t n, PGresult **res);
+int ccs__svc_flush(ccs_svc *s, ccs_svc_err *err);
+void ccs__svc_flush_reset(ccs_svc *s);
 void ccs__svc_outbox_params(ccs_svc *s, const char *vals[4], int lens[4]);
 int ccs__svc_outbox_flush(ccs_svc *s, ccs_svc_err *err);
 int ccs__svc_outbox_insert(ccs_tx *tx, const char *topic, const void *key, size_t keylen,

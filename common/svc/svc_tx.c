@@ -5,8 +5,10 @@
  *
  * Round trips are the cost of this design (each one a loopback wake-up on both sides), so:
  * every statement that goes through ccs_tx_query or the engine is prepared once per connection
- * and executed by name; outbox rows are buffered and written by one multi-row insert per
- * transaction; fixed sequences (BEGIN + offset + inbox, outbox + COMMIT) go as one pipeline.
+ * and executed by name; writes whose results the handler does not read (ccs_tx_write) are
+ * queued in the pipeline and sent with the next read; outbox rows are buffered and written by
+ * one multi-row insert per transaction; fixed sequences (BEGIN + offset + inbox, outbox +
+ * COMMIT) go as one pipeline.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -151,6 +153,7 @@ const char *ccs__svc_stmt(ccs_svc *s, const char *sql, PGresult **fail)
 /* Forget the prepared statements: the connection was reset and they went with it. */
 void ccs__svc_stmts_reset(ccs_svc *s)
 {
+	ccs__svc_flush_reset(s);
 	for (size_t i = 0; i < s->nstmts; i++)
 		free(s->stmts[i].sql);
 	s->nstmts = 0;
@@ -174,6 +177,11 @@ int ccs__svc_pipeline(ccs_svc *s, const pq_step *st, size_t n, PGresult **res)
 		res[i] = NULL;
 	if (n > 8)
 		return -1;
+	if (s->npend) {
+		ccs_svc_err e = {{0}, {0}};
+		if (ccs__svc_flush(s, &e) != 0)
+			return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		PGresult *fail = NULL;
 		names[i] = st[i].nparams >= 0 ? ccs__svc_stmt(s, st[i].sql, &fail) : NULL;
@@ -227,6 +235,155 @@ int ccs__svc_pipeline(ccs_svc *s, const pq_step *st, size_t n, PGresult **res)
 	return rc;
 }
 
+/* ---------------------------------------------------------------- queued writes */
+
+/*
+ * Writes go out in pipeline mode and their results are read only at the next point where the
+ * handler needs an answer (a read, the end of a message in careful mode, the commit): one round
+ * trip for a whole run of them. Their results are small (BindComplete + CommandComplete, about
+ * 20 bytes), so the server never blocks writing them while we are still sending; the queue is
+ * bounded anyway so that neither side's socket buffer can fill.
+ */
+#define PEND_MAX 512
+
+/* Read the results of the queued statements (and of `last`, sent after them, into *last). */
+static int pend_collect(ccs_svc *s, PGresult **last, ccs_svc_err *err)
+{
+	size_t want = s->npend + (last ? 1 : 0);
+	int rc = 0, broken = 0;
+
+	if (last)
+		*last = NULL;
+	if (!PQpipelineSync(s->pg))
+		broken = 1;
+	for (size_t i = 0; !broken && i < want; i++) {
+		PGresult *r = PQgetResult(s->pg);
+		if (!r) {
+			broken = 1;
+			break;
+		}
+		ExecStatusType t = PQresultStatus(r);
+		if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK && t != PGRES_PIPELINE_ABORTED && !rc) {
+			rc = ccs_svc_pg_error(s->pg, r, err);
+			s->pend_failed = 1;
+			s->pend_err = *err;
+		}
+		if (last && i == want - 1 && (t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK) && !rc)
+			*last = r;
+		else
+			PQclear(r);
+		while ((r = PQgetResult(s->pg)) != NULL)
+			PQclear(r); /* the NULL that ends this statement's results */
+	}
+	for (int guard = 0; !broken && guard < 4; guard++) {
+		PGresult *r = PQgetResult(s->pg);
+		if (!r)
+			continue;
+		int sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+		PQclear(r);
+		if (sync)
+			break;
+	}
+	s->npend = 0;
+	if (!PQexitPipelineMode(s->pg) || broken) {
+		if (!rc) {
+			snprintf(err->msg, sizeof(err->msg), "pipeline failed: %s", PQerrorMessage(s->pg));
+			snprintf(err->cls, sizeof(err->cls), "transient");
+			rc = CCS_SVC_TRANSIENT;
+		}
+		if (last && *last) {
+			PQclear(*last);
+			*last = NULL;
+		}
+	}
+	return rc;
+}
+
+/* Send and check the queued writes now; 0 or a CCS_SVC_* code. */
+int ccs__svc_flush(ccs_svc *s, ccs_svc_err *err)
+{
+	if (!s->npend)
+		return 0;
+	return pend_collect(s, NULL, err);
+}
+
+/* After a reconnect or at the end of a transaction: nothing queued, nothing failed. */
+void ccs__svc_flush_reset(ccs_svc *s)
+{
+	s->npend = 0;
+	s->pend_failed = 0;
+	memset(&s->pend_err, 0, sizeof(s->pend_err));
+}
+
+/* The prepared name of sql for a pipelined send: preparing is synchronous, so a statement not
+ * prepared yet first sends what is queued. NULL with *rc set on failure. */
+static const char *pend_stmt(ccs_svc *s, const char *sql, int *rc, ccs_svc_err *err)
+{
+	PGresult *fail = NULL;
+
+	*rc = 0;
+	if (s->npend) {
+		uint64_t h = fnv1a(sql);
+		for (size_t i = 0; i < s->nstmts; i++)
+			if (s->stmts[i].hash == h && strcmp(s->stmts[i].sql, sql) == 0)
+				return s->stmts[i].name;
+		if ((*rc = ccs__svc_flush(s, err)) != 0)
+			return NULL;
+	}
+	const char *name = ccs__svc_stmt(s, sql, &fail);
+	if (!name) {
+		if (fail) {
+			*rc = ccs_svc_pg_error(s->pg, fail, err);
+			PQclear(fail);
+		} else {
+			snprintf(err->msg, sizeof(err->msg), "statement cache full");
+			snprintf(err->cls, sizeof(err->cls), "data");
+			*rc = CCS_SVC_POISON;
+		}
+	}
+	return name;
+}
+
+/* Queue one prepared statement; 0 or a CCS_SVC_* code. */
+static int pend_send(ccs_svc *s, const char *name, int nparams, const char *const *params, const int *lengths,
+		     const int *formats, ccs_svc_err *err)
+{
+	if (!PQenterPipelineMode(s->pg) ||
+	    !PQsendQueryPrepared(s->pg, name, nparams, params, lengths, formats, 0)) {
+		snprintf(err->msg, sizeof(err->msg), "pipeline send failed: %s", PQerrorMessage(s->pg));
+		snprintf(err->cls, sizeof(err->cls), "transient");
+		if (PQpipelineStatus(s->pg) != PQ_PIPELINE_OFF)
+			(void)pend_collect(s, NULL, &(ccs_svc_err){{0}, {0}});
+		return CCS_SVC_TRANSIENT;
+	}
+	s->npend++;
+	return 0;
+}
+
+int ccs_tx_write_params(ccs_tx *tx, const char *sql, int nparams, const char *const *params, const int *lengths,
+			const int *formats, ccs_svc_err *err)
+{
+	ccs_svc *s = tx->svc;
+	int rc;
+
+	if (s->pend_failed) {
+		*err = s->pend_err;
+		return strcmp(err->cls, "transient") == 0 || strcmp(err->cls, "config") == 0 ? CCS_SVC_TRANSIENT
+											      : CCS_SVC_POISON;
+	}
+	if (s->npend >= PEND_MAX && (rc = ccs__svc_flush(s, err)) != 0)
+		return rc;
+	const char *name = pend_stmt(s, sql, &rc, err);
+	if (!name)
+		return rc;
+	return pend_send(s, name, nparams, params, lengths, formats, err);
+}
+
+int ccs_tx_write(ccs_tx *tx, const char *sql, int nparams, const char *const *params, ccs_svc_err *err)
+{
+	return ccs_tx_write_params(tx, sql, nparams, params, NULL, NULL, err);
+}
+
 /* ---------------------------------------------------------------- the handlers' API */
 
 static void *pb_arena_alloc(void *data, size_t size)
@@ -248,6 +405,10 @@ ProtobufCAllocator ccs_svc_arena_allocator(ccs_arena *a)
 
 PGconn *ccs_tx_conn(ccs_tx *tx)
 {
+	ccs_svc_err e = {{0}, {0}};
+	/* A failure is kept in pend_err: the handler's next statement fails on the aborted
+	 * transaction and the engine reports the first error. */
+	(void)ccs__svc_flush(tx->svc, &e);
 	return tx->pg;
 }
 
@@ -271,15 +432,36 @@ void ccs_tx_decision_id(ccs_tx *tx, const char *kind, char out[CCS_UUID_STRLEN])
 	ccs_uuid_decision_id(out, tx->input_id, kind);
 }
 
-PGresult *ccs_tx_query(ccs_tx *tx, const char *sql, int nparams, const char *const *params,
-		       int *rc, ccs_svc_err *err)
+PGresult *ccs_tx_query_params(ccs_tx *tx, const char *sql, int nparams, const char *const *params,
+			      const int *lengths, const int *formats, int *rc, ccs_svc_err *err)
 {
+	ccs_svc *s = tx->svc;
 	PGresult *r = NULL;
-	const char *name = ccs__svc_stmt(tx->svc, sql, &r);
+
+	if (s->pend_failed) {
+		*err = s->pend_err;
+		*rc = strcmp(err->cls, "transient") == 0 || strcmp(err->cls, "config") == 0 ? CCS_SVC_TRANSIENT
+											     : CCS_SVC_POISON;
+		return NULL;
+	}
+	if (s->npend) {
+		/* The read goes in the same round trip as the writes queued before it. */
+		const char *pname = pend_stmt(s, sql, rc, err);
+		if (!pname)
+			return NULL;
+		if (s->npend) {
+			if ((*rc = pend_send(s, pname, nparams, params, lengths, formats, err)) != 0)
+				return NULL;
+			s->npend--; /* collected as `last` */
+			*rc = pend_collect(s, &r, err);
+			return *rc ? NULL : r;
+		}
+	}
+	const char *name = ccs__svc_stmt(s, sql, &r);
 	if (name)
-		r = PQexecPrepared(tx->pg, name, nparams, params, NULL, NULL, 0);
+		r = PQexecPrepared(tx->pg, name, nparams, params, lengths, formats, 0);
 	else if (!r)
-		r = PQexecParams(tx->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+		r = PQexecParams(tx->pg, sql, nparams, NULL, params, lengths, formats, 0);
 	ExecStatusType st = PQresultStatus(r);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		*rc = 0;
@@ -290,6 +472,12 @@ PGresult *ccs_tx_query(ccs_tx *tx, const char *sql, int nparams, const char *con
 	return NULL;
 }
 
+PGresult *ccs_tx_query(ccs_tx *tx, const char *sql, int nparams, const char *const *params,
+		       int *rc, ccs_svc_err *err)
+{
+	return ccs_tx_query_params(tx, sql, nparams, params, NULL, NULL, rc, err);
+}
+
 void ccs_tx_count_decision(ccs_tx *tx, const char *kind, const char *outcome)
 {
 	char labels[256];
@@ -297,10 +485,17 @@ void ccs_tx_count_decision(ccs_tx *tx, const char *kind, const char *outcome)
 	ccs_metrics_inc(tx->svc->metrics, "decisions_total", labels, 1);
 }
 
-/* Run a command on the engine's connection; CCS_PG_* code. */
+/* Run a command on the engine's connection; CCS_PG_* code. Queued writes go first (a
+ * ROLLBACK discards them, anything else fails with them). */
 int ccs__svc_exec_simple(ccs_svc *s, const char *sql)
 {
 	char err[512];
+	ccs_svc_err e = {{0}, {0}};
+	int rollback = strncmp(sql, "ROLLBACK", 8) == 0;
+	if (ccs__svc_flush(s, &e) != 0 && !rollback)
+		return CCS_PG_TRANSIENT;
+	if (rollback)
+		ccs__svc_flush_reset(s);
 	int rc = ccs_pg_exec(s->pg, sql, err, sizeof(err));
 	if (rc)
 		CCS_LOG_WARN("statement failed", "sql", CCS_LOG_S(sql), "error", CCS_LOG_S(err));
@@ -510,31 +705,22 @@ int ccs_tx_schedule(ccs_tx *tx, const char *kind, const char *subject, ccs_date 
 		    const char *payload)
 {
 	char d[11];
-	ccs_svc_err e;
-	int rc;
+	ccs_svc_err e = {{0}, {0}};
 	ccs_date_format(due, d);
 	const char *p[6] = {kind, subject, d, payload, tx->input_id, tx->correlation_id};
-	PGresult *r = ccs_tx_query(tx,
-				   "INSERT INTO due_work(kind, subject, due_date, payload, source_event_id,"
-				   " correlation_id) VALUES ($1, $2, $3, $4, $5, $6)"
-				   " ON CONFLICT (kind, subject, due_date) DO NOTHING",
-				   6, p, &rc, &e);
-	if (r)
-		PQclear(r);
-	else
+	int rc = ccs_tx_write(tx,
+			      "INSERT INTO due_work(kind, subject, due_date, payload, source_event_id,"
+			      " correlation_id) VALUES ($1, $2, $3, $4, $5, $6)"
+			      " ON CONFLICT (kind, subject, due_date) DO NOTHING",
+			      6, p, &e);
+	if (rc)
 		CCS_LOG_WARN("due work insert failed", "error", CCS_LOG_S(e.msg));
 	return rc;
 }
 
 int ccs_tx_unschedule(ccs_tx *tx, const char *kind, const char *subject)
 {
-	ccs_svc_err e;
-	int rc;
+	ccs_svc_err e = {{0}, {0}};
 	const char *p[2] = {kind, subject};
-	PGresult *r = ccs_tx_query(tx, "DELETE FROM due_work WHERE kind = $1 AND subject = $2", 2, p,
-				   &rc, &e);
-	if (r)
-		PQclear(r);
-	return rc;
+	return ccs_tx_write(tx, "DELETE FROM due_work WHERE kind = $1 AND subject = $2", 2, p, &e);
 }
-

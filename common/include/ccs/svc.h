@@ -142,7 +142,8 @@ ccs_date ccs_svc_today(const ccs_svc *svc);
  */
 ProtobufCAllocator ccs_svc_arena_allocator(ccs_arena *a);
 
-/* Inside a transaction. */
+/* Inside a transaction. The connection, with the queued writes (ccs_tx_write) sent and checked
+ * first: prefer ccs_tx_query, which sends a read together with them. */
 PGconn *ccs_tx_conn(ccs_tx *tx);
 ccs_arena *ccs_tx_arena(ccs_tx *tx);
 /* The deterministic decision id for `kind` of the current input. */
@@ -179,6 +180,24 @@ int ccs_tx_unschedule(ccs_tx *tx, const char *kind, const char *subject)
  */
 PGresult *ccs_tx_query(ccs_tx *tx, const char *sql, int nparams, const char *const *params,
 		       int *rc, ccs_svc_err *err);
+/* ccs_tx_query with per-parameter lengths and formats (1: binary, e.g. a bytea). */
+PGresult *ccs_tx_query_params(ccs_tx *tx, const char *sql, int nparams, const char *const *params,
+			      const int *lengths, const int *formats, int *rc, ccs_svc_err *err);
+/*
+ * A statement whose rows the handler does not read and whose failure is not expected: an
+ * INSERT, UPDATE or DELETE of the daemon's own rows, an advisory lock. It is queued in the
+ * connection's pipeline and goes to the server with the next ccs_tx_query or the commit, so a
+ * run of writes costs no round trip of its own. Its failure surfaces there, possibly during a
+ * later message of the batch; the engine then runs the batch again with a savepoint per message
+ * and each message's writes checked before its RELEASE, so the message that caused it is the
+ * one dead-lettered. A write whose row count or RETURNING the handler uses, or whose failure
+ * the handler handles (a booking conflict), must go through ccs_tx_query. Returns 0, or a
+ * CCS_SVC_* code when an earlier queued statement had to be checked here and failed.
+ */
+int ccs_tx_write(ccs_tx *tx, const char *sql, int nparams, const char *const *params, ccs_svc_err *err)
+	__attribute__((warn_unused_result));
+int ccs_tx_write_params(ccs_tx *tx, const char *sql, int nparams, const char *const *params,
+			const int *lengths, const int *formats, ccs_svc_err *err) __attribute__((warn_unused_result));
 /* Count a decision for /metrics: decisions_total{kind,outcome}. */
 void ccs_tx_count_decision(ccs_tx *tx, const char *kind, const char *outcome);
 

@@ -7,7 +7,8 @@ per event, 4 round trips and one commit flush per input) and batched (libpq pipe
 100 ready events per transaction, one round trip per batch). It runs on the same servers in the
 same run, interleaved with the daemons, so each daemon figure is also a ratio.
 
-Sections (CCS_BENCH_ONLY=a,b,... runs a subset; default all):
+Sections (CCS_BENCH_ONLY=a,b,... runs a subset; default all; CCS_BENCH_SUBJECTS=referral,eligibility,
+scheduling limits the daemons of the backlog and count sections, the pipe baseline always runs):
 
   backlog   CCS_BENCH_ROUNDS (default 2) rounds of [pipe per-event, pipe batched, ccs-referrald] on
             the same CCS_BENCH_N (default 10000) pre-produced referrals (a fresh topic per round,
@@ -91,6 +92,8 @@ SECONDS = float(os.environ.get("CCS_BENCH_SECONDS", "8"))
 PIPE_N = int(os.environ.get("CCS_BENCH_PIPELINE_N", "3000"))
 PIPE_RATES = [int(r) for r in os.environ.get("CCS_BENCH_PIPELINE_RATES", "100,500").split(",") if r.strip()]
 ONLY = set(s for s in os.environ.get("CCS_BENCH_ONLY", "backlog,count,steady,pipeline,scale").split(",") if s)
+# daemons the backlog and count sections run (the pipe baseline always runs)
+SUBJECTS = set(s for s in os.environ.get("CCS_BENCH_SUBJECTS", "referral,eligibility,scheduling").split(",") if s)
 PARTITIONS = 3
 PIPE_BIN = os.path.join(BUILD, "tests/bench/pipe/ccs-bench-pipe")
 
@@ -649,7 +652,9 @@ def section_backlog():
         for mode in ("per-event", "batched"):
             base[mode] = pipe_backlog(mode, env.topic(REF_IN), N, "r%d" % rnd)
         # the referrals are already on the topic: the daemon reads the same backlog the pipes read
-        f = daemon_backlog_existing(env, "referral", N, "referrald round %d" % rnd)
+        f = None
+        if "referral" in SUBJECTS:
+            f = daemon_backlog_existing(env, "referral", N, "referrald round %d" % rnd)
         for mode in ("per-event", "batched"):
             if base[mode]:
                 table("round %d: pipe %s on %d referrals" % (rnd, mode, N), backlog_rows(base[mode]))
@@ -662,6 +667,8 @@ def section_backlog():
 
     # eligibilityd and schedulingd, each alone on a backlog of its own inputs
     for service, make in (("eligibility", make_eligibility_inputs), ("scheduling", make_scheduling_inputs)):
+        if service not in SUBJECTS:
+            continue
         env = Env("bnch")
         envs.append(env)
         f = daemon_backlog(env, service, make(random.Random(99), N), what=service + "d")
@@ -721,6 +728,8 @@ def section_count():
     inputs = {"referral": None, "eligibility": make_eligibility_inputs(rng, COUNT_N),
               "scheduling": make_scheduling_inputs(rng, COUNT_N)}
     for service in ("referral", "eligibility", "scheduling"):
+        if service not in SUBJECTS:
+            continue
         ins, out = IO[service]
         create_topics([env.topic(t) for t in ins + [out] if t != REF_IN])
         if inputs[service]:
