@@ -128,82 +128,107 @@ static ccs_date judged_on(const Ccs__Mtp__V1__ReferralSubmitted *r, const ccs_ms
 	return ccs_ref_judged_on(r->submitted_at, m->ce_time, (long long)m->timestamp_ms);
 }
 
-static int lock_key(ccs_tx *tx, const char *key, ccs_svc_err *err)
+/*
+ * Concurrent referrals of one child meet on these locks, CIN first, then the match key; one
+ * queued statement (the lookup that follows goes in the same round trip, after it: a lock and a
+ * read in one statement would read with the snapshot taken before the lock).
+ */
+static int lock_keys(ccs_tx *tx, const ccs_ref_facts *f, ccs_svc_err *err)
 {
-	int rc;
-	const char *p[1] = {key};
-	PGresult *r = ccs_tx_query(tx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", 1, p, &rc, err);
-	PQclear(r);
-	return rc;
+	const char *p[2] = {*f->cin ? f->cin : NULL, f->match_key};
+	return ccs_tx_write(tx,
+			    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))"
+			    " FROM unnest(ARRAY[$1::text, $2::text]) WITH ORDINALITY AS u(k, n)"
+			    " WHERE k IS NOT NULL ORDER BY n",
+			    2, p, err);
 }
 
 typedef struct match {
 	char case_id[CCS_UUID_STRLEN];
 	char case_number[32];
+	char school[CCS_REF_TEXT_MAX + 1]; /* the matched case's school district, "" when none */
 	ccs_ref_link link;
+	int decided;                       /* the referral_id already has a decision */
 } match;
 
-/* One open case as (case_id, case_number[, medi_cal_cin]) from a query; 1 when found. */
-static int take_case(PGresult *r, char *case_id, char *number, char *cin)
+/* Row `i` of the lookup as (case_id, case_number, medi_cal_cin, school_district). */
+static void take_case(PGresult *r, int i, match *m, char *cin)
 {
-	if (PQntuples(r) == 0)
-		return 0;
-	snprintf(case_id, CCS_UUID_STRLEN, "%s", PQgetvalue(r, 0, 0));
-	snprintf(number, 32, "%s", PQgetvalue(r, 0, 1));
-	if (cin)
-		snprintf(cin, CCS_REF_CIN_LEN + 1, "%s", PQgetvalue(r, 0, 2));
-	return 1;
+	snprintf(m->case_id, CCS_UUID_STRLEN, "%s", PQgetvalue(r, i, 1));
+	snprintf(m->case_number, sizeof(m->case_number), "%s", PQgetvalue(r, i, 2));
+	snprintf(cin, CCS_REF_CIN_LEN + 1, "%s", PQgetvalue(r, i, 3));
+	snprintf(m->school, sizeof(m->school), "%s", PQgetvalue(r, i, 4));
 }
 
 /*
- * Look for the child's open case: by CIN when the referral has one, else (or when no case has
- * that CIN) by match key among cases whose CIN does not contradict it; ccs_ref_link_decide()
- * judges what was found. Returns 0 (m->link.rule set when found) or a CCS_SVC_* error.
+ * Everything the decision needs from the database, in one statement (one round trip with the
+ * queued locks before it): the open case with the referral's CIN, the oldest open case with
+ * its match key whose CIN does not contradict it, and whether the referral_id was already
+ * decided. ccs_ref_link_decide() judges what was found: the CIN's case first, else the name's.
+ * The CIN branch repeats the predicate of the partial unique index cases_open_cin word for
+ * word (with "= $1" alone the planner chose the match-key index and read every open case;
+ * found by the benchmark). Returns 0 (m filled) or a CCS_SVC_* error.
  */
-static int find_case(ccs_tx *tx, const ccs_ref_facts *f, match *m, ccs_svc_err *err)
+static int find_case(ccs_tx *tx, const ccs_ref_facts *f, const char *referral_id, match *m, ccs_svc_err *err)
 {
 	ccs_ref_candidates found = {0, 0, NULL};
-	char name_cin[CCS_REF_CIN_LEN + 1] = "";
+	char name_cin[CCS_REF_CIN_LEN + 1] = "", cin_cin[CCS_REF_CIN_LEN + 1];
+	match by_name;
 	int rc = 0;
-	PGresult *r;
+	const char *p[3] = {*f->cin ? f->cin : NULL, f->match_key, referral_id};
 
 	memset(m, 0, sizeof(*m));
-	if (*f->cin) {
-		const char *p[1] = {f->cin};
-		/* The predicate of the partial unique index cases_open_cin, word for word: a prepared
-		 * statement's generic plan then always uses it (with "= $1" alone the planner chose
-		 * the match-key index and read every open case; found by the benchmark). */
-		r = ccs_tx_query(tx,
-				 "SELECT case_id, case_number FROM cases"
-				 " WHERE status = 'open' AND medi_cal_cin IS NOT NULL AND medi_cal_cin = $1",
-				 1, p, &rc, err);
-		if (!r)
-			return rc;
-		found.by_cin = take_case(r, m->case_id, m->case_number, NULL);
-		PQclear(r);
+	memset(&by_name, 0, sizeof(by_name));
+	PGresult *r = ccs_tx_query(tx,
+				   "SELECT 'c', case_id, case_number, coalesce(medi_cal_cin, ''),"
+				   " coalesce(school_district, '') FROM cases"
+				   " WHERE $1::text IS NOT NULL AND status = 'open' AND medi_cal_cin IS NOT NULL"
+				   " AND medi_cal_cin = $1"
+				   " UNION ALL (SELECT 'n', case_id, case_number, coalesce(medi_cal_cin, ''),"
+				   " coalesce(school_district, '') FROM cases"
+				   " WHERE status = 'open' AND match_key = $2"
+				   " AND (medi_cal_cin IS NULL OR $1::text IS NULL OR medi_cal_cin = $1)"
+				   " ORDER BY opened_at, case_id LIMIT 1)"
+				   " UNION ALL SELECT 'd', NULL, NULL, NULL, NULL FROM referrals"
+				   " WHERE referral_id = $3 AND outcome <> 'rejected'",
+				   3, p, &rc, err);
+	if (!r)
+		return rc;
+	for (int i = 0; i < PQntuples(r); i++) {
+		char how = PQgetvalue(r, i, 0)[0];
+		if (how == 'c' && !found.by_cin) {
+			take_case(r, i, m, cin_cin);
+			found.by_cin = 1;
+		} else if (how == 'n' && !found.by_name) {
+			take_case(r, i, &by_name, name_cin);
+			found.by_name = 1;
+		} else if (how == 'd') {
+			m->decided = 1;
+		}
 	}
-	if (!found.by_cin) {
-		const char *p[2] = {f->match_key, *f->cin ? f->cin : NULL};
-		r = ccs_tx_query(tx,
-				 "SELECT case_id, case_number, coalesce(medi_cal_cin, '') FROM cases"
-				 " WHERE status = 'open' AND match_key = $1"
-				 " AND (medi_cal_cin IS NULL OR $2::text IS NULL OR medi_cal_cin = $2)"
-				 " ORDER BY opened_at, case_id LIMIT 1",
-				 2, p, &rc, err);
-		if (!r)
-			return rc;
-		found.by_name = take_case(r, m->case_id, m->case_number, name_cin);
-		found.name_cin = name_cin;
-		PQclear(r);
+	PQclear(r);
+	if (found.by_cin)
+		found.by_name = 0; /* the CIN's case wins: the name's is not a candidate */
+	if (!found.by_cin && found.by_name) {
+		int decided = m->decided;
+		*m = by_name;
+		m->decided = decided;
 	}
+	found.name_cin = name_cin;
 	m->link = ccs_ref_link_decide(f->cin, &found);
 	return 0;
 }
 
-/* Record the referral; returns 1 when the referral_id was already decided (no effect). */
+/*
+ * Record the referral (queued). A valid referral_id was checked undecided by find_case under the
+ * child's locks; should another instance have decided it since (a resubmission with different
+ * child details takes other locks), the unique index refuses the insert, the batch runs again
+ * carefully and find_case then sees the decision. Rejected referrals may lack a usable id and
+ * are not in that index.
+ */
 static int record_referral(ccs_tx *tx, const ccs_msg *msg, const char *referral_id, const char *decision_id,
 			   const char *outcome, const char *case_id, const char *rule, const char *source,
-			   const char *referral_date, const char *reasons, ccs_svc_err *err, int *rc)
+			   const char *referral_date, const char *reasons, ccs_svc_err *err)
 {
 	const char *p[10] = {msg->ce_id, referral_id, decision_id, outcome, case_id, rule, source,
 			     referral_date, reasons, (const char *)msg->value};
@@ -213,21 +238,11 @@ static int record_referral(ccs_tx *tx, const ccs_msg *msg, const char *referral_
 	fmts[9] = 1;
 	if (!msg->value)
 		p[9] = "";
-	PGresult *r = PQexecParams(ccs_tx_conn(tx),
+	return ccs_tx_write_params(tx,
 				   "INSERT INTO referrals(event_id, referral_id, decision_id, outcome, case_id,"
 				   " match_rule, source, referral_date, reasons, submitted)"
-				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-				   " ON CONFLICT (referral_id) WHERE outcome <> 'rejected' DO NOTHING",
-				   10, NULL, p, lens, fmts, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		*rc = ccs_svc_pg_error(ccs_tx_conn(tx), r, err);
-		PQclear(r);
-		return 0;
-	}
-	*rc = 0;
-	int dup = strcmp(PQcmdTuples(r), "0") == 0;
-	PQclear(r);
-	return dup;
+				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+				   10, p, lens, fmts, err);
 }
 
 /* Postgres array literal of reason codes, e.g. {BIRTH_DATE_IN_FUTURE,COUNTY_UNKNOWN}. */
@@ -284,9 +299,8 @@ static int reject(ccs_tx *tx, const ccs_msg *msg, const Ccs__Mtp__V1__ReferralSu
 	char rds[11];
 	if (rd != CCS_DATE_INVALID)
 		ccs_date_format(rd, rds);
-	(void)record_referral(tx, msg, rid, id, "rejected", NULL, NULL, source_name(r->source),
-			      rd != CCS_DATE_INVALID ? rds : NULL, reasons_array(a, rs), err, &rc);
-	if (rc)
+	if ((rc = record_referral(tx, msg, rid, id, "rejected", NULL, NULL, source_name(r->source),
+				  rd != CCS_DATE_INVALID ? rds : NULL, reasons_array(a, rs), err)) != 0)
 		return rc;
 	rc = ccs_tx_emit(tx, CCS_REFERRAL_TOPIC_OUT, rid, "referral.rejected", &d.base);
 	if (rc == 0)
@@ -310,7 +324,6 @@ static int open_case(ccs_tx *tx, const Ccs__Mtp__V1__ReferralSubmitted *r, const
 		     ccs_svc_err *err)
 {
 	const Ccs__Mtp__V1__Child *ch = r->child;
-	int rc;
 
 	ccs_tx_decision_id(tx, "case", m->case_id);
 	case_number(m->case_number, f->county->code, f->referral_day, m->case_id);
@@ -319,40 +332,31 @@ static int open_case(ccs_tx *tx, const Ccs__Mtp__V1__ReferralSubmitted *r, const
 			     ch->last_name, f->birth_date, f->referral_date, f->application_send_due,
 			     f->application_return_due, r->referral_id,
 			     *f->school_district ? f->school_district : NULL};
-	PGresult *res = ccs_tx_query(tx,
-				     "INSERT INTO cases(case_id, case_number, county, county_model,"
-				     " reviewing_office, medi_cal_cin, match_key, first_name, last_name,"
-				     " birth_date, referral_date, application_send_due,"
-				     " application_return_due, opened_by_referral, school_district)"
-				     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-				     15, p, &rc, err);
-	if (!res)
-		return rc;
-	PQclear(res);
-	return 0;
+	/* Queued: the referral row that follows is read back in the same round trip. */
+	return ccs_tx_write(tx,
+			    "INSERT INTO cases(case_id, case_number, county, county_model,"
+			    " reviewing_office, medi_cal_cin, match_key, first_name, last_name,"
+			    " birth_date, referral_date, application_send_due,"
+			    " application_return_due, opened_by_referral, school_district)"
+			    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+			    15, p, err);
 }
 
 /*
- * What a linked referral adds to its case: the CIN when the case had none (the physician's
- * referral after the school's), and the school district when this referral names one. Writes
- * the case's school district after the update into school (empty when none is known).
+ * What a linked referral adds to its case (queued): the CIN when the case had none (the
+ * physician's referral after the school's), and the school district when this referral names
+ * one, which then is the case's school district (m->school).
  */
-static int update_case(ccs_tx *tx, const ccs_ref_facts *f, const match *m, char *school, size_t cap,
-		       ccs_svc_err *err)
+static int update_case(ccs_tx *tx, const ccs_ref_facts *f, match *m, ccs_svc_err *err)
 {
 	const char *p[3] = {m->case_id, m->link.record_cin ? f->cin : NULL,
 			    *f->school_district ? f->school_district : NULL};
-	int rc;
-	PGresult *res = ccs_tx_query(tx,
-				     "UPDATE cases SET medi_cal_cin = coalesce(medi_cal_cin, $2),"
-				     " school_district = coalesce($3, school_district)"
-				     " WHERE case_id = $1 RETURNING coalesce(school_district, '')",
-				     3, p, &rc, err);
-	if (!res)
-		return rc;
-	snprintf(school, cap, "%s", PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "");
-	PQclear(res);
-	return 0;
+	if (*f->school_district)
+		snprintf(m->school, sizeof(m->school), "%s", f->school_district);
+	return ccs_tx_write(tx,
+			    "UPDATE cases SET medi_cal_cin = coalesce(medi_cal_cin, $2),"
+			    " school_district = coalesce($3, school_district) WHERE case_id = $1",
+			    3, p, err);
 }
 
 int ccs_referral_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *msg, ProtobufCMessage *pb,
@@ -365,13 +369,11 @@ int ccs_referral_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *msg,
 	Ccs__Mtp__V1__ReferralAccepted acc = CCS__MTP__V1__REFERRAL_ACCEPTED__INIT;
 	Ccs__Mtp__V1__ReferralLinked lnk = CCS__MTP__V1__REFERRAL_LINKED__INIT;
 	char id[CCS_UUID_STRLEN];
-	char *school = ccs_arena_alloc(a, CCS_REF_TEXT_MAX + 1);
 	const char *kind, *outcome;
-	match m;
-	int rc, dup;
+	match *m = ccs_arena_alloc(a, sizeof(*m));
+	int rc;
 	(void)svc;
 	(void)ctx;
-	school[0] = '\0';
 
 	Ccs__Mtp__V1__ReferralSubmitted *r = (Ccs__Mtp__V1__ReferralSubmitted *)pb;
 	if (ccs_ref_validate(r, judged_on(r, msg), rs) > 0)
@@ -380,38 +382,40 @@ int ccs_referral_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *msg,
 	if (ccs_ref_facts_of(r, f) != 0)
 		return ccs_svc_poison(err, "validation", "referral passed validation but cannot be keyed");
 
-	/* Concurrent referrals of one child meet on these locks (CIN first, then the key). */
-	if (*f->cin && (rc = lock_key(tx, f->cin, err)) != 0)
+	if ((rc = lock_keys(tx, f, err)) != 0 || (rc = find_case(tx, f, r->referral_id, m, err)) != 0)
 		return rc;
-	if ((rc = lock_key(tx, f->match_key, err)) != 0)
-		return rc;
-	if ((rc = find_case(tx, f, &m, err)) != 0)
-		return rc;
+	if (m->decided) {
+		/* A resubmission of a decided referral: its decision is already out, and it must not
+		 * change the case. */
+		CCS_LOG_INFO("referral already decided, no effect", "event_id", CCS_LOG_S(msg->ce_id));
+		ccs_tx_count_decision(tx, "referral", "resubmitted");
+		return 0;
+	}
 
 	d.referral_id = r->referral_id;
 	d.county = (char *)(uintptr_t)f->county->name;
 	d.reviewing_office = f->office;
 	d.county_model = f->model;
 	d.decided_at = r->submitted_at;
-	if (m.link.rule) {
+	if (m->link.rule) {
 		kind = "referral.linked";
 		outcome = "linked";
-		lnk.existing_case_id = m.case_id;
-		lnk.existing_case_number = m.case_number;
-		lnk.match_rule = m.link.rule;
+		lnk.existing_case_id = m->case_id;
+		lnk.existing_case_number = m->case_number;
+		lnk.match_rule = m->link.rule;
 		lnk.n_diagnosis_codes = f->n_diagnosis_codes;
 		lnk.diagnosis_codes = codes_of(a, f);
 		lnk.requested_program = r->requested_program;
 		lnk.n_requested_services = r->n_requested_services;
 		lnk.requested_services = r->requested_services;
 		lnk.coverage = r->coverage;
-		lnk.school_district = school;
+		lnk.school_district = m->school;
 		d.outcome_case = CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_LINKED;
 		d.linked = &lnk;
 	} else {
 		kind = "referral.accepted";
 		outcome = "accepted";
-		if ((rc = open_case(tx, r, f, &m, err)) != 0)
+		if ((rc = open_case(tx, r, f, m, err)) != 0)
 			return rc;
 		acc.birth_date = f->birth_date;
 		acc.county = d.county;
@@ -430,39 +434,22 @@ int ccs_referral_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *msg,
 	}
 	ccs_tx_decision_id(tx, kind, id);
 	d.decision_id = id;
-	d.case_id = m.case_id;
-	d.case_number = m.case_number;
+	d.case_id = m->case_id;
+	d.case_number = m->case_number;
 
 	const ProtobufCEnumValue *rule = protobuf_c_enum_descriptor_get_value(
-		&ccs__mtp__v1__match_rule__descriptor, (int)m.link.rule);
-	dup = record_referral(tx, msg, r->referral_id, id, outcome, m.case_id,
-			      m.link.rule && rule ? rule->name : NULL, source_name(r->source), f->referral_date,
-			      NULL, err, &rc);
-	if (rc)
+		&ccs__mtp__v1__match_rule__descriptor, (int)m->link.rule);
+	if ((rc = record_referral(tx, msg, r->referral_id, id, outcome, m->case_id,
+				  m->link.rule && rule ? rule->name : NULL, source_name(r->source), f->referral_date,
+				  NULL, err)) != 0)
 		return rc;
-	if (dup) {
-		/* A resubmission of a decided referral: its decision is already out. Undo the new
-		 * case, if one was opened, by failing into the savepoint would lose the inbox row;
-		 * instead nothing was emitted and the case insert is rolled back explicitly. */
-		if (!m.link.rule) {
-			const char *p[1] = {m.case_id};
-			PGresult *res = ccs_tx_query(tx, "DELETE FROM cases WHERE case_id = $1", 1, p, &rc, err);
-			if (!res)
-				return rc;
-			PQclear(res);
-		}
-		CCS_LOG_INFO("referral already decided, no effect", "event_id", CCS_LOG_S(msg->ce_id));
-		ccs_tx_count_decision(tx, "referral", "resubmitted");
-		return 0;
-	}
-	/* Only a first decision changes the case: a resubmission must not. */
-	if (m.link.rule && (rc = update_case(tx, f, &m, school, CCS_REF_TEXT_MAX + 1, err)) != 0)
+	if (m->link.rule && (rc = update_case(tx, f, m, err)) != 0)
 		return rc;
-	rc = ccs_tx_emit(tx, CCS_REFERRAL_TOPIC_OUT, m.case_id, kind, &d.base);
+	rc = ccs_tx_emit(tx, CCS_REFERRAL_TOPIC_OUT, m->case_id, kind, &d.base);
 	if (rc == 0)
 		ccs_tx_count_decision(tx, "referral", outcome);
 	CCS_LOG_DBG("referral decided", "event_id", CCS_LOG_S(msg->ce_id), "decision_id", CCS_LOG_S(id),
-		    "case_id", CCS_LOG_S(m.case_id), "outcome", CCS_LOG_S(outcome), "cin_recorded",
-		    CCS_LOG_I(m.link.record_cin));
+		    "case_id", CCS_LOG_S(m->case_id), "outcome", CCS_LOG_S(outcome), "cin_recorded",
+		    CCS_LOG_I(m->link.record_cin));
 	return rc;
 }
