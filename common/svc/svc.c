@@ -341,6 +341,10 @@ static const ccs_cfg_def runtime_cfg[] = {
 	{"pg.lock.timeout.ms", CCS_CFG_INT, "60000", 0, 0, 3600000,
 	 "a lock wait longer than this is a transient failure (retried), not a frozen loop; 0: no limit."
 	 " Keep it well above a busy batch: instances of one daemon wait on each other's batches"},
+	{"pg.plan.cache.mode", CCS_CFG_STR, "force_custom_plan", 0, 0, 0,
+	 "PostgreSQL plan_cache_mode of the daemon's session: force_custom_plan plans every execution"
+	 " for its parameters (tables start empty and grow, and a generic plan chosen on an empty"
+	 " table can keep a useless index), auto lets PostgreSQL reuse generic plans"},
 	{"kafka.bootstrap", CCS_CFG_STR, "127.0.0.1:9092", 0, 0, 0, "Kafka bootstrap servers"},
 	{"group.id", CCS_CFG_STR, "", 0, 0, 0, "consumer group (default ccs-<service>)"},
 	{"group.static", CCS_CFG_BOOL, "true", 0, 0, 0,

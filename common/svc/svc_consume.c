@@ -422,6 +422,8 @@ typedef struct item {
 	int env_rc;        /* the envelope check: 0 or CCS_SVC_POISON (env_err says why) */
 	ccs_svc_err env_err;
 	int dup;           /* its event id was applied before (or earlier in this batch) */
+	ProtobufCMessage *pb; /* decoded (batch_decode), or NULL with dec_err saying why */
+	ccs_svc_err dec_err;
 	const char *traceparent;
 	const char *trace_id;
 } item;
@@ -585,19 +587,79 @@ static int batch_commit(ccs_svc *s, ccs_svc_err *err)
 	return rc;
 }
 
+/* Decode every message the handlers will see (the envelope passed, not a duplicate). */
+static void batch_decode(ccs_svc *s, item *its, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		item *it = &its[i];
+		it->pb = NULL;
+		memset(&it->dec_err, 0, sizeof(it->dec_err));
+		if (!it->env_rc && !it->dup)
+			it->pb = decode(s, &it->m, &it->dec_err);
+	}
+}
+
+/*
+ * The first phase of two-phase inputs: each input with a `prepare` sees its decoded messages of
+ * the batch at once and keeps its state in states[topic index]. 0, or a CCS_SVC_* code.
+ */
+static int batch_prepare(ccs_svc *s, item *its, size_t n, void **states, ccs_svc_err *err)
+{
+	const ccs_svc_input *in = s->def->inputs;
+	for (size_t t = 0; in[t].topic; t++) {
+		if (!in[t].prepare)
+			continue;
+		size_t k = 0;
+		const ccs_msg **msgs = ccs_arena_alloc(&s->arena, (n ? n : 1) * sizeof(*msgs));
+		ProtobufCMessage **pbs = ccs_arena_alloc(&s->arena, (n ? n : 1) * sizeof(*pbs));
+		for (size_t i = 0; i < n; i++)
+			if (its[i].pb && topic_index(s, its[i].m.topic) == (long)t) {
+				msgs[k] = &its[i].m;
+				pbs[k++] = its[i].pb;
+			}
+		if (!k)
+			continue;
+		ccs_svc_batch b = {k, msgs, pbs};
+		ccs_tx tx = {s, s->pg, &s->arena, NULL, NULL, NULL, NULL, NULL};
+		int rc = in[t].prepare(s, s->def->ctx, &tx, &b, &states[t], err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The second phase: each prepared input writes what its handlers buffered. */
+static int batch_finish(ccs_svc *s, void **states, ccs_svc_err *err)
+{
+	const ccs_svc_input *in = s->def->inputs;
+	for (size_t t = 0; in[t].topic; t++) {
+		if (!in[t].finish || !states[t])
+			continue;
+		ccs_tx tx = {s, s->pg, &s->arena, NULL, NULL, NULL, NULL, states[t]};
+		int rc = in[t].finish(s, s->def->ctx, &tx, states[t], err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /*
  * Apply the items of one batch inside its transaction. Without `careful`, no savepoints: a
  * message the handler refuses (its writes may be half done) sends the whole batch back as
  * RETRY_CAREFUL, to be run again with a savepoint per message so that the poison costs only
  * itself. Envelope and decode failures need no savepoint: nothing was written for them yet.
  */
-static int batch_apply(ccs_svc *s, item *its, size_t n, int careful, size_t *applied, ccs_svc_err *err)
+static int batch_apply(ccs_svc *s, item *its, size_t n, int careful, void **states, size_t *applied,
+		       ccs_svc_err *err)
 {
 	int rc = 0;
 
+	batch_decode(s, its, n);
+	if (!careful && (rc = batch_prepare(s, its, n, states, err)) != 0)
+		return rc == CCS_SVC_TRANSIENT ? rc : RETRY_CAREFUL;
 	for (size_t i = 0; i < n; i++) {
 		item *it = &its[i];
-		ccs_tx tx = {s, s->pg, &s->arena, it->m.ce_id, NULL, it->m.correlation_id, it->trace_id};
+		ccs_tx tx = {s, s->pg, &s->arena, it->m.ce_id, NULL, it->m.correlation_id, it->trace_id, NULL};
 		ccs_svc_err e = {{0}, {0}};
 
 		if (i)
@@ -614,16 +676,18 @@ static int batch_apply(ccs_svc *s, item *its, size_t n, int careful, size_t *app
 			continue;
 		}
 		tx.input_time = it->m.ce_time ? it->m.ce_time : "1970-01-01T00:00:00Z";
-		ProtobufCMessage *pb = decode(s, &it->m, &e);
+		ProtobufCMessage *pb = it->pb;
 		if (!pb) {
-			if ((rc = dead_letter(s, &tx, it->rkm, &e)) != 0)
+			if ((rc = dead_letter(s, &tx, it->rkm, &it->dec_err)) != 0)
 				return rc;
 			continue;
 		}
 		size_t mark = s->nob;
 		if (careful && (rc = ccs__svc_savepoint(s, "SAVEPOINT msg", err)) != 0)
 			return rc;
-		rc = s->def->inputs[topic_index(s, it->m.topic)].handle(s, s->def->ctx, &tx, &it->m, pb, &e);
+		long t = topic_index(s, it->m.topic);
+		tx.batch_state = states[t];
+		rc = s->def->inputs[t].handle(s, s->def->ctx, &tx, &it->m, pb, &e);
 		/* In careful mode the message's queued writes are checked before its RELEASE, so a
 		 * failing one is charged to the message that wrote it. */
 		if (rc == 0 && careful)
@@ -704,9 +768,14 @@ static int process_chunk(ccs_svc *s, part *p, rd_kafka_message_t **msgs, size_t 
 	if (!k)
 		return 0;
 	int64_t next = its[k - 1].m.offset + 1;
+	size_t ninputs = 0;
+	while (s->def->inputs[ninputs].topic)
+		ninputs++;
+	void **states = ccs_arena_alloc(&s->arena, (ninputs + 1) * sizeof(*states));
 	for (int careful = 0; careful < 2; careful++) {
 		s->nob = 0;
 		applied = 0;
+		memset(states, 0, (ninputs + 1) * sizeof(*states));
 		rc = batch_open(s, p, its, k, next, &err);
 		if (rc == 1) {
 			part_fence(s, p);
@@ -714,7 +783,9 @@ static int process_chunk(ccs_svc *s, part *p, rd_kafka_message_t **msgs, size_t 
 			goto rollback;
 		}
 		if (rc == 0)
-			rc = batch_apply(s, its, k, careful, &applied, &err);
+			rc = batch_apply(s, its, k, careful, states, &applied, &err);
+		if (rc == 0 && !careful && (rc = batch_finish(s, states, &err)) != 0 && rc != CCS_SVC_TRANSIENT)
+			rc = RETRY_CAREFUL;
 		/* Queued writes of the last messages: a failure that is not transient belongs to one
 		 * message, which the careful run finds. */
 		if (rc == 0 && ccs__svc_flush(s, &err) != 0)

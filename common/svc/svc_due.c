@@ -65,7 +65,7 @@ void ccs__svc_due_timer_cb(uv_timer_t *t)
 		char *input = ccs_arena_printf(&s->arena, "due:%s:%s:%s", d.kind, d.subject, PQgetvalue(r, i, 3));
 		char *when = ccs_arena_printf(&s->arena, "%sT00:00:00Z", PQgetvalue(r, i, 3));
 		ccs_tx tx = {s, s->pg, &s->arena, input, when, d.correlation_id,
-			     ccs__svc_trace_id(&s->arena, NULL, d.correlation_id)};
+			     ccs__svc_trace_id(&s->arena, NULL, d.correlation_id), NULL};
 		size_t mark = s->nob;
 		rc = ccs__svc_savepoint(s, "SAVEPOINT due", &err);
 		if (rc)

@@ -88,6 +88,7 @@ struct ccs_tx {
 	const char *input_time;
 	const char *correlation_id;
 	const char *trace_id;  /* W3C trace id, 32 lowercase hex digits, or NULL */
+	void *batch_state;     /* the input's prepare state for this batch, or NULL */
 };
 
 struct ccs_svc {

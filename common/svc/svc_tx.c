@@ -104,11 +104,17 @@ void ccs__pgarr_finish(pgarr *a)
  */
 int ccs__svc_pg_session(ccs_svc *s, char *errbuf, size_t errlen)
 {
-	char sql[256];
+	char sql[320];
+	const char *mode = ccs_cfg_str(&s->cfg, "pg.plan.cache.mode");
+	if (strcmp(mode, "auto") != 0 && strcmp(mode, "force_custom_plan") != 0 && strcmp(mode, "force_generic_plan") != 0) {
+		snprintf(errbuf, errlen, "pg.plan.cache.mode: '%s' is not auto, force_custom_plan or force_generic_plan",
+			 mode);
+		return CCS_PG_DATA;
+	}
 	snprintf(sql, sizeof(sql),
-		 "SET TIME ZONE 'UTC'; SET client_min_messages = warning; SET plan_cache_mode = force_custom_plan;"
+		 "SET TIME ZONE 'UTC'; SET client_min_messages = warning; SET plan_cache_mode = %s;"
 		 " SET idle_in_transaction_session_timeout = %ld; SET lock_timeout = %ld",
-		 ccs_cfg_int(&s->cfg, "pg.idle.tx.timeout.ms"), ccs_cfg_int(&s->cfg, "pg.lock.timeout.ms"));
+		 mode, ccs_cfg_int(&s->cfg, "pg.idle.tx.timeout.ms"), ccs_cfg_int(&s->cfg, "pg.lock.timeout.ms"));
 	return ccs_pg_exec(s->pg, sql, errbuf, errlen);
 }
 
@@ -415,6 +421,11 @@ PGconn *ccs_tx_conn(ccs_tx *tx)
 ccs_arena *ccs_tx_arena(ccs_tx *tx)
 {
 	return tx->arena;
+}
+
+void *ccs_tx_batch_state(ccs_tx *tx)
+{
+	return tx->batch_state;
 }
 
 const char *ccs_tx_input_id(ccs_tx *tx)

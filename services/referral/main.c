@@ -10,8 +10,8 @@
 extern const ccs_migration ccs_referral_migrations[];
 
 static const ccs_svc_input inputs[] = {
-	{CCS_REFERRAL_TOPIC_IN, ccs_referral_handle},
-	{NULL, NULL},
+	{CCS_REFERRAL_TOPIC_IN, ccs_referral_handle, NULL, NULL},
+	{NULL, NULL, NULL, NULL},
 };
 static const char *const topics_out[] = {CCS_REFERRAL_TOPIC_OUT, NULL};
 

@@ -15,9 +15,9 @@
 extern const ccs_migration ccs_scheduling_migrations[];
 
 static const ccs_svc_input inputs[] = {
-	{CCS_SCHEDULING_TOPIC_ELIGIBILITY, ccs_scheduling_on_eligibility},
-	{CCS_SCHEDULING_TOPIC_REQUESTS, ccs_scheduling_on_request},
-	{NULL, NULL},
+	{CCS_SCHEDULING_TOPIC_ELIGIBILITY, ccs_scheduling_on_eligibility, NULL, NULL},
+	{CCS_SCHEDULING_TOPIC_REQUESTS, ccs_scheduling_on_request, NULL, NULL},
+	{NULL, NULL, NULL, NULL},
 };
 static const char *const topics_out[] = {CCS_SCHEDULING_TOPIC_OUT, NULL};
 

@@ -11,6 +11,8 @@
 
 #include <libpq-fe.h>
 
+#include "ccs/mem.h"
+
 typedef struct ccs_migration {
 	int version;       /* from the file name NNNN_name.sql; 0 ends the array */
 	const char *name;
@@ -37,6 +39,9 @@ int ccs_pg_classify(PGconn *c, const PGresult *r);
 int ccs_pg_config_fault(const PGresult *r);
 /* Fill errbuf with "sqlstate: primary message" of a failed result. */
 void ccs_pg_errmsg(PGconn *c, const PGresult *r, char *errbuf, size_t errlen);
+/* A text[] literal of v[0..n) for a parameter such as "= ANY($1::text[])": every element
+ * double-quoted with '"' and '\\' escaped, NULL elements as NULL. In the arena. */
+char *ccs_pg_text_array(ccs_arena *a, const char *const *v, size_t n);
 /*
  * Apply the missing migrations of `component` in order, each in its own transaction, under a
  * session advisory lock so that concurrent instances apply them once. The version is read

@@ -84,10 +84,33 @@ typedef struct ccs_due {
 typedef int (*ccs_svc_handler)(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m,
 			       ProtobufCMessage *pb, ccs_svc_err *err);
 
+/* The messages of one input topic in a batch that its handler will be called for, in order. */
+typedef struct ccs_svc_batch {
+	size_t n;
+	const ccs_msg *const *msgs;
+	ProtobufCMessage *const *pbs;
+} ccs_svc_batch;
+
+/*
+ * Two-phase handling of a batch (optional). `prepare` runs before the handlers: it reads what
+ * all the batch's messages need in as few statements as possible (the locks of every key
+ * queued at once, one lookup for every key) and returns in *state what the handlers then find
+ * through ccs_tx_batch_state() instead of reading per message. `finish` runs after the last
+ * handler of the batch and writes what the handlers buffered in the state (multi-row). Both
+ * run only on the fast path: in a careful run (a savepoint per message, after a refusal) the
+ * state is NULL and each handler reads and writes for itself, so a handler must work both ways.
+ * They return 0 or a CCS_SVC_* code; a refusal sends the batch to the careful run.
+ */
+typedef int (*ccs_svc_prepare_fn)(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_svc_batch *b, void **state,
+				  ccs_svc_err *err);
+typedef int (*ccs_svc_finish_fn)(ccs_svc *svc, void *ctx, ccs_tx *tx, void *state, ccs_svc_err *err);
+
 /* One row of a daemon's input table: a {word, handler} table in the PgBouncer manner. */
 typedef struct ccs_svc_input {
 	const char *topic;       /* without topics.prefix */
 	ccs_svc_handler handle;
+	ccs_svc_prepare_fn prepare; /* optional */
+	ccs_svc_finish_fn finish;   /* optional */
 } ccs_svc_input;
 
 /* The contract of a topic: its message type, or NULL (ccs_pbjson_topic_descriptor). */
@@ -146,6 +169,8 @@ ProtobufCAllocator ccs_svc_arena_allocator(ccs_arena *a);
  * first: prefer ccs_tx_query, which sends a read together with them. */
 PGconn *ccs_tx_conn(ccs_tx *tx);
 ccs_arena *ccs_tx_arena(ccs_tx *tx);
+/* What the input's `prepare` kept for the current batch; NULL without one (careful runs). */
+void *ccs_tx_batch_state(ccs_tx *tx);
 /* The deterministic decision id for `kind` of the current input. */
 void ccs_tx_decision_id(ccs_tx *tx, const char *kind, char out[CCS_UUID_STRLEN]);
 /* The input's id (event id, or "due:<id>" for timer work) and time. */
