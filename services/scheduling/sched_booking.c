@@ -3,13 +3,16 @@
  *
  * Double booking. A plan picks slots from a snapshot loaded in this transaction, but another
  * instance (another partition: children of one MTU arrive keyed by their own case ids) may book
- * the same therapist or room concurrently. The EXCLUDE constraints refuse the second insert
- * (PostgreSQL makes it wait for the first transaction, then fails it with 23P01 if that one
- * committed). ccs_sched__book rolls back to a savepoint taken before the snapshot and plans
- * again: the next statement sees the committed booking (READ COMMITTED), so the retry picks
- * another slot without throwing away the rest of the batch. After booking.retries conflicts in
- * a row (a hot MTU under heavy contention) the message is treated as transient: the batch rolls
- * back and is retried from PostgreSQL's offset, which is always correct, only slower.
+ * the same therapist or room concurrently. The EXCLUDE constraints stand in the way of the
+ * second insert (PostgreSQL makes it wait for the first transaction; if that one committed,
+ * the insert, ON CONFLICT DO NOTHING, inserts nothing). ccs_sched__book then plans again on a
+ * fresh snapshot: the next statement sees the committed booking (READ COMMITTED), so the retry
+ * picks another slot without throwing away the rest of the batch. A booking of one row (an
+ * evaluation, a session: the hot path) has nothing to undo; several rows (a series) or an
+ * `after` step (a conference's physician) take a savepoint before the inserts and roll back
+ * to it. After booking.retries conflicts in a row (a hot MTU under heavy contention) the
+ * message is treated as transient: the batch rolls back and is retried from PostgreSQL's
+ * offset, which is always correct, only slower.
  *
  * Appointment ids are UUIDv5 of the input and "appointment.<kind>[.<n>]", so a replay books
  * byte-identical appointments.
@@ -31,19 +34,24 @@ int ccs_sched__book(req *q, const ccs_sched_booking *bk, ccs_sched_booked *out)
 
 	for (int attempt = 0; attempt < q->s->retries; attempt++) {
 		memset(out, 0, sizeof(*out));
-		if ((rc = sp(q, CCS_SCHED_SP_TAKE)) != 0)
-			return rc;
-		rc = ccs_sched_store_load_mtu(q->tx, q->scratch, bk->mtu_id, bk->case_ids, bk->from, bk->to,
-					      &m, &found, q->err);
+		rc = ccs_sched_store_load_mtu(q->tx, q->scratch, bk->mtu_id, bk->case_ids,
+					      bk->child ? bk->child->child_id : NULL, bk->from, bk->to, &m,
+					      &found, q->err);
 		if (rc)
 			return rc;
 		if (!found)
 			return ccs_svc_poison(q->err, "validation", "unknown mtu %s", bk->mtu_id);
+		if (bk->child) {
+			bk->child->iep = m.iep;
+			bk->child->n_iep = m.n_iep;
+		}
 		if ((rc = bk->plan(q, bk->arg, &m, out)) != 0)
 			return rc;
 		if (!out->found)
-			return sp(q, CCS_SCHED_SP_RELEASE);
-		int conflict = 0;
+			return 0;
+		int undo = out->n > 1 || bk->after, conflict = 0;
+		if (undo && (rc = sp(q, CCS_SCHED_SP_TAKE)) != 0)
+			return rc;
 		for (size_t i = 0; i < out->n && !conflict; i++)
 			if ((rc = ccs_sched_store_insert_appt(q->tx, &out->appts[i], q->event_id, &conflict,
 							      q->err)) != 0)
@@ -51,11 +59,12 @@ int ccs_sched__book(req *q, const ccs_sched_booking *bk, ccs_sched_booked *out)
 		if (!conflict && bk->after && (rc = bk->after(q, bk->arg, out, &conflict)) != 0)
 			return rc;
 		if (!conflict)
-			return sp(q, CCS_SCHED_SP_RELEASE);
+			return undo ? sp(q, CCS_SCHED_SP_RELEASE) : 0;
 		ccs_metric_add(q->s->m_conflicts, 1);
 		CCS_LOG_INFO("booking conflict, searching again", "event_id", CCS_LOG_S(q->event_id),
 			     "mtu_id", CCS_LOG_S(bk->mtu_id), "attempt", CCS_LOG_I(attempt + 1));
-		if ((rc = sp(q, CCS_SCHED_SP_ROLLBACK)) != 0 || (rc = sp(q, CCS_SCHED_SP_RELEASE)) != 0)
+		if (undo &&
+		    ((rc = sp(q, CCS_SCHED_SP_ROLLBACK)) != 0 || (rc = sp(q, CCS_SCHED_SP_RELEASE)) != 0))
 			return rc;
 	}
 	memset(out, 0, sizeof(*out));
@@ -140,9 +149,6 @@ static int plan_single(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_sche
 int ccs_sched__book_single(req *q, const ccs_sched_single *sg, ccs_sched_booked *out)
 {
 	struct single_arg x = {sg, {sg->case_id, NULL, 0}, sg->rules ? *sg->rules : q->s->rules};
-	int rc = ccs_sched_store_load_iep(q->tx, &x.child, q->err);
-	if (rc)
-		return rc;
 	x.rules.eval_minutes = sg->minutes > 0 ? sg->minutes : x.rules.eval_minutes;
 	ccs_date to = q->asof + x.rules.horizon_days;
 	if (sg->not_after != CCS_DATE_INVALID) {
@@ -153,7 +159,8 @@ int ccs_sched__book_single(req *q, const ccs_sched_single *sg, ccs_sched_booked 
 			x.rules.horizon_days = 0;
 		to = sg->not_after;
 	}
-	ccs_sched_booking bk = {sg->mtu_id, case_array(q, sg->case_id), q->asof, to, plan_single, NULL, &x};
+	ccs_sched_booking bk = {sg->mtu_id, case_array(q, sg->case_id), q->asof, to, plan_single, NULL, &x,
+				&x.child};
 	return ccs_sched__book(q, &bk, out);
 }
 
@@ -215,12 +222,10 @@ int ccs_sched__book_series(req *q, const ccs_sched_series_req *sr, const char *a
 			   ccs_sched_booked *out)
 {
 	struct series_arg x = {sr, appt_kind, {sr->case_id, NULL, 0}};
-	int rc = ccs_sched_store_load_iep(q->tx, &x.child, q->err);
-	if (rc)
-		return rc;
 	ccs_date to = (sr->start_on > q->asof ? sr->start_on : q->asof) + 7 * sr->weeks +
 		      q->s->rules.plan_change_notice_days * 2 + 14;
-	ccs_sched_booking bk = {sr->mtu_id, case_array(q, sr->case_id), q->asof, to, plan_series, NULL, &x};
+	ccs_sched_booking bk = {sr->mtu_id, case_array(q, sr->case_id), q->asof, to, plan_series, NULL, &x,
+				&x.child};
 	return ccs_sched__book(q, &bk, out);
 }
 
@@ -344,21 +349,15 @@ int ccs_sched__reoffer_freed(req *q, const ccs_sched_store_booked_appt *fa, int 
 	*n_booked = 0;
 	if (strcmp(freed->kind, "conference") == 0)
 		return 0;
-	rc = ccs_sched__waitlist_load(q, freed->mtu_id, NULL, freed->discipline,
-				      (size_t)q->s->reoffer_max * 4, &e, &w, &n);
-	if (rc)
+	/* Series entries need more than one slot: they are retried on calendar changes instead. */
+	rc = ccs_sched__waitlist_load(q, freed->mtu_id, NULL, freed->discipline, 1, (size_t)q->s->reoffer_max,
+				      1, &e, &w, &n);
+	if (rc || n == 0)
 		return rc;
-	struct reoffer_arg x = {freed, ccs_arena_alloc(q->scratch, (n + 1) * sizeof(*x.ev)),
-				ccs_arena_alloc(q->scratch, (n + 1) * sizeof(*x.wv)), 0, 0};
+	struct reoffer_arg x = {freed, e, w, n, 0};
 	size_t cap = 3;
-	for (size_t i = 0; i < n && x.nv < (size_t)q->s->reoffer_max; i++)
-		if (strcmp(w[i].kind, "series") != 0) {
-			x.ev[x.nv] = e[i];
-			x.wv[x.nv++] = w[i];
-			cap += strlen(w[i].case_id) + 1;
-		}
-	if (x.nv == 0)
-		return 0;
+	for (size_t i = 0; i < x.nv; i++)
+		cap += strlen(w[i].case_id) + 1;
 	char *ids = ccs_arena_alloc(q->a, cap);
 	size_t pos = 0;
 	ids[pos++] = '{';
@@ -366,7 +365,7 @@ int ccs_sched__reoffer_freed(req *q, const ccs_sched_store_booked_appt *fa, int 
 		pos += (size_t)snprintf(ids + pos, cap - pos, "%s%s", i ? "," : "", x.wv[i].case_id);
 	snprintf(ids + pos, cap - pos, "}");
 
-	ccs_sched_booking bk = {freed->mtu_id, ids, q->asof, freed->day + 1, plan_reoffer, NULL, &x};
+	ccs_sched_booking bk = {freed->mtu_id, ids, q->asof, freed->day + 1, plan_reoffer, NULL, &x, NULL};
 	ccs_sched_booked b;
 	if ((rc = ccs_sched__book(q, &bk, &b)) != 0 || !b.found)
 		return rc;

@@ -23,7 +23,7 @@ int ccs_sched__arm_conference_due(req *q, const char *case_id, ccs_date last)
 {
 	ccs_sched_store_child c;
 	int rc, found;
-	if ((rc = ccs_sched_store_child_get(q->tx, case_id, 0, &c, &found, q->err)) != 0)
+	if ((rc = ccs_sched__child_get(q, case_id, 0, &c, &found)) != 0)
 		return rc;
 	int months = c.conference_months ? c.conference_months : q->s->conference_interval_months;
 	ccs_date due = ccs_sched_policy_conference_due(last, months);
@@ -130,8 +130,7 @@ static int book_conference(req *q, struct conf_arg *x, Ccs__Mtp__V1__Participant
 {
 	int rc;
 
-	if ((rc = ccs_sched_store_load_iep(q->tx, &x->child, q->err)) != 0 ||
-	    (rc = ccs_sched_store_child_therapist(q->tx, x->case_id, x->mtu_id, CCS_SCHED_PT, 0, &x->pt,
+	if ((rc = ccs_sched_store_child_therapist(q->tx, x->case_id, x->mtu_id, CCS_SCHED_PT, 0, &x->pt,
 						  q->err)) != 0 ||
 	    (rc = ccs_sched_store_child_therapist(q->tx, x->case_id, x->mtu_id, CCS_SCHED_OT, 0, &x->ot,
 						  q->err)) != 0)
@@ -143,7 +142,8 @@ static int book_conference(req *q, struct conf_arg *x, Ccs__Mtp__V1__Participant
 				to,
 				plan_conference,
 				after_conference,
-				x};
+				x,
+				&x->child};
 	ccs_sched_booked b;
 	if ((rc = ccs_sched__book(q, &bk, &b)) != 0)
 		return rc;
@@ -213,7 +213,7 @@ static int conference_facts(req *q, const char *case_id, const char *kind, ccs_s
 {
 	int rc, found;
 	*refused = 0;
-	if ((rc = ccs_sched_store_child_get(q->tx, case_id, 0, c, &found, q->err)) != 0)
+	if ((rc = ccs_sched__child_get(q, case_id, 0, c, &found)) != 0)
 		return rc;
 	ccs_sched_elig_status st = ccs_sched_policy_status_parse(c->status);
 	if (st == CCS_SCHED_ELIG_ELIGIBLE && c->age_out_on != CCS_DATE_INVALID && q->asof >= c->age_out_on)
@@ -282,7 +282,7 @@ int ccs_sched__conference_due(req *q, const char *case_id, ccs_date due)
 	ccs_date next;
 	int rc, found;
 
-	if ((rc = ccs_sched_store_child_get(q->tx, case_id, 0, &c, &found, q->err)) != 0)
+	if ((rc = ccs_sched__child_get(q, case_id, 0, &c, &found)) != 0)
 		return rc;
 	if (ccs_sched_policy_status_parse(c.status) != CCS_SCHED_ELIG_ELIGIBLE || !c.mtu_id)
 		goto record;
@@ -367,8 +367,7 @@ int ccs_sched__on_conference_outcome(req *q, const char *case_id, const Ccs__Mtp
 	const char *parts[8];
 	size_t np = 0;
 	if (co->next_conference_months &&
-	    (rc = ccs_sched_store_child_conference_months(q->tx, case_id, (int)co->next_conference_months,
-							  q->err)) != 0)
+	    (rc = ccs_sched__child_conference_months(q, case_id, (int)co->next_conference_months)) != 0)
 		return rc;
 	for (size_t i = 0; i < co->n_plan_changes; i++) {
 		const char *o = NULL;

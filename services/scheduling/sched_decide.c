@@ -28,6 +28,91 @@ void ccs_sched__req_init(req *q, void *ctx, ccs_tx *tx, ccs_svc_err *err)
 	q->request_id = q->event_id;
 }
 
+/* ---- the children rows of this message */
+
+struct ccs_sched_child_memo {
+	ccs_sched_store_child c;
+	int found;
+	int locked; /* read FOR UPDATE, or written: this transaction holds the row */
+};
+
+static struct ccs_sched_child_memo *memo_find(req *q, const char *case_id)
+{
+	for (size_t i = 0; i < q->n_memo; i++)
+		if (strcmp(q->memo[i].c.case_id, case_id) == 0)
+			return &q->memo[i];
+	return NULL;
+}
+
+/* The memo slot of case_id, a new one when absent (a message touches a handful of children:
+ * its own, and those a freed slot is offered to). */
+static struct ccs_sched_child_memo *memo_slot(req *q, const char *case_id)
+{
+	struct ccs_sched_child_memo *m = memo_find(q, case_id);
+	if (m)
+		return m;
+	if (q->n_memo == q->cap_memo) {
+		size_t cap = q->cap_memo ? 2 * q->cap_memo : 4;
+		struct ccs_sched_child_memo *n = ccs_arena_alloc(q->a, cap * sizeof(*n));
+		if (q->n_memo)
+			memcpy(n, q->memo, q->n_memo * sizeof(*n));
+		q->memo = n;
+		q->cap_memo = cap;
+	}
+	m = &q->memo[q->n_memo++];
+	memset(m, 0, sizeof(*m));
+	return m;
+}
+
+int ccs_sched__child_get(req *q, const char *case_id, int for_update, ccs_sched_store_child *c, int *found)
+{
+	struct ccs_sched_child_memo *m = memo_find(q, case_id);
+	if (m && (m->locked || !for_update)) {
+		*c = m->c;
+		*found = m->found;
+		return 0;
+	}
+	int rc = ccs_sched_store_child_get(q->tx, case_id, for_update, c, found, q->err);
+	if (rc)
+		return rc;
+	m = memo_slot(q, case_id);
+	m->c = *c;
+	m->c.case_id = ccs_arena_strdup(q->a, case_id);
+	m->found = *found;
+	m->locked = for_update;
+	return 0;
+}
+
+int ccs_sched__child_put(req *q, const ccs_sched_store_child *c)
+{
+	int rc = ccs_sched_store_child_put(q->tx, c, q->event_id, q->err);
+	if (rc)
+		return rc;
+	struct ccs_sched_child_memo *m = memo_slot(q, c->case_id);
+	ccs_date kept = m->found ? m->c.eligible_on : CCS_DATE_INVALID;
+	int months = m->found ? m->c.conference_months : c->conference_months;
+	m->c = *c;
+	m->c.case_id = ccs_arena_strdup(q->a, c->case_id);
+	/* What the upsert keeps of the row rather than takes from c. */
+	if (!m->c.county)
+		m->c.county = "";
+	if (kept != CCS_DATE_INVALID)
+		m->c.eligible_on = kept;
+	m->c.conference_months = months;
+	m->found = 1;
+	m->locked = 1;
+	return 0;
+}
+
+int ccs_sched__child_conference_months(req *q, const char *case_id, int months)
+{
+	int rc = ccs_sched_store_child_conference_months(q->tx, case_id, months, q->err);
+	struct ccs_sched_child_memo *m = memo_find(q, case_id);
+	if (!rc && m && m->found)
+		m->c.conference_months = months;
+	return rc;
+}
+
 const char *ccs_sched__date(req *q, ccs_date d)
 {
 	if (d == CCS_DATE_INVALID)
@@ -242,7 +327,7 @@ int ccs_sched__notice(req *q, const char *case_id, const char *mtu_id, Ccs__Mtp_
 	 * county's own stream (main.c), which its coordinators alone may read. */
 	ccs_sched_store_child child;
 	int have_child = 0;
-	if ((rc = ccs_sched_store_child_get(q->tx, case_id, 0, &child, &have_child, q->err)) != 0)
+	if ((rc = ccs_sched__child_get(q, case_id, 0, &child, &have_child)) != 0)
 		return rc;
 	const char *tags[] = {"ccs_county", have_child && child.county ? child.county : "", NULL};
 	rc = ccs_sched__emit_tagged(q, case_id, mtu_id, decision_kind, &d,

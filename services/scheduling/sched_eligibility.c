@@ -53,24 +53,20 @@ static unsigned bits_count(unsigned m)
 	return n;
 }
 
-int ccs_sched__book_evaluations(req *q, const char *case_id, const char **outcome)
+int ccs_sched__book_evaluations(req *q, ccs_sched_store_child *cp, int unstored, int is_new,
+				const char **outcome)
 {
-	ccs_sched_store_child c;
-	unsigned open;
-	int rc, found, booked = 0, waiting = 0;
+	ccs_sched_store_child c = *cp;
+	const char *case_id = c.case_id;
+	unsigned open = 0;
+	int rc, booked = 0, waiting = 0;
 
-	if ((rc = ccs_sched_store_child_get(q->tx, case_id, 0, &c, &found, q->err)) != 0)
-		return rc;
 	unsigned want = c.eval_disciplines ? c.eval_disciplines : q->s->eval_disciplines;
-	if ((rc = ccs_sched_store_evaluations_open(q->tx, case_id, &open, q->err)) != 0)
+	if (!is_new && (rc = ccs_sched_store_evaluations_open(q->tx, case_id, &open, q->err)) != 0)
 		return rc;
 	unsigned missing = want & ~open;
-	if (!missing) {
-		*outcome = "evaluation_already_open";
-		return 0;
-	}
 	const char *mtu_id = c.mtu_id;
-	if (!mtu_id) {
+	if (missing && !mtu_id) {
 		const ccs_sched_mtu *m = ccs_sched_mtu_select_spread(q->s->dir, c.county, c.district, missing,
 								     case_id, NULL);
 		if (!m)
@@ -78,9 +74,16 @@ int ccs_sched__book_evaluations(req *q, const char *case_id, const char **outcom
 		if (m) {
 			mtu_id = m->mtu_id;
 			c.mtu_id = mtu_id;
-			if ((rc = ccs_sched_store_child_put(q->tx, &c, q->event_id, q->err)) != 0)
-				return rc;
+			unstored = 1;
 		}
+	}
+	/* One write of the child for the whole message: its new facts and the MTU chosen. */
+	if (unstored && (rc = ccs_sched__child_put(q, &c)) != 0)
+		return rc;
+	*cp = c;
+	if (!missing) {
+		*outcome = "evaluation_already_open";
+		return 0;
 	}
 	unsigned flags = c.at_risk ? CCS_SCHED_WLF_AT_RISK_INFANT : 0;
 	int single = bits_count(want) == 1;
@@ -147,7 +150,7 @@ int ccs_sched__end_services(req *q, const char *case_id, ccs_sched_elig_status s
 	int rc, found;
 	const char *reason = st == CCS_SCHED_ELIG_ELIGIBLE ? "PLAN_ENDED" : ccs_sched_policy_end_reason(st);
 
-	if ((rc = ccs_sched_store_child_get(q->tx, case_id, 0, &c, &found, q->err)) != 0)
+	if ((rc = ccs_sched__child_get(q, case_id, 0, &c, &found)) != 0)
 		return rc;
 	ccs_sched_policy_end_dates(&q->s->rules, st, q->asof, c.age_out_on, &therapy_from, &eval_from);
 	if ((rc = ccs_sched_store_appts_booked(q->tx, case_id, NULL, eval_from, NULL, disciplines, &ap, &n,
@@ -192,10 +195,9 @@ int ccs_sched__end_services(req *q, const char *case_id, ccs_sched_elig_status s
 	if ((rc = ccs_sched_store_wl_remove_case(q->tx, case_id, NULL, disciplines, q->event_id, q->err)) !=
 	    0)
 		return rc;
-	for (int d = CCS_SCHED_PT; d <= CCS_SCHED_OT; d <<= 1)
-		if ((!disciplines || (disciplines & (unsigned)d)) &&
-		    (rc = ccs_sched_store_rx_supersede(q->tx, case_id, d, NULL, q->err)) != 0)
-			return rc;
+	if ((rc = ccs_sched_store_rx_supersede(q->tx, case_id, disciplines ? disciplines : all, NULL,
+					       q->err)) != 0)
+		return rc;
 	if (nids == 0)
 		return 0;
 
@@ -293,7 +295,7 @@ int ccs_sched__on_eligibility(req *q, Ccs__Mtp__V1__EligibilityDecision *ed)
 	const char *case_id = ed->case_id;
 
 	ccs_sched_store_child c;
-	if ((rc = ccs_sched_store_child_get(q->tx, case_id, 1, &c, &known, q->err)) != 0)
+	if ((rc = ccs_sched__child_get(q, case_id, 1, &c, &known)) != 0)
 		return rc;
 	int lea_before = c.lea_referred;
 	c.county = ed->county;
@@ -308,29 +310,33 @@ int ccs_sched__on_eligibility(req *q, Ccs__Mtp__V1__EligibilityDecision *ed)
 	const char *district = decision_district(&ed->base);
 	if (district)
 		c.district = district;
-	if ((rc = ccs_sched_store_child_put(q->tx, &c, ccs_tx_input_id(q->tx), q->err)) != 0)
+	/* An eligible child is written once, with the MTU its evaluations go to (below). */
+	int notice = f.reason_nmn && !lea_before, deferred = eligible && !notice;
+	if (!deferred && (rc = ccs_sched__child_put(q, &c)) != 0)
 		return rc;
 
-	if (f.reason_nmn && !lea_before) {
+	if (notice) {
 		rc = ccs_sched__notice(q, case_id, c.mtu_id,
 				       CCS__MTP__V1__IEP_NOTICE_KIND__IEP_NOTICE_KIND_REFER_LEA_EDUCATIONAL,
 				       q->asof, "NOT_MEDICALLY_NECESSARY", NULL, "iep.refer_lea");
 		if (rc)
 			return rc;
 	}
+	/* A child scheduling did not know has nothing booked, waiting or prescribed: the ends below
+	 * would change nothing. */
 	if (eligible) {
-		if ((rc = ccs_sched__book_evaluations(q, case_id, &outcome)) != 0)
+		if ((rc = ccs_sched__book_evaluations(q, &c, deferred, !known, &outcome)) != 0)
 			return rc;
 	} else if (ccs_sched_policy_ends_services(st, f.appeal_continues)) {
-		if ((rc = ccs_sched__end_services(q, case_id, st, 0, "")) != 0)
+		if (known && (rc = ccs_sched__end_services(q, case_id, st, 0, "")) != 0)
 			return rc;
 		outcome = ccs_arena_printf(q->a, "%s%s",
 					   f.reason_nmn && !lea_before ? "refer_lea:" : "not_eligible:",
 					   ccs_sched_policy_status_name(st));
 	} else {
 		/* Not yet eligible: the child stops waiting for an evaluation; bookings stay. */
-		if ((rc = ccs_sched_store_wl_remove_case(q->tx, case_id, "evaluation", 0, q->event_id,
-							 q->err)) != 0)
+		if (known && (rc = ccs_sched_store_wl_remove_case(q->tx, case_id, "evaluation", 0,
+								  q->event_id, q->err)) != 0)
 			return rc;
 		outcome = ccs_arena_printf(q->a, "not_eligible:%s", outcome_name(mtp));
 	}

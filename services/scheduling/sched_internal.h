@@ -65,11 +65,22 @@ typedef struct ccs_sched_req {
 	char **ids; /* decision ids emitted, for the inputs row */
 	size_t n_ids;
 	size_t cap_ids;
+	/* The children rows this message read or wrote (ccs_sched__child_get/put): the same row
+	 * is not read twice. */
+	struct ccs_sched_child_memo *memo;
+	size_t n_memo;
+	size_t cap_memo;
 } ccs_sched_req;
 typedef ccs_sched_req req;
 
 /* ---- sched_decide.c */
 void ccs_sched__req_init(req *q, void *ctx, ccs_tx *tx, ccs_svc_err *err);
+/* The children row through the message's memo: read once (FOR UPDATE when asked: a row read
+ * without the lock is read again with it), the memo follows what this message writes. */
+int ccs_sched__child_get(req *q, const char *case_id, int for_update, ccs_sched_store_child *c,
+			 int *found) CCS_SCHED_STORE_WUR;
+int ccs_sched__child_put(req *q, const ccs_sched_store_child *c) CCS_SCHED_STORE_WUR;
+int ccs_sched__child_conference_months(req *q, const char *case_id, int months) CCS_SCHED_STORE_WUR;
 const char *ccs_sched__date(req *q, ccs_date d); /* NULL for CCS_DATE_INVALID */
 const char *ccs_sched__int(req *q, long v);
 int ccs_sched__valid_uuid(const char *s);
@@ -115,6 +126,7 @@ typedef struct ccs_sched_booking {
 	int (*plan)(req *q, void *arg, const ccs_sched_store_mtu *m, ccs_sched_booked *out);
 	int (*after)(req *q, void *arg, const ccs_sched_booked *b, int *conflict);
 	void *arg;
+	ccs_sched_child *child; /* optional: its IEP blocks come with each snapshot, before `plan` */
 } ccs_sched_booking;
 int ccs_sched__book(req *q, const ccs_sched_booking *bk, ccs_sched_booked *out) CCS_SCHED_STORE_WUR;
 
@@ -176,9 +188,11 @@ typedef struct ccs_sched_wl_add {
 int ccs_sched__waitlist_add(req *q, const ccs_sched_wl_add *w) CCS_SCHED_STORE_WUR;
 /* New capacity at an MTU: the waiting children in policy order, each a full search. */
 int ccs_sched__reoffer_capacity(req *q, const char *mtu_id, int *n_booked) CCS_SCHED_STORE_WUR;
-int ccs_sched__waitlist_load(req *q, const char *mtu_id, const char *county, int discipline, size_t with_iep,
-			     ccs_sched_waitlist_entry **entries, ccs_sched_store_wl_row **rows,
-			     size_t *n) CCS_SCHED_STORE_WUR;
+/* The first `max` waiting entries (0: all; single sessions only when singles_only) in policy
+ * order, with their IEP blocks when with_iep; in the message's scratch. */
+int ccs_sched__waitlist_load(req *q, const char *mtu_id, const char *county, int discipline, int singles_only,
+			     size_t max, int with_iep, ccs_sched_waitlist_entry **entries,
+			     ccs_sched_store_wl_row **rows, size_t *n) CCS_SCHED_STORE_WUR;
 
 /* ---- sched_requests.c */
 /* Move booked sessions that lost their slot (closure, hours, IEP block, lost eligibility...):
@@ -199,8 +213,12 @@ int ccs_sched__calendar_recheck(req *q, const char *mtu_id, int *moved, int *n_r
 int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__TherapyPrescription *rx,
 			    const char *kind_prefix, const char **outcome) CCS_SCHED_STORE_WUR;
 /* ---- sched_eligibility.c */
-/* Book the evaluations a child still lacks, in its disciplines, at its MTU. */
-int ccs_sched__book_evaluations(req *q, const char *case_id, const char **outcome) CCS_SCHED_STORE_WUR;
+/* Book the evaluations a child still lacks, in its disciplines, at its MTU. c is the child as
+ * this message holds it (read FOR UPDATE); `unstored`: c has changes not written yet, written
+ * here once with the MTU chosen; `is_new`: the child had no row before this message, so no
+ * evaluation can be open (nothing is booked or waiting for a child scheduling never knew). */
+int ccs_sched__book_evaluations(req *q, ccs_sched_store_child *c, int unstored, int is_new,
+				const char **outcome) CCS_SCHED_STORE_WUR;
 /* End services of the child from the dates the policy gives; notices; re-offers. */
 int ccs_sched__end_services(req *q, const char *case_id, ccs_sched_elig_status st, unsigned disciplines,
 			    const char *kind_prefix) CCS_SCHED_STORE_WUR;

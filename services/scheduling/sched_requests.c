@@ -117,7 +117,7 @@ static Ccs__Mtp__V1__IepCoordinationNotice *moved_notice(req *q, const ccs_sched
 static int child_status(req *q, const char *case_id, ccs_sched_store_child *c, ccs_sched_elig_status *st)
 {
 	int found;
-	int rc = ccs_sched_store_child_get(q->tx, case_id, 1, c, &found, q->err);
+	int rc = ccs_sched__child_get(q, case_id, 1, c, &found);
 	if (rc)
 		return rc;
 	*st = ccs_sched_policy_status_parse(c->status);
@@ -153,7 +153,7 @@ static int restate_evaluations(req *q, ccs_sched_store_child *c, unsigned want, 
 	int rc;
 	unsigned before = c->eval_disciplines;
 	c->eval_disciplines = want;
-	if ((rc = ccs_sched_store_child_put(q->tx, c, q->event_id, q->err)) != 0)
+	if ((rc = ccs_sched__child_put(q, c)) != 0)
 		return rc;
 	if (ccs_sched_policy_status_parse(c->status) != CCS_SCHED_ELIG_ELIGIBLE)
 		return 0;
@@ -176,7 +176,7 @@ static int restate_evaluations(req *q, ccs_sched_store_child *c, unsigned want, 
 								 q->event_id, q->err)) != 0)
 			return rc;
 	}
-	return ccs_sched__book_evaluations(q, c->case_id, outcome);
+	return ccs_sched__book_evaluations(q, c, 0, 0, outcome);
 }
 
 /* ---- prescriptions -------------------------------------------------------------------------- */
@@ -253,8 +253,7 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 	if (!found)
 		return ccs_svc_poison(q->err, "validation", "unknown mtu %s", mtu_id);
 	if (rx->conference_interval_months &&
-	    (rc = ccs_sched_store_child_conference_months(q->tx, case_id, (int)rx->conference_interval_months,
-							  q->err)) != 0)
+	    (rc = ccs_sched__child_conference_months(q, case_id, (int)rx->conference_interval_months)) != 0)
 		return rc;
 
 	/* The first evaluation is in the prescribed discipline. */
@@ -323,7 +322,8 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 				  start,
 				  rx->post_surgical,
 				  b.found ? "booked" : "waitlisted"};
-	if (b.found && change && (rc = ccs_sched_store_rx_supersede(q->tx, case_id, disc, NULL, q->err)) != 0)
+	if (b.found && change &&
+	    (rc = ccs_sched_store_rx_supersede(q->tx, case_id, (unsigned)disc, NULL, q->err)) != 0)
 		return rc;
 	if ((rc = ccs_sched_store_rx_insert(q->tx, &nrx, q->event_id, q->err)) != 0)
 		return rc;
@@ -374,10 +374,10 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 			ccs_arena_printf(q->a, "%siep.schedule_change", kp));
 	if (school && !c.school_noticed) {
 		ccs_sched_store_child c2;
-		if ((rc = ccs_sched_store_child_get(q->tx, case_id, 0, &c2, &found, q->err)) != 0)
+		if ((rc = ccs_sched__child_get(q, case_id, 0, &c2, &found)) != 0)
 			return rc;
 		c2.school_noticed = 1;
-		if ((rc = ccs_sched_store_child_put(q->tx, &c2, q->event_id, q->err)) != 0)
+		if ((rc = ccs_sched__child_put(q, &c2)) != 0)
 			return rc;
 		Ccs__Mtp__V1__IepCoordinationNotice *nt = ccs_sched__notice_new(q);
 		nt->n_disciplines = 1;
@@ -616,8 +616,8 @@ int ccs_sched__calendar_recheck(req *q, const char *mtu_id, int *moved, int *n_r
 	    0)
 		return rc;
 	ccs_date last = n ? ap[n - 1].a.day : q->asof + 1;
-	if ((rc = ccs_sched_store_load_mtu(q->tx, q->scratch, mtu_id, NULL, q->asof + 1, last, &m, &found,
-					   q->err)) != 0)
+	if ((rc = ccs_sched_store_load_mtu(q->tx, q->scratch, mtu_id, NULL, NULL, q->asof + 1, last, &m,
+					   &found, q->err)) != 0)
 		return rc;
 	if (!found)
 		return 0;
@@ -676,11 +676,11 @@ static int on_release(req *q, const char *case_id, const Ccs__Mtp__V1__ReleaseOf
 		return rc;
 	/* The district also routes the child to the MTU that serves it. */
 	ccs_sched_store_child c;
-	if ((rc = ccs_sched_store_child_get(q->tx, case_id, 1, &c, &found, q->err)) != 0)
+	if ((rc = ccs_sched__child_get(q, case_id, 1, &c, &found)) != 0)
 		return rc;
 	if (found && *rl->school_district && (!c.district || strcmp(c.district, rl->school_district) != 0)) {
 		c.district = rl->school_district;
-		if ((rc = ccs_sched_store_child_put(q->tx, &c, q->event_id, q->err)) != 0)
+		if ((rc = ccs_sched__child_put(q, &c)) != 0)
 			return rc;
 	}
 	*outcome = on_file ? "release_on_file" : "release_revoked";
@@ -713,13 +713,13 @@ static int on_evaluation_request(req *q, const char *case_id, const Ccs__Mtp__V1
 			return ccs_svc_poison(q->err, "validation", "disciplines must be PT or OT");
 		want |= (unsigned)er->disciplines[i];
 	}
-	if ((rc = ccs_sched_store_child_get(q->tx, case_id, 1, &c, &found, q->err)) != 0)
+	if ((rc = ccs_sched__child_get(q, case_id, 1, &c, &found)) != 0)
 		return rc;
 	if (*er->school_district)
 		c.district = er->school_district;
 	*outcome = "evaluation_request_stored";
 	if (!want)
-		return ccs_sched_store_child_put(q->tx, &c, q->event_id, q->err);
+		return ccs_sched__child_put(q, &c);
 	const char *eo = NULL;
 	if ((rc = restate_evaluations(q, &c, want, &eo)) != 0)
 		return rc;
@@ -753,7 +753,7 @@ static int on_iep_meeting(req *q, const char *case_id, const Ccs__Mtp__V1__IepMe
 	if (!*im->meeting_id || day == CCS_DATE_INVALID || im->start_minute >= 1440)
 		return ccs_svc_poison(q->err, "validation",
 				      "meeting_id and meeting_date (YYYY-MM-DD) are required");
-	if ((rc = ccs_sched_store_child_get(q->tx, case_id, 0, &c, &found, q->err)) != 0)
+	if ((rc = ccs_sched__child_get(q, case_id, 0, &c, &found)) != 0)
 		return rc;
 	const char **staff = ccs_arena_alloc(q->a, 3 * sizeof(*staff));
 	size_t ns = 0;
@@ -786,8 +786,8 @@ static int on_iep_meeting(req *q, const char *case_id, const Ccs__Mtp__V1__IepMe
 			}
 			/* staff_free orders by discipline: the first of d's. */
 			ccs_sched_store_mtu m;
-			if ((rc = ccs_sched_store_load_mtu(q->tx, q->scratch, c.mtu_id, NULL, day, day, &m,
-							   &found, q->err)) != 0)
+			if ((rc = ccs_sched_store_load_mtu(q->tx, q->scratch, c.mtu_id, NULL, NULL, day, day,
+							   &m, &found, q->err)) != 0)
 				return rc;
 			for (size_t i = 0; i < nf; i++) {
 				int pick = 0;

@@ -3,35 +3,39 @@
  * its slot (closure, therapist hours, IEP block), per MTU and discipline (mtu_id NULL: the
  * county has no MTU). Order is the engine's policy (ccs_sched_wl_policy: at-risk infants,
  * post-surgical, aging out, then first come); waitlisted_ms comes from the input's time, so
- * the order is the same on a replay.
+ * the order is the same on a replay. PostgreSQL applies the same order (scheduling_store.c,
+ * WL_TIER) to count the entries ahead of a new one and to hand out only the first few.
  */
 #include <string.h>
 
 #include "sched_internal.h"
 
-/* In the message's scratch: entries and rows live until the next message. */
-int ccs_sched__waitlist_load(req *q, const char *mtu_id, const char *county, int discipline, size_t with_iep,
-			     ccs_sched_waitlist_entry **entries, ccs_sched_store_wl_row **rows, size_t *n)
+/* In the message's scratch: entries and rows live until the next message. PostgreSQL picks the
+ * first `max`; the engine's own order is applied again to what came (the rule's authority). */
+int ccs_sched__waitlist_load(req *q, const char *mtu_id, const char *county, int discipline, int singles_only,
+			     size_t max, int with_iep, ccs_sched_waitlist_entry **entries,
+			     ccs_sched_store_wl_row **rows, size_t *n)
 {
 	ccs_sched_waitlist_entry *e;
 	ccs_sched_store_wl_row *w;
 	size_t cnt;
 	int rc;
 
-	if ((rc = ccs_sched_store_wl_load(q->tx, q->scratch, mtu_id, county, discipline, &e, &w, &cnt,
-					  q->err)) != 0)
+	if ((rc = ccs_sched_store_wl_load(q->tx, q->scratch, mtu_id, county, discipline, &q->s->policy,
+					  q->asof, singles_only, max, &e, &w, &cnt, q->err)) != 0)
 		return rc;
 	size_t *order = ccs_arena_alloc(q->scratch, (cnt + 1) * sizeof(*order));
 	ccs_sched_waitlist_order(&q->s->policy, q->asof, e, cnt, order);
 	ccs_sched_waitlist_entry *se = ccs_arena_alloc(q->scratch, (cnt + 1) * sizeof(*se));
 	ccs_sched_store_wl_row *sw = ccs_arena_alloc(q->scratch, (cnt + 1) * sizeof(*sw));
+	ccs_sched_child **ch = ccs_arena_alloc(q->scratch, (cnt + 1) * sizeof(*ch));
 	for (size_t i = 0; i < cnt; i++) {
 		se[i] = e[order[i]];
 		sw[i] = w[order[i]];
+		ch[i] = &se[i].child;
 	}
-	for (size_t i = 0; i < cnt && i < with_iep; i++)
-		if ((rc = ccs_sched_store_load_iep(q->tx, &se[i].child, q->err)) != 0)
-			return rc;
+	if (with_iep && (rc = ccs_sched_store_load_ieps(q->tx, q->scratch, ch, cnt, q->err)) != 0)
+		return rc;
 	*entries = se;
 	*rows = sw;
 	*n = cnt;
@@ -42,9 +46,7 @@ int ccs_sched__waitlist_load(req *q, const char *mtu_id, const char *county, int
 int ccs_sched__waitlist_add(req *q, const ccs_sched_wl_add *a)
 {
 	char entry[CCS_UUID_STRLEN];
-	ccs_sched_waitlist_entry *e;
-	ccs_sched_store_wl_row *w;
-	size_t n, pos = 0;
+	size_t ahead;
 	int rc;
 
 	ccs_tx_decision_id(q->tx, ccs_arena_printf(q->a, "waitlist.%s", a->decision_kind), entry);
@@ -54,19 +56,16 @@ int ccs_sched__waitlist_add(req *q, const ccs_sched_wl_add *a)
 				       q->at_ms,      CCS_DATE_INVALID};
 	ccs_sched_store_wl_row nw = {a->kind,   a->prescription_id, a->case_id,
 				     a->county, a->appointment_id,  a->mtu_id};
-	if ((rc = ccs_sched_store_wl_insert(q->tx, entry, &ne, &nw, a->reason, q->event_id, q->err)) != 0)
+	if ((rc = ccs_sched_store_wl_insert(q->tx, entry, &ne, &nw, a->reason, q->event_id, q->err)) != 0 ||
+	    (rc = ccs_sched_store_wl_ahead(q->tx, a->mtu_id, a->county, &q->s->policy, q->asof, &ne, &ahead,
+					   q->err)) != 0)
 		return rc;
-	if ((rc = ccs_sched__waitlist_load(q, a->mtu_id, a->county, a->discipline, 0, &e, &w, &n)) != 0)
-		return rc;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(e[i].entry_id, entry) == 0)
-			pos = i;
 	Ccs__Mtp__V1__SchedulingDecision d = CCS__MTP__V1__SCHEDULING_DECISION__INIT;
 	Ccs__Mtp__V1__Waitlisted *wl = ccs_arena_alloc(q->a, sizeof(*wl));
 	ccs__mtp__v1__waitlisted__init(wl);
-	wl->position = (uint32_t)(pos + 1);
+	wl->position = (uint32_t)(ahead + 1);
 	wl->reason_code = (char *)(uintptr_t)a->reason;
-	wl->priority = n ? (uint32_t)ccs_sched_waitlist_tier(&q->s->policy, q->asof, &e[pos]) : 0;
+	wl->priority = (uint32_t)ccs_sched_waitlist_tier(&q->s->policy, q->asof, &ne);
 	wl->prescription_id = (char *)(uintptr_t)(a->prescription_id ? a->prescription_id : "");
 	wl->appointment_id = (char *)(uintptr_t)(a->appointment_id ? a->appointment_id : "");
 	wl->discipline = (Ccs__Mtp__V1__Discipline)a->discipline;
@@ -114,7 +113,7 @@ static int reoffer_one(req *q, const char *mtu_id, const ccs_sched_waitlist_entr
 		int session = strcmp(w->kind, "session") == 0;
 		ccs_sched_store_child c;
 		int found;
-		if ((rc = ccs_sched_store_child_get(q->tx, w->case_id, 0, &c, &found, q->err)) != 0)
+		if ((rc = ccs_sched__child_get(q, w->case_id, 0, &c, &found)) != 0)
 			return rc;
 		ccs_sched_single sg = {w->case_id,
 				       mtu_id,
@@ -161,10 +160,11 @@ int ccs_sched__reoffer_capacity(req *q, const char *mtu_id, int *n_booked)
 	int rc;
 
 	*n_booked = 0;
-	if ((rc = ccs_sched__waitlist_load(q, mtu_id, NULL, 0, 0, &e, &w, &n)) != 0)
+	if ((rc = ccs_sched__waitlist_load(q, mtu_id, NULL, 0, 0, (size_t)q->s->reoffer_max, 0, &e, &w,
+					   &n)) != 0)
 		return rc;
 	ccs_sched_rules rr = reoffer_rules(q->s);
-	for (size_t i = 0; i < n && i < (size_t)q->s->reoffer_max; i++) {
+	for (size_t i = 0; i < n; i++) {
 		int booked;
 		if ((rc = reoffer_one(q, mtu_id, &e[i], &w[i], &rr, &booked)) != 0)
 			return rc;

@@ -84,144 +84,230 @@ int ccs_sched_store_savepoint(ccs_tx *tx, const char *name, ccs_sched_store_sp o
 	return ccs_sched_store_exec(tx, sql, 0, NULL, err);
 }
 
-int ccs_sched_store_load_mtu(ccs_tx *tx, ccs_arena *a, const char *mtu_id, const char *case_ids, ccs_date from,
-			     ccs_date to, ccs_sched_store_mtu *out, int *found, ccs_svc_err *err)
+/*
+ * One statement for the whole snapshot (it used to be five round trips, and the appointments
+ * part read every booked appointment of every MTU): rows tagged by part, k = 0 the MTU, 1 its
+ * therapists, 2 its rooms, 3 its closures of the window, 4 the booked appointments that
+ * matter, 5 the IEP blocks of iep_case. The appointments come in three parts, each bound by
+ * the leading columns of its index (0004_booking_indexes.sql): the MTU's own by (mtu_id, day);
+ * its therapists' at other MTUs by (therapist_id, mtu_id, day), as the ranges below and above
+ * this MTU; the children's at other MTUs by (case_id, day). The last two are LATERAL with
+ * OFFSET 0, which keeps them per therapist and per child: flattened into joins, the planner
+ * (estimating from a small or unanalyzed table) drove them from the appointments of every MTU
+ * named below or above this one. A row can come twice (a child's appointment with one of this
+ * MTU's therapists elsewhere): a duplicate interval blocks nothing more. Rooms of other MTUs
+ * are dropped so that equal room names do not collide. `status <> 'cancelled'` is status =
+ * 'booked' in a form the partial indexes cannot serve (see the migration).
+ */
+#define SNAP_APPT_ELSEWHERE(bound)                                                                           \
+	"SELECT x.therapist_id, x.case_id::text, x.day::text, x.start_min, x.end_min FROM appointments x"    \
+	" WHERE " bound " AND x.status <> 'cancelled' AND x.day BETWEEN $2 AND $3"
+static const char snapshot_sql
+	[] = "SELECT 0, county, disciplines::text, open_hours::text, NULL, NULL::int, NULL::int FROM mtus"
+	     " WHERE mtu_id = $1"
+	     " UNION ALL SELECT 1, therapist_id, discipline::text, hours::text, NULL, NULL, NULL FROM "
+	     "therapists"
+	     " WHERE mtu_id = $1"
+	     " UNION ALL SELECT 2, room_id, uses::text, NULL, NULL, NULL, NULL FROM rooms WHERE mtu_id = $1"
+	     " UNION ALL SELECT 3, first_day::text, last_day::text, NULL, NULL, NULL, NULL FROM closures"
+	     " WHERE mtu_id = $1 AND last_day >= $2 AND first_day <= $3"
+	     " UNION ALL SELECT 4, therapist_id, room_id, case_id::text, day::text, start_min, end_min"
+	     " FROM appointments WHERE mtu_id = $1 AND status <> 'cancelled' AND day BETWEEN $2 AND $3"
+	     " UNION ALL SELECT 4, a.therapist_id, NULL, a.case_id, a.day, a.start_min, a.end_min FROM "
+	     "therapists t"
+	     " CROSS JOIN LATERAL (" SNAP_APPT_ELSEWHERE("x.therapist_id = t.therapist_id AND x.mtu_id < $1") " UNION ALL " SNAP_APPT_ELSEWHERE(
+		     "x.therapist_id = t.therapist_id AND x.mtu_id > $1") " OFFSET 0) a"
+									  " WHERE t.mtu_id = $1"
+									  " UNION ALL SELECT 4, "
+									  "a.therapist_id, NULL, a.case_id, "
+									  "a.day, a.start_min, a.end_min"
+									  " FROM unnest($4::uuid[]) c(id)"
+									  " CROSS JOIN LATERAL "
+									  "(" SNAP_APPT_ELSEWHERE(
+										  "x.case_id = c.id AND "
+										  "x.mtu_id <> $1") " OFFSET "
+												    "0) a"
+												    " UNION "
+												    "ALL "
+												    "SELECT "
+												    "5, "
+												    "weekday:"
+												    ":text, "
+												    "effectiv"
+												    "e_date::"
+												    "text, "
+												    "until_"
+												    "date::"
+												    "text, "
+												    "NULL, "
+												    "start_"
+												    "min, "
+												    "end_min"
+												    " FROM "
+												    "iep_"
+												    "blocks "
+												    "WHERE "
+												    "case_id "
+												    "= "
+												    "$5::"
+												    "uuid";
+
+static ccs_date opt_date(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : ccs_date_parse(PQgetvalue(r, row, col));
+}
+
+/* The rows of one part of a snapshot result into the out struct; poison on malformed hours. */
+static int snapshot_rows(ccs_arena *a, const PGresult *r, const char *mtu_id, ccs_sched_store_mtu *out,
+			 ccs_svc_err *err)
+{
+	size_t n[6] = {0}, nrows = (size_t)PQntuples(r);
+	for (size_t i = 0; i < nrows; i++) {
+		int k = int_val(r, (int)i, 0);
+		if (k >= 0 && k < 6)
+			n[k]++;
+	}
+	ccs_sched_snapshot *s = &out->snap;
+	ccs_sched_therapist *th = ccs_arena_alloc(a, (n[1] + 1) * sizeof(*th));
+	ccs_sched_room *rm = ccs_arena_alloc(a, (n[2] + 1) * sizeof(*rm));
+	ccs_sched_closure *cl = ccs_arena_alloc(a, (n[3] + 1) * sizeof(*cl));
+	ccs_sched_appt *ap = ccs_arena_alloc(a, (n[4] + 1) * sizeof(*ap));
+	ccs_sched_iep_block *ib = ccs_arena_alloc(a, (n[5] + 1) * sizeof(*ib));
+	s->therapists = th;
+	s->rooms = rm;
+	s->closures = cl;
+	s->appts = ap;
+	out->iep = ib;
+	for (size_t i = 0; i < nrows; i++) {
+		int row = (int)i;
+		switch (int_val(r, row, 0)) {
+		case 0:
+			out->mtu_id = ccs_arena_strdup(a, mtu_id);
+			out->county = dup_val(a, r, row, 1);
+			out->disciplines = (unsigned)int_val(r, row, 2);
+			if (hours_from(PQgetvalue(r, row, 3), s->open) != 0)
+				return ccs_svc_poison(err, "data", "mtu %s has malformed hours", mtu_id);
+			break;
+		case 1: {
+			ccs_sched_therapist *t = &th[s->n_therapists++];
+			t->id = dup_val(a, r, row, 1);
+			t->discipline = int_val(r, row, 2);
+			if (hours_from(PQgetvalue(r, row, 3), t->hours) != 0)
+				return ccs_svc_poison(err, "data", "therapist %s has malformed hours", t->id);
+			break;
+		}
+		case 2:
+			rm[s->n_rooms++] = (ccs_sched_room){dup_val(a, r, row, 1),
+							    (unsigned)int_val(r, row, 2)};
+			break;
+		case 3:
+			cl[s->n_closures++] = (ccs_sched_closure){ccs_date_parse(PQgetvalue(r, row, 1)),
+								  ccs_date_parse(PQgetvalue(r, row, 2))};
+			break;
+		case 4:
+			ap[s->n_appts++] =
+				(ccs_sched_appt){dup_val(a, r, row, 1), dup_val(a, r, row, 2),
+						 dup_val(a, r, row, 3), ccs_date_parse(PQgetvalue(r, row, 4)),
+						 int_val(r, row, 5),    int_val(r, row, 6)};
+			break;
+		case 5:
+			ib[out->n_iep++] = (ccs_sched_iep_block){int_val(r, row, 1), int_val(r, row, 5),
+								 int_val(r, row, 6), opt_date(r, row, 2),
+								 opt_date(r, row, 3)};
+			break;
+		}
+	}
+	return 0;
+}
+
+int ccs_sched_store_load_mtu(ccs_tx *tx, ccs_arena *a, const char *mtu_id, const char *case_ids,
+			     const char *iep_case, ccs_date from, ccs_date to, ccs_sched_store_mtu *out,
+			     int *found, ccs_svc_err *err)
 {
 	if (!a)
 		a = ccs_tx_arena(tx);
-	PGresult *r = NULL;
 	char f[11], t[11];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	*found = 0;
-	const char *p1[1] = {mtu_id};
-	r = ccs_tx_query(tx, "SELECT mtu_id, county, disciplines, open_hours FROM mtus WHERE mtu_id = $1",
-			 1, p1, &rc, err);
-	if (!r)
-		goto out;
-	if (PQntuples(r) == 0)
-		goto out;
-	out->mtu_id = dup_val(a, r, 0, 0);
-	out->county = dup_val(a, r, 0, 1);
-	out->disciplines = (unsigned)int_val(r, 0, 2);
-	if (hours_from(PQgetvalue(r, 0, 3), out->snap.open) != 0) {
-		rc = ccs_svc_poison(err, "data", "mtu %s has malformed hours", mtu_id);
-		goto out;
-	}
-	PQclear(r);
-
-	/* Therapists and rooms in id order: the engine's search order is by id anyway. */
-	r = ccs_tx_query(tx, "SELECT therapist_id, discipline, hours FROM therapists WHERE mtu_id = $1"
-			     " ORDER BY therapist_id", 1, p1, &rc, err);
-	if (!r)
-		goto out;
-	size_t n = (size_t)PQntuples(r);
-	ccs_sched_therapist *th = ccs_arena_alloc(a, (n + 1) * sizeof(*th));
-	for (size_t i = 0; i < n; i++) {
-		th[i].id = dup_val(a, r, (int)i, 0);
-		th[i].discipline = int_val(r, (int)i, 1);
-		if (hours_from(PQgetvalue(r, (int)i, 2), th[i].hours) != 0) {
-			rc = ccs_svc_poison(err, "data", "therapist %s has malformed hours", th[i].id);
-			goto out;
-		}
-	}
-	out->snap.therapists = th;
-	out->snap.n_therapists = n;
-	PQclear(r);
-
-	r = ccs_tx_query(tx, "SELECT room_id, uses FROM rooms WHERE mtu_id = $1 ORDER BY room_id", 1, p1,
-			 &rc, err);
-	if (!r)
-		goto out;
-	n = (size_t)PQntuples(r);
-	ccs_sched_room *rm = ccs_arena_alloc(a, (n + 1) * sizeof(*rm));
-	for (size_t i = 0; i < n; i++) {
-		rm[i].id = dup_val(a, r, (int)i, 0);
-		rm[i].uses = (unsigned)int_val(r, (int)i, 1);
-	}
-	out->snap.rooms = rm;
-	out->snap.n_rooms = n;
-	PQclear(r);
-
 	ccs_date_format(from, f);
 	ccs_date_format(to, t);
-	const char *p3[3] = {mtu_id, f, t};
-	r = ccs_tx_query(tx, "SELECT first_day, last_day FROM closures WHERE mtu_id = $1"
-			     " AND last_day >= $2 AND first_day <= $3", 3, p3, &rc, err);
+	const char *p[5] = {mtu_id, f, t, case_ids ? case_ids : "{}", iep_case};
+	PGresult *r = ccs_tx_query(tx, snapshot_sql, 5, p, &rc, err);
 	if (!r)
-		goto out;
-	n = (size_t)PQntuples(r);
-	ccs_sched_closure *cl = ccs_arena_alloc(a, (n + 1) * sizeof(*cl));
-	for (size_t i = 0; i < n; i++) {
-		cl[i].first = ccs_date_parse(PQgetvalue(r, (int)i, 0));
-		cl[i].last = ccs_date_parse(PQgetvalue(r, (int)i, 1));
-	}
-	out->snap.closures = cl;
-	out->snap.n_closures = n;
-	PQclear(r);
-
-	const char *p4[4] = {mtu_id, f, t, case_ids};
-	r = ccs_tx_query(tx,
-			 "SELECT therapist_id, CASE WHEN mtu_id = $1 THEN room_id END, case_id, day,"
-			 " start_min, end_min FROM appointments"
-			 " WHERE status = 'booked' AND day BETWEEN $2 AND $3 AND (mtu_id = $1"
-			 "  OR therapist_id IN (SELECT therapist_id FROM therapists WHERE mtu_id = $1)"
-			 "  OR case_id = ANY ($4::uuid[]))",
-			 4, p4, &rc, err);
-	if (!r)
-		goto out;
-	n = (size_t)PQntuples(r);
-	ccs_sched_appt *ap = ccs_arena_alloc(a, (n + 1) * sizeof(*ap));
-	for (size_t i = 0; i < n; i++) {
-		ap[i].therapist_id = dup_val(a, r, (int)i, 0);
-		ap[i].room_id = dup_val(a, r, (int)i, 1);
-		ap[i].child_id = dup_val(a, r, (int)i, 2);
-		ap[i].day = ccs_date_parse(PQgetvalue(r, (int)i, 3));
-		ap[i].start_min = int_val(r, (int)i, 4);
-		ap[i].end_min = int_val(r, (int)i, 5);
-	}
-	out->snap.appts = ap;
-	out->snap.n_appts = n;
-	*found = 1;
-out:
+		return rc;
+	rc = snapshot_rows(a, r, mtu_id, out, err);
+	*found = rc == 0 && out->mtu_id != NULL;
 	PQclear(r);
 	return rc;
 }
 
 int ccs_sched_store_load_iep(ccs_tx *tx, ccs_sched_child *ch, ccs_svc_err *err)
 {
-	ccs_arena *a = ccs_tx_arena(tx);
+	return ccs_sched_store_load_ieps(tx, ccs_tx_arena(tx), &ch, 1, err);
+}
+
+int ccs_sched_store_load_ieps(ccs_tx *tx, ccs_arena *a, ccs_sched_child *const *ch, size_t n,
+			      ccs_svc_err *err)
+{
 	int rc;
-	const char *p[1] = {ch->child_id};
-	PGresult *r = ccs_tx_query(tx,
-				   "SELECT weekday, start_min, end_min, effective_date, until_date FROM iep_blocks"
-				   " WHERE case_id = $1 ORDER BY weekday, start_min",
-				   1, p, &rc, err);
-	ch->iep = NULL;
-	ch->n_iep = 0;
+	size_t cap = 3;
+	for (size_t i = 0; i < n; i++) {
+		ch[i]->iep = NULL;
+		ch[i]->n_iep = 0;
+		cap += strlen(ch[i]->child_id) + 1;
+	}
+	if (!n)
+		return 0;
+	char *ids = ccs_arena_alloc(a, cap);
+	size_t pos = 0;
+	ids[pos++] = '{';
+	for (size_t i = 0; i < n; i++)
+		pos += (size_t)snprintf(ids + pos, cap - pos, "%s%s", i ? "," : "", ch[i]->child_id);
+	snprintf(ids + pos, cap - pos, "}");
+	const char *p[1] = {ids};
+	PGresult *r = ccs_tx_query(
+		tx,
+		"SELECT case_id, weekday, start_min, end_min, effective_date, until_date FROM iep_blocks"
+		" WHERE case_id = ANY ($1::uuid[]) ORDER BY case_id, weekday, start_min",
+		1, p, &rc, err);
 	if (!r)
 		return rc;
-	size_t n = (size_t)PQntuples(r);
-	ccs_sched_iep_block *b = ccs_arena_alloc(a, (n + 1) * sizeof(*b));
+	size_t rows = (size_t)PQntuples(r);
+	ccs_sched_iep_block *b = ccs_arena_alloc(a, (rows + 1) * sizeof(*b));
+	/* Each child's blocks are one run of the result (ordered by case). */
 	for (size_t i = 0; i < n; i++) {
-		b[i].weekday = int_val(r, (int)i, 0);
-		b[i].start_min = int_val(r, (int)i, 1);
-		b[i].end_min = int_val(r, (int)i, 2);
-		b[i].from_day = PQgetisnull(r, (int)i, 3) ? 0 : ccs_date_parse(PQgetvalue(r, (int)i, 3));
-		b[i].until_day = PQgetisnull(r, (int)i, 4) ? 0 : ccs_date_parse(PQgetvalue(r, (int)i, 4));
+		size_t k = 0;
+		while (k < rows && strcmp(PQgetvalue(r, (int)k, 0), ch[i]->child_id) != 0)
+			k++;
+		if (k == rows)
+			continue;
+		ch[i]->iep = &b[k];
+		for (; k < rows && strcmp(PQgetvalue(r, (int)k, 0), ch[i]->child_id) == 0; k++) {
+			b[k] = (ccs_sched_iep_block){int_val(r, (int)k, 1), int_val(r, (int)k, 2),
+						     int_val(r, (int)k, 3), opt_date(r, (int)k, 4),
+						     opt_date(r, (int)k, 5)};
+			ch[i]->n_iep++;
+		}
 	}
-	ch->iep = b;
-	ch->n_iep = n;
 	PQclear(r);
 	return 0;
 }
 
+/*
+ * ON CONFLICT DO NOTHING: an exclusion (therapist, room or child busy: another transaction
+ * booked them meanwhile, PostgreSQL waited for it) inserts nothing instead of aborting the
+ * transaction, so a single booking needs no savepoint and the insert can go through the engine
+ * (prepared, pipelined with the writes queued before it). The clause would also swallow a
+ * duplicate key, which is a fault of the data, not a race: told apart by a look at the row in
+ * the way, on that rare path only.
+ */
 int ccs_sched_store_insert_appt(ccs_tx *tx, const ccs_sched_store_appt *a, const char *event_id,
 				int *conflict, ccs_svc_err *err)
 {
 	char disc[8], day[11], st[8], en[8];
-	int rc = 0;
+	int rc;
 
 	*conflict = 0;
 	snprintf(disc, sizeof(disc), "%d", a->discipline);
@@ -230,21 +316,34 @@ int ccs_sched_store_insert_appt(ccs_tx *tx, const ccs_sched_store_appt *a, const
 	snprintf(en, sizeof(en), "%d", a->end_min);
 	const char *p[13] = {a->appointment_id, a->case_id, a->mtu_id, a->therapist_id, a->room_id,
 			     disc, a->kind, a->prescription_id, a->conference_id, day, st, en, event_id};
-	PGresult *r = PQexecParams(ccs_tx_conn(tx),
-				   "INSERT INTO appointments(appointment_id, case_id, mtu_id, therapist_id,"
-				   " room_id, discipline, kind, prescription_id, conference_id, day, start_min,"
-				   " end_min, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-				   " $12, $13)",
-				   13, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-		if (state && strcmp(state, "23P01") == 0)
-			*conflict = 1;
-		else
-			rc = ccs_svc_pg_error(ccs_tx_conn(tx), r, err);
-	}
+	PGresult *r =
+		ccs_tx_query(tx,
+			     "INSERT INTO appointments(appointment_id, case_id, mtu_id, therapist_id,"
+			     " room_id, discipline, kind, prescription_id, conference_id, day, start_min,"
+			     " end_min, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+			     " $12, $13) ON CONFLICT DO NOTHING",
+			     13, p, &rc, err);
+	if (!r)
+		return rc;
+	int inserted = strcmp(PQcmdTuples(r), "1") == 0;
 	PQclear(r);
-	return rc;
+	if (inserted)
+		return 0;
+	const char *q[4] = {a->appointment_id, a->case_id, disc, a->kind};
+	r = ccs_tx_query(
+		tx,
+		"SELECT 1 FROM appointments WHERE appointment_id = $1 OR ($4 = 'evaluation'"
+		" AND kind = 'evaluation' AND status = 'booked' AND case_id = $2 AND discipline = $3::int)",
+		4, q, &rc, err);
+	if (!r)
+		return rc;
+	int duplicate = PQntuples(r) > 0;
+	PQclear(r);
+	if (duplicate)
+		return ccs_svc_poison(err, "data", "23505: appointment %s duplicates a booked one",
+				      a->appointment_id);
+	*conflict = 1;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- handler rows */
@@ -437,21 +536,65 @@ int ccs_sched_store_wl_insert(ccs_tx *tx, const char *entry_id, const ccs_sched_
 				    14, p, err);
 }
 
+/*
+ * The waitlist policy's order in SQL, so that PostgreSQL counts the entries ahead of a new one
+ * and hands out only the first few instead of shipping the whole list (it was read in full for
+ * every Waitlisted position). The engine's rule (ccs_sched_waitlist_tier): an entry's tier is
+ * the first criterion of the policy it meets, else n_tiers; then waitlisted_ms, then entry_id.
+ * Here each criterion gets its rank in the policy ($3 at-risk infant, $4 post-surgical, $5
+ * aging out, $6 = n_tiers when absent) and the tier is the least rank met; aging out is
+ * age_out_on <= $7, the date the policy's months after asof. Entry ids are canonical (lower
+ * case) UUIDs, whose uuid order is their string order.
+ */
+#define WL_TIER                                                                                              \
+	"LEAST($6::int, CASE WHEN flags & 1 <> 0 THEN $3::int ELSE $6::int END,"                             \
+	" CASE WHEN flags & 2 <> 0 THEN $4::int ELSE $6::int END,"                                           \
+	" CASE WHEN age_out_on <= $7::date THEN $5::int ELSE $6::int END)"
+/* $1 the MTU (or, none, the county: mtu_id IS NOT DISTINCT FROM would bind no index), $2 the
+ * discipline or NULL. */
+#define WL_SCOPE_MTU " WHERE status = 'waiting' AND mtu_id = $1 AND ($2::int IS NULL OR discipline = $2::int)"
+#define WL_SCOPE_COUNTY                                                                                      \
+	" WHERE status = 'waiting' AND mtu_id IS NULL AND lower(county) = lower($1)"                         \
+	" AND ($2::int IS NULL OR discipline = $2::int)"
+
+/* $1..$7 of WL_SCOPE_* and WL_TIER into p (7 slots). */
+static void wl_params(ccs_arena *a, const char *mtu_id, const char *county, int discipline,
+		      const ccs_sched_wl_policy *pol, ccs_date asof, const char **p)
+{
+	size_t nt = pol->n_tiers < CCS_SCHED_WL_MAX_TIERS ? pol->n_tiers : CCS_SCHED_WL_MAX_TIERS;
+	int rank[3] = {(int)nt, (int)nt, (int)nt};
+	for (size_t i = nt; i-- > 0;) {
+		int c = (int)pol->tiers[i];
+		if (c >= CCS_SCHED_WL_AT_RISK_INFANT && c <= CCS_SCHED_WL_AGING_OUT)
+			rank[c - 1] = (int)i;
+	}
+	p[0] = mtu_id ? mtu_id : (county ? county : "");
+	p[1] = discipline ? fmt_i(a, discipline) : NULL;
+	p[2] = fmt_i(a, rank[0]);
+	p[3] = fmt_i(a, rank[1]);
+	p[4] = fmt_i(a, rank[2]);
+	p[5] = fmt_i(a, (long)nt);
+	p[6] = asof == CCS_DATE_INVALID ? NULL : fmt_d(a, ccs_date_add_months(asof, pol->aging_out_months));
+}
+
 int ccs_sched_store_wl_load(ccs_tx *tx, ccs_arena *a, const char *mtu_id, const char *county, int discipline,
+			    const ccs_sched_wl_policy *pol, ccs_date asof, int singles_only, size_t max,
 			    ccs_sched_waitlist_entry **entries, ccs_sched_store_wl_row **rows, size_t *n,
 			    ccs_svc_err *err)
 {
 	if (!a)
 		a = ccs_tx_arena(tx);
 	int rc;
-	const char *p[3] = {mtu_id, county, discipline ? fmt_i(a, discipline) : NULL};
-	PGresult *r = QUERY(tx,
-			    "SELECT entry_id, case_id, discipline, minutes, flags, age_out_on, waitlisted_ms,"
-			    " not_before, kind, prescription_id, county, appointment_id, mtu_id FROM waitlist"
-			    " WHERE status = 'waiting' AND mtu_id IS NOT DISTINCT FROM $1"
-			    " AND ($1 IS NOT NULL OR lower(county) = lower($2))"
-			    " AND ($3::int IS NULL OR discipline = $3::int)",
-			    3, p, &rc, err);
+	const char *p[8];
+	wl_params(a, mtu_id, county, discipline, pol, asof, p);
+	p[7] = max ? fmt_i(a, (long)max) : NULL;
+	const char *cols = "SELECT entry_id, case_id, discipline, minutes, flags, age_out_on, waitlisted_ms,"
+			   " not_before, kind, prescription_id, county, appointment_id, mtu_id FROM waitlist";
+	const char *sql =
+		ccs_arena_printf(a, "%s%s%s ORDER BY " WL_TIER ", waitlisted_ms, entry_id LIMIT $8::bigint",
+				 cols, mtu_id ? WL_SCOPE_MTU : WL_SCOPE_COUNTY,
+				 singles_only ? " AND kind <> 'series'" : "");
+	PGresult *r = QUERY(tx, sql, 8, p, &rc, err);
 	*n = 0;
 	if (!r)
 		return rc;
@@ -480,6 +623,31 @@ int ccs_sched_store_wl_load(ccs_tx *tx, ccs_arena *a, const char *mtu_id, const 
 	*entries = e;
 	*rows = w;
 	*n = cnt;
+	return 0;
+}
+
+int ccs_sched_store_wl_ahead(ccs_tx *tx, const char *mtu_id, const char *county,
+			     const ccs_sched_wl_policy *pol, ccs_date asof, const ccs_sched_waitlist_entry *e,
+			     size_t *ahead, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	int rc;
+	const char *p[10];
+	wl_params(a, mtu_id, county, e->discipline, pol, asof, p);
+	p[7] = fmt_i(a, ccs_sched_waitlist_tier(pol, asof, e));
+	p[8] = ccs_arena_printf(a, "%lld", (long long)e->waitlisted_at);
+	p[9] = e->entry_id;
+	const char *sql = ccs_arena_printf(a,
+					   "SELECT count(*) FROM waitlist%s AND (" WL_TIER
+					   ", waitlisted_ms, entry_id)"
+					   " < ($8::int, $9::bigint, $10::uuid)",
+					   mtu_id ? WL_SCOPE_MTU : WL_SCOPE_COUNTY);
+	PGresult *r = QUERY(tx, sql, 10, p, &rc, err);
+	*ahead = 0;
+	if (!r)
+		return rc;
+	*ahead = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
 	return 0;
 }
 
@@ -548,14 +716,15 @@ int ccs_sched_store_appts_booked(ccs_tx *tx, const char *case_id, const char *mt
 	ccs_arena *a = ccs_tx_arena(tx);
 	int rc;
 	const char *p[5] = {case_id, mtu_id, fmt_d(a, from), kind, disciplines ? fmt_i(a, (long)disciplines) : NULL};
-	PGresult *r = QUERY(tx,
-			    "SELECT " APPT_COLS " FROM appointments WHERE status = 'booked'"
-			    " AND ($1::uuid IS NULL OR case_id = $1::uuid) AND ($2::text IS NULL OR mtu_id = $2)"
-			    " AND day >= $3::date AND case_id IS NOT NULL"
-			    " AND (CASE WHEN $4::text IS NULL THEN kind IN ('evaluation', 'therapy') ELSE kind = $4 END)"
-			    " AND ($5::int IS NULL OR discipline & $5::int <> 0)"
-			    " ORDER BY day, start_min, appointment_id",
-			    5, p, &rc, err);
+	PGresult *r = QUERY(
+		tx,
+		"SELECT " APPT_COLS " FROM appointments WHERE status <> 'cancelled'"
+		" AND ($1::uuid IS NULL OR case_id = $1::uuid) AND ($2::text IS NULL OR mtu_id = $2)"
+		" AND day >= $3::date AND case_id IS NOT NULL"
+		" AND (CASE WHEN $4::text IS NULL THEN kind IN ('evaluation', 'therapy') ELSE kind = $4 END)"
+		" AND ($5::int IS NULL OR discipline & $5::int <> 0)"
+		" ORDER BY day, start_min, appointment_id",
+		5, p, &rc, err);
 	*n = 0;
 	if (!r)
 		return rc;
@@ -595,23 +764,25 @@ static int mask_query(ccs_tx *tx, const char *sql, int n, const char *const *p, 
 int ccs_sched_store_evaluations_open(ccs_tx *tx, const char *case_id, unsigned *disciplines, ccs_svc_err *err)
 {
 	const char *p[1] = {case_id};
-	return mask_query(tx,
-			  "SELECT COALESCE(bit_or(discipline), 0) FROM (SELECT discipline FROM appointments"
-			  " WHERE case_id = $1 AND kind = 'evaluation' AND status = 'booked'"
-			  " UNION ALL SELECT discipline FROM waitlist WHERE case_id = $1 AND kind = 'evaluation'"
-			  " AND status = 'waiting') x",
-			  1, p, disciplines, err);
+	return mask_query(
+		tx,
+		"SELECT COALESCE(bit_or(discipline), 0) FROM (SELECT discipline FROM appointments"
+		" WHERE case_id = $1 AND kind = 'evaluation' AND status <> 'cancelled'"
+		" UNION ALL SELECT discipline FROM waitlist WHERE case_id = $1 AND kind = 'evaluation'"
+		" AND status = 'waiting') x",
+		1, p, disciplines, err);
 }
 
 int ccs_sched_store_disciplines_received(ccs_tx *tx, const char *case_id, ccs_date from, unsigned *disciplines,
 					 ccs_svc_err *err)
 {
 	const char *p[2] = {case_id, fmt_d(ccs_tx_arena(tx), from)};
-	return mask_query(tx,
-			  "SELECT COALESCE(bit_or(discipline), 0) FROM (SELECT discipline FROM appointments"
-			  " WHERE case_id = $1 AND kind = 'therapy' AND status = 'booked' AND day >= $2"
-			  " UNION ALL SELECT discipline FROM prescriptions WHERE case_id = $1 AND status = 'booked') x",
-			  2, p, disciplines, err);
+	return mask_query(
+		tx,
+		"SELECT COALESCE(bit_or(discipline), 0) FROM (SELECT discipline FROM appointments"
+		" WHERE case_id = $1 AND kind = 'therapy' AND status <> 'cancelled' AND day >= $2"
+		" UNION ALL SELECT discipline FROM prescriptions WHERE case_id = $1 AND status = 'booked') x",
+		2, p, disciplines, err);
 }
 
 int ccs_sched_store_child_therapist(ccs_tx *tx, const char *case_id, const char *mtu_id, int discipline,
@@ -621,8 +792,9 @@ int ccs_sched_store_child_therapist(ccs_tx *tx, const char *case_id, const char 
 	const char *p[4] = {case_id, fmt_i(ccs_tx_arena(tx), discipline), evaluation_only ? "t" : "f", mtu_id};
 	PGresult *r = QUERY(tx,
 			    "SELECT therapist_id FROM appointments WHERE case_id = $1 AND discipline = $2"
-			    " AND status = 'booked' AND ($4::text IS NULL OR mtu_id = $4)"
-			    " AND (CASE WHEN $3::boolean THEN kind = 'evaluation' ELSE kind IN ('evaluation', 'therapy') END)"
+			    " AND status <> 'cancelled' AND ($4::text IS NULL OR mtu_id = $4)"
+			    " AND (CASE WHEN $3::boolean THEN kind = 'evaluation' ELSE kind IN "
+			    "('evaluation', 'therapy') END)"
 			    " ORDER BY day DESC, start_min DESC LIMIT 1",
 			    4, p, &rc, err);
 	*therapist_id = NULL;
@@ -688,13 +860,13 @@ int ccs_sched_store_rx_set_status(ccs_tx *tx, const char *prescription_id, const
 	return ccs_sched_store_exec(tx, "UPDATE prescriptions SET status = $2 WHERE prescription_id = $1", 2, p, err);
 }
 
-int ccs_sched_store_rx_supersede(ccs_tx *tx, const char *case_id, int discipline, const char *keep,
+int ccs_sched_store_rx_supersede(ccs_tx *tx, const char *case_id, unsigned disciplines, const char *keep,
 				 ccs_svc_err *err)
 {
-	const char *p[3] = {case_id, fmt_i(ccs_tx_arena(tx), discipline), keep};
+	const char *p[3] = {case_id, fmt_i(ccs_tx_arena(tx), (long)disciplines), keep};
 	return ccs_sched_store_exec(tx,
 				    "UPDATE prescriptions SET status = 'superseded' WHERE case_id = $1"
-				    " AND discipline = $2 AND status IN ('booked', 'waitlisted')"
+				    " AND discipline & $2::int <> 0 AND status IN ('booked', 'waitlisted')"
 				    " AND prescription_id IS DISTINCT FROM $3",
 				    3, p, err);
 }
@@ -915,17 +1087,19 @@ int ccs_sched_store_staff_free(ccs_tx *tx, const char *mtu_id, ccs_date day, int
 	/* hours[] is {start,end} x Mon..Sun, 1-based in SQL. */
 	const char *p[6] = {mtu_id, fmt_d(a, day), fmt_i(a, 2 * wd + 1), fmt_i(a, start_min), fmt_i(a, end_min),
 			    start_min || end_min ? "t" : "f"};
-	PGresult *r = QUERY(tx,
-			    "SELECT t.therapist_id FROM therapists t WHERE t.mtu_id = $1"
-			    " AND t.hours[$3::int] < t.hours[$3::int + 1]"
-			    " AND NOT EXISTS (SELECT 1 FROM closures c WHERE c.mtu_id = $1 AND $2::date BETWEEN c.first_day"
-			    "  AND c.last_day)"
-			    " AND (NOT $6::boolean OR (t.hours[$3::int] <= $4::int AND t.hours[$3::int + 1] >= $5::int"
-			    "  AND NOT EXISTS (SELECT 1 FROM appointments x WHERE x.therapist_id = t.therapist_id"
-			    "  AND x.status = 'booked' AND x.day = $2::date AND x.start_min < $5::int"
-			    "  AND x.end_min > $4::int)))"
-			    " ORDER BY t.discipline, t.therapist_id",
-			    6, p, &rc, err);
+	PGresult *r = QUERY(
+		tx,
+		"SELECT t.therapist_id FROM therapists t WHERE t.mtu_id = $1"
+		" AND t.hours[$3::int] < t.hours[$3::int + 1]"
+		" AND NOT EXISTS (SELECT 1 FROM closures c WHERE c.mtu_id = $1 AND $2::date BETWEEN "
+		"c.first_day"
+		"  AND c.last_day)"
+		" AND (NOT $6::boolean OR (t.hours[$3::int] <= $4::int AND t.hours[$3::int + 1] >= $5::int"
+		"  AND NOT EXISTS (SELECT 1 FROM appointments x WHERE x.therapist_id = t.therapist_id"
+		"  AND x.status <> 'cancelled' AND x.day = $2::date AND x.start_min < $5::int"
+		"  AND x.end_min > $4::int)))"
+		" ORDER BY t.discipline, t.therapist_id",
+		6, p, &rc, err);
 	*n = 0;
 	if (!r)
 		return rc;

@@ -25,6 +25,8 @@ typedef struct ccs_sched_store_mtu {
 	const char *county;
 	unsigned disciplines;
 	ccs_sched_snapshot snap;
+	const ccs_sched_iep_block *iep; /* the IEP blocks of iep_case (all validity windows) */
+	size_t n_iep;
 } ccs_sched_store_mtu;
 
 /* Run a statement, discard the result; CCS_SVC_* on failure. */
@@ -35,15 +37,18 @@ int ccs_sched_store_exec(ccs_tx *tx, const char *sql, int n, const char *const *
  * Load MTU `mtu_id` with the booked appointments of [from, to] that can matter: the MTU's own,
  * its therapists' anywhere, and those of the children in case_ids (a PostgreSQL uuid array
  * literal, or NULL) anywhere; rooms of other MTUs' appointments are dropped so that equal room
- * names do not collide. *found = 0 when the MTU is unknown. Memory from `a` (NULL: the batch
- * arena).
+ * names do not collide; and the IEP blocks of iep_case (NULL: none). One statement. *found = 0
+ * when the MTU is unknown. Memory from `a` (NULL: the batch arena).
  */
-int ccs_sched_store_load_mtu(ccs_tx *tx, ccs_arena *a, const char *mtu_id, const char *case_ids, ccs_date from,
-			     ccs_date to, ccs_sched_store_mtu *out, int *found,
-			     ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+int ccs_sched_store_load_mtu(ccs_tx *tx, ccs_arena *a, const char *mtu_id, const char *case_ids,
+			     const char *iep_case, ccs_date from, ccs_date to, ccs_sched_store_mtu *out,
+			     int *found, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
 
 /* The child's IEP blocks (all validity windows) into ch (child_id must already be set). */
 int ccs_sched_store_load_iep(ccs_tx *tx, ccs_sched_child *ch, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* The same for n children in one statement; memory from `a`. */
+int ccs_sched_store_load_ieps(ccs_tx *tx, ccs_arena *a, ccs_sched_child *const *ch, size_t n,
+			      ccs_svc_err *err) CCS_SCHED_STORE_WUR;
 
 /* A booked appointment to insert. */
 typedef struct ccs_sched_store_appt {
@@ -62,9 +67,9 @@ typedef struct ccs_sched_store_appt {
 } ccs_sched_store_appt;
 
 /*
- * Insert an appointment. When an EXCLUDE constraint refuses it (SQLSTATE 23P01: another
- * transaction booked the therapist, room or child meanwhile) *conflict is set and 0 returned:
- * the transaction is then aborted up to the caller's savepoint, which the caller rolls back to.
+ * Insert an appointment. When an EXCLUDE constraint stands in the way (another transaction
+ * booked the therapist, room or child meanwhile) nothing is inserted, *conflict is set and 0
+ * returned; the transaction goes on. A duplicate key is poison ("data"), as before.
  */
 int ccs_sched_store_insert_appt(ccs_tx *tx, const ccs_sched_store_appt *a, const char *event_id,
 				int *conflict, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
@@ -133,11 +138,18 @@ int ccs_sched_store_release_put(ccs_tx *tx, const char *case_id, const char *rel
 int ccs_sched_store_wl_insert(ccs_tx *tx, const char *entry_id, const ccs_sched_waitlist_entry *e,
 			      const ccs_sched_store_wl_row *w, const char *reason, const char *event_id,
 			      ccs_svc_err *err) CCS_SCHED_STORE_WUR;
-/* Waiting entries of an MTU (or, mtu_id NULL, of a county without one), discipline 0 = any;
- * memory from `a` (a long waitlist is read for every position: the per-message scratch). */
+/* Waiting entries of an MTU (or, mtu_id NULL, of a county without one), discipline 0 = any,
+ * only single sessions (not series) when singles_only, the first `max` (0: all) in the order of
+ * the policy as of asof; memory from `a` (NULL: the batch arena). */
 int ccs_sched_store_wl_load(ccs_tx *tx, ccs_arena *a, const char *mtu_id, const char *county, int discipline,
+			    const ccs_sched_wl_policy *pol, ccs_date asof, int singles_only, size_t max,
 			    ccs_sched_waitlist_entry **e, ccs_sched_store_wl_row **w, size_t *n,
 			    ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* How many waiting entries of e's list (MTU or county, e's discipline) come before e in the
+ * policy's order as of asof: its position is *ahead + 1. */
+int ccs_sched_store_wl_ahead(ccs_tx *tx, const char *mtu_id, const char *county,
+			     const ccs_sched_wl_policy *pol, ccs_date asof, const ccs_sched_waitlist_entry *e,
+			     size_t *ahead, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
 int ccs_sched_store_wl_resolve(ccs_tx *tx, const char *entry_id, const char *status, const char *event_id,
 			       ccs_svc_err *err) CCS_SCHED_STORE_WUR;
 /* Remove the child's waiting entries of `kind` (NULL: all) and disciplines (0: all). */
@@ -186,8 +198,8 @@ int ccs_sched_store_rx_insert(ccs_tx *tx, const ccs_sched_store_rx *rx, const ch
 			      ccs_svc_err *err) CCS_SCHED_STORE_WUR;
 int ccs_sched_store_rx_set_status(ccs_tx *tx, const char *prescription_id, const char *status,
 				  ccs_svc_err *err) CCS_SCHED_STORE_WUR;
-/* Other booked prescriptions of the discipline become superseded. */
-int ccs_sched_store_rx_supersede(ccs_tx *tx, const char *case_id, int discipline, const char *keep,
+/* Other booked prescriptions of the disciplines (bits) become superseded. */
+int ccs_sched_store_rx_supersede(ccs_tx *tx, const char *case_id, unsigned disciplines, const char *keep,
 				 ccs_svc_err *err) CCS_SCHED_STORE_WUR;
 /* The child's current plans (status booked), discipline order. */
 int ccs_sched_store_rx_current(ccs_tx *tx, const char *case_id, ccs_sched_store_rx **out, size_t *n,
