@@ -141,16 +141,34 @@ static char *date_str(ccs_arena *a, ccs_date d)
 	return s;
 }
 
-static int lock_case(ccs_tx *tx, const char *case_id, ccs_svc_err *err)
+/* A statement whose result rows the handler does not read (an INSERT, UPDATE or DELETE of
+ * its own rows, an advisory lock); 0 or a CCS_SVC_* code. */
+static int write_sql(ccs_tx *tx, const char *sql, int nparams, const char *const *params, ccs_svc_err *err)
 {
 	int rc;
-	const char *p[1] = {case_id};
-	PGresult *r = ccs_tx_query(tx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", 1, p, &rc, err);
+	PGresult *r = ccs_tx_query(tx, sql, nparams, params, &rc, err);
 	PQclear(r);
 	return rc;
 }
 
+/*
+ * The case's advisory lock, a statement of its own before the read that follows it, so that
+ * read's snapshot is taken once the lock is held and sees whatever the previous holder
+ * committed. (A lock folded into the read would be taken after the read's snapshot, and a
+ * referral and its evidence processed at the same time by two instances could each miss the
+ * other's rows.)
+ */
+static int lock_case(ccs_tx *tx, const char *case_id, ccs_svc_err *err)
+{
+	const char *p[1] = {case_id};
+	return write_sql(tx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", 1, p, err);
+}
+
 /* ---------------------------------------------------------------- loading a case */
+
+/* The office worklist kinds, as a bit set in case_row.worklist. */
+static const char *const worklist_kinds[] = {"PHYSICIAN_REVIEW", "NOA_DUE", "GOOD_CAUSE_REVIEW"};
+#define WL_BIT(i) (1u << (i))
 
 typedef struct case_row {
 	char case_id[CCS_UUID_STRLEN];
@@ -158,16 +176,31 @@ typedef struct case_row {
 	ccs_elig_fold_case fc;
 	Ccs__Mtp__V1__ReviewingOffice office;
 	Ccs__Mtp__V1__CountyModel model;
+	/* State read with the case (CASE_STATE) so that a message needs no statement of its own
+	 * for it; a case just opened has none of it. */
+	bool own_district;  /* cases.school_district is set (a link's district does not apply) */
+	unsigned worklist;  /* WL_BIT of each worklist item the case has */
+	bool determined;    /* a decision with a determination (for the histogram) exists */
 } case_row;
 
 /* requested lines include those a linked referral added (order-independent: an OR) */
-static const char CASE_COLUMNS[] =
-	"case_id, county, county_model, reviewing_office, birth_date, referral_date, opened_on,"
-	" requested_lines | COALESCE((SELECT bit_or(l.lines) FROM referral_decisions l"
-	" WHERE l.case_id = cases.case_id AND l.outcome = 'linked'), 0),"
-	" COALESCE(NULLIF(school_district, ''), (SELECT l.school_district FROM referral_decisions l"
-	" WHERE l.case_id = cases.case_id AND l.outcome = 'linked' AND l.school_district <> ''"
-	" ORDER BY l.received_at DESC LIMIT 1), '')";
+#define CASE_COLUMNS                                                                                       \
+	"case_id, county, county_model, reviewing_office, birth_date, referral_date, opened_on,"           \
+	" requested_lines | COALESCE((SELECT bit_or(l.lines) FROM referral_decisions l"                    \
+	" WHERE l.case_id = cases.case_id AND l.outcome = 'linked'), 0),"                                  \
+	" COALESCE(NULLIF(school_district, ''), (SELECT l.school_district FROM referral_decisions l"       \
+	" WHERE l.case_id = cases.case_id AND l.outcome = 'linked' AND l.school_district <> ''"            \
+	" ORDER BY l.received_at DESC LIMIT 1), '')"
+#define CASE_NCOLS 9
+/* The determinations counted by referral_to_determination_days (observe_first_determination). */
+#define DETERMINED_OUTCOMES "'ELIGIBLE', 'AT_RISK_ELIGIBLE', 'NOT_ELIGIBLE', 'TRANSFER'"
+/* What the handlers also need about a case: three more columns after CASE_COLUMNS. */
+#define CASE_STATE                                                                                         \
+	CASE_COLUMNS ", school_district <> '',"                                                            \
+	" COALESCE((SELECT string_agg(w.kind, ',') FROM worklist w WHERE w.case_id = cases.case_id), '')," \
+	" EXISTS (SELECT 1 FROM decisions d WHERE d.case_id = cases.case_id AND d.outcome IN ("            \
+	DETERMINED_OUTCOMES "))"
+#define CASE_STATE_NCOLS (CASE_NCOLS + 3)
 
 /* Fill a case_row from a result row selected with CASE_COLUMNS. */
 static void case_from_row(const PGresult *r, int i, case_row *c)
@@ -185,21 +218,16 @@ static void case_from_row(const PGresult *r, int i, case_row *c)
 	snprintf(c->school_district, sizeof(c->school_district), "%s", PQgetvalue(r, i, 8));
 }
 
-/* Returns 0 with *found set, or a CCS_SVC_* error. */
-static int load_case(ccs_tx *tx, const char *case_id, case_row *c, int *found, ccs_svc_err *err)
+/* Fill a case_row from a result row selected with CASE_STATE. */
+static void case_state_from_row(const PGresult *r, int i, case_row *c)
 {
-	int rc;
-	const char *p[1] = {case_id};
-	char sql[1024];
-	snprintf(sql, sizeof(sql), "SELECT %s FROM cases WHERE case_id = $1", CASE_COLUMNS);
-	PGresult *r = ccs_tx_query(tx, sql, 1, p, &rc, err);
-	if (!r)
-		return rc;
-	*found = PQntuples(r) == 1;
-	if (*found)
-		case_from_row(r, 0, c);
-	PQclear(r);
-	return 0;
+	case_from_row(r, i, c);
+	c->own_district = strcmp(PQgetvalue(r, i, CASE_NCOLS), "t") == 0;
+	/* the kinds as "NOA_DUE,PHYSICIAN_REVIEW": no kind is a prefix of another */
+	for (size_t k = 0; k < NELEMS(worklist_kinds); k++)
+		if (strstr(PQgetvalue(r, i, CASE_NCOLS + 1), worklist_kinds[k]))
+			c->worklist |= WL_BIT(k);
+	c->determined = strcmp(PQgetvalue(r, i, CASE_NCOLS + 2), "t") == 0;
 }
 
 /* Decode one stored evidence body (text-format bytea) into the arena. NULL if corrupt. */
@@ -216,34 +244,55 @@ static Ccs__Mtp__V1__EligibilityEvidence *decode_stored(ccs_arena *a, const char
 	return ev;
 }
 
-/* Turn evidence rows (event_id, received_on, body) into fold steps in the arena. */
-static int steps_from_rows(ccs_arena *a, const PGresult *r, int first, int count, ccs_elig_fold_step **out,
-			   ccs_svc_err *err)
+/*
+ * Turn evidence rows into fold steps in the arena: columns col, col+1, col+2 of rows
+ * [first, first+count) are (event_id, received_on, body); rows whose event_id is NULL (a case
+ * without evidence, in a LEFT JOIN) are skipped. *n is the number of steps.
+ */
+static int steps_from_rows(ccs_arena *a, const PGresult *r, int col, int first, int count, ccs_elig_fold_step **out,
+			   size_t *n, ccs_svc_err *err)
 {
 	ccs_elig_fold_step *st = ccs_arena_alloc(a, (size_t)(count + 1) * sizeof(*st));
-	for (int i = 0; i < count; i++) {
-		st[i].event_id = ccs_arena_strdup(a, PQgetvalue(r, first + i, 0));
-		st[i].on = ccs_date_parse(PQgetvalue(r, first + i, 1));
-		st[i].ev = decode_stored(a, PQgetvalue(r, first + i, 2));
-		if (!st[i].ev || st[i].on == CCS_DATE_INVALID)
-			return ccs_svc_poison(err, "data", "stored evidence %s cannot be decoded", st[i].event_id);
+	size_t k = 0;
+	for (int i = first; i < first + count; i++) {
+		if (PQgetisnull(r, i, col))
+			continue;
+		st[k].event_id = ccs_arena_strdup(a, PQgetvalue(r, i, col));
+		st[k].on = ccs_date_parse(PQgetvalue(r, i, col + 1));
+		st[k].ev = decode_stored(a, PQgetvalue(r, i, col + 2));
+		if (!st[k].ev || st[k].on == CCS_DATE_INVALID)
+			return ccs_svc_poison(err, "data", "stored evidence %s cannot be decoded", st[k].event_id);
+		k++;
 	}
 	*out = st;
+	*n = k;
 	return 0;
 }
 
-static int load_steps(ccs_tx *tx, const char *case_id, ccs_elig_fold_step **steps, size_t *n, ccs_svc_err *err)
+/*
+ * A case and its evidence log in one statement: one row per evidence event (the case's
+ * columns repeated; one row with NULL evidence when there is none), none when the case is
+ * unknown. The case is a materialized CTE so that its subqueries run once, not per row.
+ */
+static const char LOAD_SQL[] = "WITH c AS MATERIALIZED (SELECT " CASE_STATE " FROM cases WHERE case_id = $1)"
+			       " SELECT c.*, e.event_id, e.received_on, e.body FROM c"
+			       " LEFT JOIN evidence e ON e.case_id = c.case_id ORDER BY e.received_on, e.event_id";
+
+/* Returns 0 with *found set (and the steps when found), or a CCS_SVC_* error. */
+static int load_case(ccs_tx *tx, const char *case_id, case_row *c, int *found, ccs_elig_fold_step **steps,
+		     size_t *n, ccs_svc_err *err)
 {
 	int rc;
 	const char *p[1] = {case_id};
-	PGresult *r = ccs_tx_query(tx,
-				   "SELECT event_id, received_on, body FROM evidence WHERE case_id = $1"
-				   " ORDER BY received_on, event_id",
-				   1, p, &rc, err);
+	PGresult *r = ccs_tx_query(tx, LOAD_SQL, 1, p, &rc, err);
 	if (!r)
 		return rc;
-	*n = (size_t)PQntuples(r);
-	rc = steps_from_rows(ccs_tx_arena(tx), r, 0, PQntuples(r), steps, err);
+	*found = PQntuples(r) > 0;
+	*n = 0;
+	if (*found) {
+		case_state_from_row(r, 0, c);
+		rc = steps_from_rows(ccs_tx_arena(tx), r, CASE_STATE_NCOLS, 0, PQntuples(r), steps, n, err);
+	}
 	PQclear(r);
 	return rc;
 }
@@ -344,6 +393,7 @@ typedef struct decide_in {
 	const char *timer_kind; /* due-work kind, or NULL */
 	const char *decided_at; /* from the input */
 	int appeal_window_days, fair_hearing_days; /* from the rule set */
+	const char *correlation_id; /* the input's, for due_work (as ccs_tx_schedule stores it) */
 } decide_in;
 
 /* Who decided, on which evidence, under which rule (issue 9: a decision a CCS office signs). */
@@ -518,66 +568,98 @@ static int failed(ccs_svc_err *err, int rc, const char *what)
 
 /* ---------------------------------------------------------------- worklists */
 
-/* Keep one worklist item current: present with its dates while `open`, gone otherwise. */
-static int worklist_set(ccs_tx *tx, const decide_in *in, const char *id, const char *kind, bool open, ccs_date since,
-			ccs_date due, ccs_svc_err *err)
+/*
+ * A Postgres array literal of n plain items (identifiers, dates: nothing to quote); a NULL
+ * item is the SQL NULL. For `unnest($1::text[])`: one statement for several rows.
+ */
+static char *plain_array(ccs_arena *a, const char *const *items, size_t n)
 {
-	ccs_arena *a = ccs_tx_arena(tx);
-	PGresult *r;
-	int rc;
-	const ProtobufCEnumValue *office =
-		protobuf_c_enum_descriptor_get_value(&ccs__mtp__v1__reviewing_office__descriptor, (int)in->c->office);
-	if (!open) {
-		const char *p[2] = {in->c->case_id, kind};
-		r = ccs_tx_query(tx, "DELETE FROM worklist WHERE case_id = $1 AND kind = $2", 2, p, &rc, err);
-	} else {
-		const char *p[7] = {in->c->case_id, kind, office ? office->name : "REVIEWING_OFFICE_UNSPECIFIED",
-				    in->c->fc.county, date_str(a, since), due != CCS_DATE_INVALID ? date_str(a, due) : NULL,
-				    id};
-		/* the item keeps the day it opened and its state; the due date follows the decision */
-		r = ccs_tx_query(tx,
-				 "INSERT INTO worklist(case_id, kind, reviewing_office, county, since, due_date, decision_id)"
-				 " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (case_id, kind) DO UPDATE SET"
-				 " due_date = EXCLUDED.due_date, decision_id = EXCLUDED.decision_id,"
-				 " state = CASE WHEN worklist.due_date IS DISTINCT FROM EXCLUDED.due_date THEN 'open'"
-				 " ELSE worklist.state END",
-				 7, p, &rc, err);
-	}
-	PQclear(r);
-	return rc;
+	size_t cap = 3, pos = 0;
+	for (size_t i = 0; i < n; i++)
+		cap += (items[i] ? strlen(items[i]) : 4) + 1;
+	char *out = ccs_arena_alloc(a, cap);
+	out[pos++] = '{';
+	for (size_t i = 0; i < n; i++)
+		pos += (size_t)snprintf(out + pos, cap - pos, "%s%s", i ? "," : "", items[i] ? items[i] : "NULL");
+	out[pos++] = '}';
+	out[pos] = '\0';
+	return out;
 }
 
+/*
+ * Keep the case's worklist items current: present with their dates while open, gone
+ * otherwise. One upsert for the open items and, only when an item the case has closes, one
+ * delete; nothing at all when no item is open and the case has none (case_row.worklist).
+ */
 static int worklists_update(ccs_tx *tx, const decide_in *in, const char *id, ccs_svc_err *err)
 {
+	ccs_arena *a = ccs_tx_arena(tx);
 	const ccs_elig_result *r = in->r;
+	const ccs_elig_facts *f = &in->fo->facts;
 	ccs_date review_due = ccs_elig_result_deadline(r, CCS_ELIG_DL_PHYSICIAN_REVIEW_DUE);
 	ccs_date noa_due = ccs_elig_result_deadline(r, CCS_ELIG_DL_NOA_DUE);
-	int rc = worklist_set(tx, in, id, "PHYSICIAN_REVIEW", r->awaiting_physician,
-			      in->r->awaiting_physician && in->fo->facts.review_since != CCS_DATE_INVALID
-				      ? in->fo->facts.review_since
-				      : r->as_of,
-			      review_due, err);
-	if (rc == 0)
-		rc = worklist_set(tx, in, id, "NOA_DUE", noa_due != CCS_DATE_INVALID,
-				  in->fo->facts.appeal.decision_date != CCS_DATE_INVALID ? in->fo->facts.appeal.decision_date
-											 : r->as_of,
-				  noa_due, err);
-	if (rc == 0)
-		rc = worklist_set(tx, in, id, "GOOD_CAUSE_REVIEW", r->appeal_status == CCS_ELIG_APPEAL_STATUS_LATE,
-				  in->fo->facts.appeal.filed != CCS_DATE_INVALID ? in->fo->facts.appeal.filed : r->as_of,
-				  CCS_DATE_INVALID, err);
+	/* per worklist_kinds[]: open?, since (the day it opened), due date */
+	const struct {
+		bool open;
+		ccs_date since, due;
+	} item[NELEMS(worklist_kinds)] = {
+		{r->awaiting_physician,
+		 r->awaiting_physician && f->review_since != CCS_DATE_INVALID ? f->review_since : r->as_of, review_due},
+		{noa_due != CCS_DATE_INVALID,
+		 f->appeal.decision_date != CCS_DATE_INVALID ? f->appeal.decision_date : r->as_of, noa_due},
+		{r->appeal_status == CCS_ELIG_APPEAL_STATUS_LATE,
+		 f->appeal.filed != CCS_DATE_INVALID ? f->appeal.filed : r->as_of, CCS_DATE_INVALID},
+	};
+	const char *kinds[NELEMS(worklist_kinds)], *since[NELEMS(worklist_kinds)], *due[NELEMS(worklist_kinds)];
+	const char *closed[NELEMS(worklist_kinds)];
+	size_t nopen = 0, nclosed = 0;
+	int rc = 0;
+
+	for (size_t k = 0; k < NELEMS(worklist_kinds); k++) {
+		if (item[k].open) {
+			kinds[nopen] = worklist_kinds[k];
+			since[nopen] = date_str(a, item[k].since);
+			due[nopen++] = item[k].due != CCS_DATE_INVALID ? date_str(a, item[k].due) : NULL;
+		} else if (in->c->worklist & WL_BIT(k)) {
+			closed[nclosed++] = worklist_kinds[k];
+		}
+	}
+	if (nclosed) {
+		const char *p[2] = {in->c->case_id, plain_array(a, closed, nclosed)};
+		rc = write_sql(tx, "DELETE FROM worklist WHERE case_id = $1 AND kind = ANY($2::text[])", 2, p, err);
+	}
+	if (rc == 0 && nopen) {
+		const ProtobufCEnumValue *office = protobuf_c_enum_descriptor_get_value(
+			&ccs__mtp__v1__reviewing_office__descriptor, (int)in->c->office);
+		const char *p[7] = {in->c->case_id,
+				    office ? office->name : "REVIEWING_OFFICE_UNSPECIFIED",
+				    in->c->fc.county,
+				    id,
+				    plain_array(a, kinds, nopen),
+				    plain_array(a, since, nopen),
+				    plain_array(a, due, nopen)};
+		/* the item keeps the day it opened and its state; the due date follows the decision */
+		rc = write_sql(tx,
+				  "INSERT INTO worklist(case_id, kind, reviewing_office, county, since, due_date, decision_id)"
+				  " SELECT $1::uuid, u.kind, $2, $3, u.since, u.due, $4::uuid"
+				  " FROM unnest($5::text[], $6::date[], $7::date[]) AS u(kind, since, due)"
+				  " ON CONFLICT (case_id, kind) DO UPDATE SET"
+				  " due_date = EXCLUDED.due_date, decision_id = EXCLUDED.decision_id,"
+				  " state = CASE WHEN worklist.due_date IS DISTINCT FROM EXCLUDED.due_date THEN 'open'"
+				  " ELSE worklist.state END",
+				  7, p, err);
+	}
 	return rc;
 }
 
 /* A reminder fired while the item is still open: it is overdue. */
-static int worklist_overdue(ccs_tx *tx, const char *case_id, const char *kind, ccs_svc_err *err)
+static int worklist_overdue(ccs_tx *tx, const case_row *c, const char *kind, ccs_svc_err *err)
 {
-	int rc;
-	const char *p[2] = {case_id, kind};
-	PGresult *r = ccs_tx_query(tx, "UPDATE worklist SET state = 'overdue' WHERE case_id = $1 AND kind = $2", 2, p,
-				   &rc, err);
-	PQclear(r);
-	return rc;
+	const char *p[2] = {c->case_id, kind};
+	for (size_t k = 0; k < NELEMS(worklist_kinds); k++)
+		if (!strcmp(worklist_kinds[k], kind) && !(c->worklist & WL_BIT(k)))
+			return 0; /* no such item: nothing to mark */
+	return write_sql(tx, "UPDATE worklist SET state = 'overdue' WHERE case_id = $1 AND kind = $2", 2, p, err);
 }
 
 /*
@@ -628,30 +710,48 @@ int ccs_eligibility_gauges(ccs_svc *svc, void *ctx, PGconn *pg)
  * Counts only, no case data; a batch that rolls back may count again (metrics are not
  * transactional).
  */
-static int observe_first_determination(ccs_tx *tx, const decide_in *in, const char *as_of, ccs_svc_err *err)
+static void observe_first_determination(const decide_in *in, const char *as_of)
 {
 	static ccs_metric *hist;
 	ccs_elig_outcome o = in->r->outcome;
-	int rc;
+	/* the outcomes of DETERMINED_OUTCOMES; case_row.determined: one was issued before */
 	if (o != CCS_ELIG_OUTCOME_ELIGIBLE && o != CCS_ELIG_OUTCOME_AT_RISK_ELIGIBLE &&
 	    o != CCS_ELIG_OUTCOME_NOT_ELIGIBLE && o != CCS_ELIG_OUTCOME_TRANSFER)
-		return 0;
-	const char *p[1] = {in->c->case_id};
-	PGresult *r = ccs_tx_query(tx,
-				   "SELECT 1 FROM decisions WHERE case_id = $1 AND outcome IN"
-				   " ('ELIGIBLE', 'AT_RISK_ELIGIBLE', 'NOT_ELIGIBLE', 'TRANSFER') LIMIT 1",
-				   1, p, &rc, err);
-	if (!r)
-		return rc;
-	int first = PQntuples(r) == 0;
-	PQclear(r);
+		return;
 	ccs_date on = ccs_date_parse(as_of);
-	if (first && on != CCS_DATE_INVALID && in->c->fc.referral_date != CCS_DATE_INVALID) {
+	if (!in->c->determined && on != CCS_DATE_INVALID && in->c->fc.referral_date != CCS_DATE_INVALID) {
 		if (!hist)
 			hist = ccs_metrics_series(g_metrics, "referral_to_determination_days", "");
 		ccs_metric_observe(hist, (double)(on - in->c->fc.referral_date));
 	}
-	return 0;
+}
+
+/*
+ * The case's next deadlines into due_work, as ccs_tx_schedule() would insert them one by one
+ * (same columns, ids in the same order, an existing (kind, subject, due_date) left alone), in
+ * one statement: a decision reschedules most of its deadlines, a statement each was the
+ * largest share of the handler's statements.
+ */
+static int schedule_deadlines(ccs_tx *tx, const decide_in *in, const ccs_elig_deadline *next, int n,
+			      ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	if (n <= 0)
+		return 0;
+	const char **kinds = ccs_arena_alloc(a, (size_t)n * sizeof(*kinds));
+	const char **dates = ccs_arena_alloc(a, (size_t)n * sizeof(*dates));
+	for (int i = 0; i < n; i++) {
+		kinds[i] = ccs_elig_deadline_str(next[i].kind);
+		dates[i] = date_str(a, next[i].due);
+	}
+	const char *p[5] = {plain_array(a, kinds, (size_t)n), in->c->case_id, plain_array(a, dates, (size_t)n),
+			    ccs_tx_input_id(tx), in->correlation_id};
+	return write_sql(tx,
+			    "INSERT INTO due_work(kind, subject, due_date, payload, source_event_id, correlation_id)"
+			    " SELECT u.kind, $2, u.due, NULL, $4, $5"
+			    " FROM unnest($1::text[], $3::date[]) WITH ORDINALITY AS u(kind, due, n) ORDER BY u.n"
+			    " ON CONFLICT (kind, subject, due_date) DO NOTHING",
+			    5, p, err);
 }
 
 /* Emit the decision, record it, and schedule the case's next deadlines. */
@@ -681,26 +781,20 @@ static int decide(ccs_tx *tx, const decide_in *in, ccs_svc_err *err)
 			     in->timer_kind, ccs_elig_outcome_str(r->outcome), reasons_array(a, r),
 			     lines_text(a, r), r->noa_required ? "true" : "false", *noa_due ? noa_due : NULL,
 			     r->ruleset_version, d.as_of_date, in->decided_at, sig};
-	if ((rc = observe_first_determination(tx, in, d.as_of_date, err)) != 0)
+	observe_first_determination(in, d.as_of_date);
+	rc = write_sql(tx,
+			  "INSERT INTO decisions(decision_id, case_id, kind, trigger, trigger_event_id,"
+			  " timer_kind, outcome, reasons, lines, noa_required, noa_due, rule_set_version,"
+			  " as_of, decided_at, signature)"
+			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+			  15, p, err);
+	if (rc)
 		return rc;
-	PGresult *res = ccs_tx_query(tx,
-				     "INSERT INTO decisions(decision_id, case_id, kind, trigger, trigger_event_id,"
-				     " timer_kind, outcome, reasons, lines, noa_required, noa_due, rule_set_version,"
-				     " as_of, decided_at, signature)"
-				     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-				     15, p, &rc, err);
-	if (!res)
-		return rc;
-	PQclear(res);
-
 	if ((rc = worklists_update(tx, in, id, err)) != 0)
 		return rc;
 	n = ccs_elig_next_timers(r, next, NELEMS(next));
-	for (int i = 0; i < n; i++) {
-		rc = ccs_tx_schedule(tx, ccs_elig_deadline_str(next[i].kind), in->c->case_id, next[i].due, NULL);
-		if (rc)
-			return failed(err, rc, "scheduling a deadline failed");
-	}
+	if ((rc = schedule_deadlines(tx, in, next, n, err)) != 0)
+		return rc;
 	ccs_tx_count_decision(tx, "eligibility", ccs_elig_outcome_str(r->outcome));
 	CCS_LOG_DBG("eligibility decided", "decision_id", CCS_LOG_S(id), "case_id", CCS_LOG_S(in->c->case_id),
 		    "trigger", CCS_LOG_S(trigger_name(in->trigger)), "outcome", CCS_LOG_S(ccs_elig_outcome_str(r->outcome)),
@@ -708,21 +802,17 @@ static int decide(ccs_tx *tx, const decide_in *in, ccs_svc_err *err)
 	return 0;
 }
 
-/* Fold the whole case as it stands and decide. */
-static int decide_now(ccs_tx *tx, const ccs_eligibility *e, const case_row *c, Ccs__Mtp__V1__DecisionTrigger trigger,
+/* Fold the whole case as it stands (its evidence log: `steps`) and decide. */
+static int decide_now(ccs_tx *tx, const ccs_eligibility *e, const ccs_msg *m, const case_row *c,
+		      ccs_elig_fold_step *steps, size_t n, Ccs__Mtp__V1__DecisionTrigger trigger,
 		      const char *kind, const char *decided_at, ccs_svc_err *err)
 {
-	ccs_elig_fold_step *steps = NULL;
-	size_t n = 0;
 	char eb[160];
-	int rc = load_steps(tx, c->case_id, &steps, &n, err);
-	if (rc)
-		return rc;
 	ccs_elig_fold_out *fo = ccs_arena_alloc(ccs_tx_arena(tx), sizeof(*fo));
 	if (ccs_elig_fold(&c->fc, steps, n, e->rs, CCS_DATE_INVALID, CCS_DATE_INVALID, fo, eb, sizeof(eb)) != 0)
 		return ccs_svc_poison(err, "validation", "case cannot be evaluated: %s", eb);
 	decide_in in = {c, &fo->result, fo, e->texts, trigger, kind, NULL, decided_at,
-			e->rs->appeal_window_days, e->rs->fair_hearing_days};
+			e->rs->appeal_window_days, e->rs->fair_hearing_days, m->correlation_id};
 	return decide(tx, &in, err);
 }
 
@@ -756,18 +846,15 @@ static int record_referral_ex(ccs_tx *tx, const ccs_msg *m, const Ccs__Mtp__V1__
 			      const char *outcome, const char *case_id, bool opened, unsigned lines, char *const *codes,
 			      size_t ncodes, const char *school_district, ccs_svc_err *err)
 {
-	int rc;
 	char lb[16];
 	snprintf(lb, sizeof(lb), "%u", lines);
 	const char *p[9] = {m->ce_id, rd->decision_id, rd->referral_id, outcome, case_id, opened ? "true" : "false", lb,
 			    codes_array(ccs_tx_arena(tx), codes, ncodes), school_district ? school_district : ""};
-	PGresult *r = ccs_tx_query(tx,
-				   "INSERT INTO referral_decisions(event_id, referral_decision_id, referral_id, outcome,"
-				   " case_id, opened_case, lines, referred_codes, school_district)"
-				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-				   9, p, &rc, err);
-	PQclear(r);
-	return rc;
+	return write_sql(tx,
+			    "INSERT INTO referral_decisions(event_id, referral_decision_id, referral_id, outcome,"
+			    " case_id, opened_case, lines, referred_codes, school_district)"
+			    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+			    9, p, err);
 }
 
 static int record_referral(ccs_tx *tx, const ccs_msg *m, const Ccs__Mtp__V1__ReferralDecision *rd,
@@ -801,6 +888,8 @@ static int accepted(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const cc
 	ccs_arena *a = ccs_tx_arena(tx);
 	case_row c;
 	ccs_uuid u;
+	ccs_elig_fold_step *steps = NULL;
+	size_t n = 0;
 	char bd[11], rdt[11], od[11];
 	int rc;
 
@@ -835,26 +924,6 @@ static int accepted(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const cc
 
 	if ((rc = lock_case(tx, c.case_id, err)) != 0)
 		return rc;
-	/* referred codes as a text[] literal; codes were normalised by referrald, quoted anyway */
-	size_t cap = 3;
-	for (size_t i = 0; i < acc->n_diagnosis_codes; i++)
-		cap += strlen(acc->diagnosis_codes[i]) * 2 + 4;
-	char *codes = ccs_arena_alloc(a, cap);
-	size_t pos = 0;
-	codes[pos++] = '{';
-	for (size_t i = 0; i < acc->n_diagnosis_codes; i++) {
-		if (i)
-			codes[pos++] = ',';
-		codes[pos++] = '"';
-		for (const char *s = acc->diagnosis_codes[i]; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				codes[pos++] = '\\';
-			codes[pos++] = *s;
-		}
-		codes[pos++] = '"';
-	}
-	codes[pos++] = '}';
-	codes[pos] = '\0';
 	ccs_date_format(c.fc.birth_date, bd);
 	ccs_date_format(c.fc.referral_date, rdt);
 	ccs_date_format(c.fc.opened_on, od);
@@ -871,22 +940,29 @@ static int accepted(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const cc
 			     enum_name(&ccs__mtp__v1__requested_program__descriptor, acc->requested_program,
 				       "REQUESTED_PROGRAM_UNSPECIFIED"),
 			     lines,
-			     codes,
+			     /* codes were normalised by referrald, quoted anyway */
+			     codes_array(a, acc->diagnosis_codes, acc->n_diagnosis_codes),
 			     enum_name(&ccs__mtp__v1__coverage__descriptor, acc->coverage, "COVERAGE_UNSPECIFIED"),
 			     m->ce_id,
 			     acc->school_district};
+	/* The case, and when it is new, the evidence that waited for it (one row each; one row of
+	 * NULLs when none did; `opened` in the last column). */
 	PGresult *r = ccs_tx_query(tx,
-				   "INSERT INTO cases(case_id, case_number, county, county_model, reviewing_office,"
-				   " birth_date, referral_date, opened_on, requested_program, requested_lines,"
-				   " referred_codes, coverage, opened_by_event, school_district)"
+				   "WITH ins AS (INSERT INTO cases(case_id, case_number, county, county_model,"
+				   " reviewing_office, birth_date, referral_date, opened_on, requested_program,"
+				   " requested_lines, referred_codes, coverage, opened_by_event, school_district)"
 				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-				   " ON CONFLICT (case_id) DO NOTHING RETURNING 1",
+				   " ON CONFLICT (case_id) DO NOTHING RETURNING case_id)"
+				   " SELECT e.event_id, e.received_on, e.body, EXISTS (SELECT 1 FROM ins)"
+				   " FROM (SELECT 1) AS one LEFT JOIN evidence e ON e.case_id = $1 AND EXISTS (SELECT 1 FROM ins)"
+				   " ORDER BY e.received_on, e.event_id",
 				   14, p, &rc, err);
 	if (!r)
 		return rc;
-	bool opened = PQntuples(r) == 1;
+	bool opened = PQntuples(r) > 0 && strcmp(PQgetvalue(r, 0, 3), "t") == 0;
+	rc = opened ? steps_from_rows(a, r, 0, 0, PQntuples(r), &steps, &n, err) : 0;
 	PQclear(r);
-	if ((rc = record_referral(tx, m, rd, "accepted", c.case_id, opened, err)) != 0)
+	if (rc || (rc = record_referral(tx, m, rd, "accepted", c.case_id, opened, err)) != 0)
 		return rc;
 	if (!opened) {
 		/* the case was opened by another event (a re-announcement): its decision is out */
@@ -896,8 +972,9 @@ static int accepted(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const cc
 		return 0;
 	}
 	count_referral(svc, "accepted", "case_opened");
-	rc = decide_now(tx, e, &c, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REFERRAL, KIND_REFERRAL,
-			*rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), err);
+	/* a case just opened has no worklist item and no decision yet (case_row is zeroed) */
+	rc = decide_now(tx, e, m, &c, steps, n, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REFERRAL,
+			KIND_REFERRAL, *rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), err);
 	return rc;
 }
 
@@ -922,11 +999,13 @@ static int linked(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const ccs_
 	const Ccs__Mtp__V1__ReferralLinked *lk = rd->linked;
 	unsigned add = lines_of(lk->requested_services, lk->n_requested_services);
 	case_row c;
+	ccs_elig_fold_step *steps = NULL;
+	size_t n = 0;
 	int found = 0, rc;
 
 	if (!add && lk->requested_program != CCS__MTP__V1__REQUESTED_PROGRAM__REQUESTED_PROGRAM_UNSPECIFIED)
 		add = ccs_elig_fold_program_lines(lk->requested_program);
-	if ((rc = lock_case(tx, cid, err)) != 0 || (rc = load_case(tx, cid, &c, &found, err)) != 0)
+	if ((rc = lock_case(tx, cid, err)) != 0 || (rc = load_case(tx, cid, &c, &found, &steps, &n, err)) != 0)
 		return rc;
 	if ((rc = record_referral_ex(tx, m, rd, "linked", cid, false, add, lk->diagnosis_codes, lk->n_diagnosis_codes,
 				     lk->school_district, err)) != 0)
@@ -935,11 +1014,15 @@ static int linked(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const ccs_
 		count_referral(svc, "linked", "recorded");
 		return 0;
 	}
-	if ((rc = load_case(tx, cid, &c, &found, err)) != 0)
-		return rc;
+	/* The case as CASE_COLUMNS reads it now that this link is stored, without reading it
+	 * again: its lines OR the link's, and the link's school district (the newest) unless the
+	 * case has its own. */
+	c.fc.lines |= add;
+	if (!c.own_district && *lk->school_district)
+		snprintf(c.school_district, sizeof(c.school_district), "%s", lk->school_district);
 	count_referral(svc, "linked", "lines_added");
-	rc = decide_now(tx, e, &c, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REFERRAL, KIND_REFERRAL,
-			*rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), err);
+	rc = decide_now(tx, e, m, &c, steps, n, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REFERRAL,
+			KIND_REFERRAL, *rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), err);
 	return rc;
 }
 
@@ -985,12 +1068,29 @@ static void count_evidence(ccs_svc *svc, const char *kind, const char *state)
 	ccs_metrics_inc(ccs_svc_metrics(svc), "evidence_total", labels, 1);
 }
 
+/*
+ * One statement for an evidence event: the case (CASE_STATE), the event stored in the log
+ * (case_known: whether the case is there; a resubmitted evidence id is left alone) and, when
+ * the case is there, its whole log including this event. One row per evidence event, or one
+ * row of NULLs for an unknown case; the last column counts the rows inserted (0: resubmitted).
+ * The inserted row joins by its RETURNING: the statement's snapshot predates it.
+ */
+static const char EVIDENCE_SQL[] =
+	"WITH c AS MATERIALIZED (SELECT " CASE_STATE " FROM cases WHERE case_id = $3),"
+	" ins AS (INSERT INTO evidence(event_id, evidence_id, case_id, kind, received_on, received_at, body, case_known)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, EXISTS (SELECT 1 FROM c)) ON CONFLICT (evidence_id) DO NOTHING"
+	" RETURNING event_id, received_on, body)"
+	" SELECT c.*, e.event_id, e.received_on, e.body, (SELECT count(*) FROM ins)"
+	" FROM (SELECT 1) AS one LEFT JOIN c ON true"
+	" LEFT JOIN LATERAL (SELECT event_id, received_on, body FROM evidence WHERE case_id = c.case_id"
+	" UNION ALL SELECT * FROM ins) e ON c.case_id IS NOT NULL"
+	" ORDER BY e.received_on, e.event_id";
+
 /* Keep the appeals table current (its dates mirror the rule set's deadlines). */
 static int record_appeal(ccs_tx *tx, const ccs_eligibility *e, const ccs_msg *m,
 			 const Ccs__Mtp__V1__EligibilityEvidence *ev, ccs_date on, ccs_svc_err *err)
 {
 	ccs_arena *a = ccs_tx_arena(tx);
-	PGresult *r = NULL;
 	int rc = 0;
 
 	if (ev->kind_case == CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_APPEAL_FILED) {
@@ -999,29 +1099,28 @@ static int record_appeal(ccs_tx *tx, const ccs_eligibility *e, const ccs_msg *m,
 		const char *p[7] = {f->appeal_id, ev->case_id, *f->appealed_decision_id ? f->appealed_decision_id : NULL,
 				    date_str(a, filed), *f->postmarked_date ? f->postmarked_date : NULL,
 				    date_str(a, filed + e->rs->appeal_response_days), m->ce_id};
-		r = ccs_tx_query(tx,
-				 "INSERT INTO appeals(appeal_id, case_id, appealed_decision_id, filed_date, postmarked_date,"
-				 " response_due, filed_event_id) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-				 " ON CONFLICT (appeal_id) DO UPDATE SET appealed_decision_id = EXCLUDED.appealed_decision_id,"
-				 " filed_date = EXCLUDED.filed_date, postmarked_date = EXCLUDED.postmarked_date,"
-				 " response_due = EXCLUDED.response_due, filed_event_id = EXCLUDED.filed_event_id"
-				 " WHERE appeals.case_id = EXCLUDED.case_id",
-				 7, p, &rc, err);
+		rc = write_sql(tx,
+				  "INSERT INTO appeals(appeal_id, case_id, appealed_decision_id, filed_date, postmarked_date,"
+				  " response_due, filed_event_id) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+				  " ON CONFLICT (appeal_id) DO UPDATE SET appealed_decision_id = EXCLUDED.appealed_decision_id,"
+				  " filed_date = EXCLUDED.filed_date, postmarked_date = EXCLUDED.postmarked_date,"
+				  " response_due = EXCLUDED.response_due, filed_event_id = EXCLUDED.filed_event_id"
+				  " WHERE appeals.case_id = EXCLUDED.case_id",
+				  7, p, err);
 	} else if (ev->kind_case == CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_APPEAL_DECIDED) {
 		const Ccs__Mtp__V1__AppealDecided *dd = ev->appeal_decided;
 		ccs_date decided = *dd->decided_date ? ccs_date_parse(dd->decided_date) : on;
 		bool upheld = dd->result == CCS__MTP__V1__APPEAL_RESULT__APPEAL_RESULT_UPHELD;
 		const char *p[6] = {dd->appeal_id, ev->case_id, date_str(a, decided), upheld ? "UPHELD" : "OVERTURNED",
 				    upheld ? date_str(a, decided + e->rs->fair_hearing_days) : NULL, m->ce_id};
-		r = ccs_tx_query(tx,
-				 "INSERT INTO appeals(appeal_id, case_id, decided_date, result, fair_hearing_closes,"
-				 " decided_event_id) VALUES ($1, $2, $3, $4, $5, $6)"
-				 " ON CONFLICT (appeal_id) DO UPDATE SET decided_date = EXCLUDED.decided_date,"
-				 " result = EXCLUDED.result, fair_hearing_closes = EXCLUDED.fair_hearing_closes,"
-				 " decided_event_id = EXCLUDED.decided_event_id WHERE appeals.case_id = EXCLUDED.case_id",
-				 6, p, &rc, err);
+		rc = write_sql(tx,
+				  "INSERT INTO appeals(appeal_id, case_id, decided_date, result, fair_hearing_closes,"
+				  " decided_event_id) VALUES ($1, $2, $3, $4, $5, $6)"
+				  " ON CONFLICT (appeal_id) DO UPDATE SET decided_date = EXCLUDED.decided_date,"
+				  " result = EXCLUDED.result, fair_hearing_closes = EXCLUDED.fair_hearing_closes,"
+				  " decided_event_id = EXCLUDED.decided_event_id WHERE appeals.case_id = EXCLUDED.case_id",
+				  6, p, err);
 	}
-	PQclear(r);
 	return rc;
 }
 
@@ -1031,6 +1130,8 @@ int ccs_eligibility_on_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_m
 	const ccs_eligibility *e = ctx;
 	char eb[160], on_s[11];
 	case_row c;
+	ccs_elig_fold_step *steps = NULL;
+	size_t n = 0;
 	int found = 0, rc;
 
 	Ccs__Mtp__V1__EligibilityEvidence *ev = (Ccs__Mtp__V1__EligibilityEvidence *)pb;
@@ -1043,29 +1144,25 @@ int ccs_eligibility_on_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_m
 
 	if ((rc = lock_case(tx, ev->case_id, err)) != 0)
 		return rc;
-	if ((rc = load_case(tx, ev->case_id, &c, &found, err)) != 0)
-		return rc;
-
 	ccs_date_format(on, on_s);
-	const char *p[8] = {m->ce_id, ev->evidence_id, ev->case_id, kind, on_s,
-			    *ev->received_at ? ev->received_at : ccs_tx_input_time(tx), (const char *)m->value,
-			    found ? "true" : "false"};
-	int lens[8] = {0, 0, 0, 0, 0, 0, (int)m->len, 0};
-	int fmts[8] = {0, 0, 0, 0, 0, 0, 1, 0};
+	const char *p[7] = {m->ce_id, ev->evidence_id, ev->case_id, kind, on_s,
+			    *ev->received_at ? ev->received_at : ccs_tx_input_time(tx), (const char *)m->value};
+	int lens[7] = {0, 0, 0, 0, 0, 0, (int)m->len};
+	int fmts[7] = {0, 0, 0, 0, 0, 0, 1};
 	if (!m->value)
 		p[6] = "";
-	PGresult *r = PQexecParams(ccs_tx_conn(tx),
-				   "INSERT INTO evidence(event_id, evidence_id, case_id, kind, received_on, received_at,"
-				   " body, case_known) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-				   " ON CONFLICT (evidence_id) DO NOTHING",
-				   8, NULL, p, lens, fmts, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		rc = ccs_svc_pg_error(ccs_tx_conn(tx), r, err);
-		PQclear(r);
+	PGresult *r = ccs_tx_query_params(tx, EVIDENCE_SQL, 7, p, lens, fmts, &rc, err);
+	if (!r)
 		return rc;
+	found = !PQgetisnull(r, 0, 0);
+	bool dup = strcmp(PQgetvalue(r, 0, CASE_STATE_NCOLS + 3), "0") == 0;
+	if (found && !dup) {
+		case_state_from_row(r, 0, &c);
+		rc = steps_from_rows(ccs_tx_arena(tx), r, CASE_STATE_NCOLS, 0, PQntuples(r), &steps, &n, err);
 	}
-	bool dup = strcmp(PQcmdTuples(r), "0") == 0;
 	PQclear(r);
+	if (rc)
+		return rc;
 	if (dup) {
 		/* the same evidence resubmitted under a new event id: it is in the log already */
 		count_evidence(svc, kind, "resubmitted");
@@ -1089,7 +1186,7 @@ int ccs_eligibility_on_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_m
 	count_evidence(svc, kind, "applied");
 	bool appeal = ev->kind_case == CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_APPEAL_FILED ||
 		      ev->kind_case == CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_APPEAL_DECIDED;
-	rc = decide_now(tx, e, &c,
+	rc = decide_now(tx, e, m, &c, steps, n,
 			appeal ? CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_APPEAL
 			       : CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_EVIDENCE,
 			KIND_EVIDENCE, *ev->received_at ? ev->received_at : ccs_tx_input_time(tx), err);
@@ -1135,14 +1232,12 @@ int ccs_eligibility_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, c
 		return ccs_svc_poison(err, "validation", "unknown due work kind %.64s", d->kind);
 	if ((rc = lock_case(tx, d->subject, err)) != 0)
 		return rc;
-	if ((rc = load_case(tx, d->subject, &c, &found, err)) != 0)
+	if ((rc = load_case(tx, d->subject, &c, &found, &steps, &n, err)) != 0)
 		return rc;
 	if (!found) {
 		count_timer(svc, d->kind, "no_case");
 		return 0;
 	}
-	if ((rc = load_steps(tx, c.case_id, &steps, &n, err)) != 0)
-		return rc;
 	ccs_elig_fold_out *before = ccs_arena_alloc(ccs_tx_arena(tx), sizeof(*before));
 	ccs_elig_fold_out *now = ccs_arena_alloc(ccs_tx_arena(tx), sizeof(*now));
 	if (ccs_elig_fold(&c.fc, steps, n, e->rs, d->due_date, d->due_date - 1, before, eb, sizeof(eb)) != 0 ||
@@ -1155,7 +1250,7 @@ int ccs_eligibility_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, c
 	/* still live: the facts as they stood the day before still carried this deadline */
 	bool live = ccs_elig_result_deadline(&before->result, k) == d->due_date;
 	if ((k == CCS_ELIG_DL_PHYSICIAN_REVIEW_DUE || k == CCS_ELIG_DL_NOA_DUE) && live &&
-	    (rc = worklist_overdue(tx, c.case_id, k == CCS_ELIG_DL_NOA_DUE ? "NOA_DUE" : "PHYSICIAN_REVIEW", err)) != 0)
+	    (rc = worklist_overdue(tx, &c, k == CCS_ELIG_DL_NOA_DUE ? "NOA_DUE" : "PHYSICIAN_REVIEW", err)) != 0)
 		return rc;
 	if (!changed && !(timer_policy[pi].decision && live)) {
 		count_timer(svc, d->kind, live ? "unchanged" : "stale");
@@ -1163,7 +1258,7 @@ int ccs_eligibility_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, c
 	}
 	count_timer(svc, d->kind, "decided");
 	decide_in in = {&c, &now->result, now, e->texts, timer_policy[pi].trigger, KIND_TIMER, d->kind,
-			ccs_tx_input_time(tx), e->rs->appeal_window_days, e->rs->fair_hearing_days};
+			ccs_tx_input_time(tx), e->rs->appeal_window_days, e->rs->fair_hearing_days, d->correlation_id};
 	return decide(tx, &in, err);
 }
 
@@ -1283,11 +1378,12 @@ static int whatif_run(ccs_svc *svc, const ccs_eligibility *e, const ccs_elig_rul
 		int first = ei;
 		while (ei < PQntuples(er) && strcmp(PQgetvalue(er, ei, 3), c.case_id) == 0)
 			ei++;
-		if (steps_from_rows(&a, er, first, ei - first, &steps, &err) != 0) {
+		size_t nsteps = 0;
+		if (steps_from_rows(&a, er, 0, first, ei - first, &steps, &nsteps, &err) != 0) {
 			fprintf(stderr, "ccs-eligibilityd: what-if: %s\n", err.msg);
 			goto out;
 		}
-		ccs_elig_whatif_add(w, c.case_id, &c.fc, steps, (size_t)(ei - first));
+		ccs_elig_whatif_add(w, c.case_id, &c.fc, steps, nsteps);
 		ccs_arena_reset(&a);
 	}
 	ccs_elig_whatif_print(w, json, stdout);
