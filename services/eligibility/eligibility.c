@@ -141,27 +141,17 @@ static char *date_str(ccs_arena *a, ccs_date d)
 	return s;
 }
 
-/* A statement whose result rows the handler does not read (an INSERT, UPDATE or DELETE of
- * its own rows, an advisory lock); 0 or a CCS_SVC_* code. */
-static int write_sql(ccs_tx *tx, const char *sql, int nparams, const char *const *params, ccs_svc_err *err)
-{
-	int rc;
-	PGresult *r = ccs_tx_query(tx, sql, nparams, params, &rc, err);
-	PQclear(r);
-	return rc;
-}
-
 /*
- * The case's advisory lock, a statement of its own before the read that follows it, so that
- * read's snapshot is taken once the lock is held and sees whatever the previous holder
- * committed. (A lock folded into the read would be taken after the read's snapshot, and a
- * referral and its evidence processed at the same time by two instances could each miss the
- * other's rows.)
+ * The case's advisory lock, queued (ccs_tx_write): it reaches the server in the same round trip
+ * as the read that follows it, but as a statement of its own, so that read's snapshot is taken
+ * once the lock is held and sees whatever the previous holder committed. (A lock folded into
+ * the read would be taken after the read's snapshot, and a referral and its evidence processed
+ * at the same time by two instances could each miss the other's rows.)
  */
 static int lock_case(ccs_tx *tx, const char *case_id, ccs_svc_err *err)
 {
 	const char *p[1] = {case_id};
-	return write_sql(tx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", 1, p, err);
+	return ccs_tx_write(tx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", 1, p, err);
 }
 
 /* ---------------------------------------------------------------- loading a case */
@@ -626,7 +616,7 @@ static int worklists_update(ccs_tx *tx, const decide_in *in, const char *id, ccs
 	}
 	if (nclosed) {
 		const char *p[2] = {in->c->case_id, plain_array(a, closed, nclosed)};
-		rc = write_sql(tx, "DELETE FROM worklist WHERE case_id = $1 AND kind = ANY($2::text[])", 2, p, err);
+		rc = ccs_tx_write(tx, "DELETE FROM worklist WHERE case_id = $1 AND kind = ANY($2::text[])", 2, p, err);
 	}
 	if (rc == 0 && nopen) {
 		const ProtobufCEnumValue *office = protobuf_c_enum_descriptor_get_value(
@@ -639,7 +629,7 @@ static int worklists_update(ccs_tx *tx, const decide_in *in, const char *id, ccs
 				    plain_array(a, since, nopen),
 				    plain_array(a, due, nopen)};
 		/* the item keeps the day it opened and its state; the due date follows the decision */
-		rc = write_sql(tx,
+		rc = ccs_tx_write(tx,
 				  "INSERT INTO worklist(case_id, kind, reviewing_office, county, since, due_date, decision_id)"
 				  " SELECT $1::uuid, u.kind, $2, $3, u.since, u.due, $4::uuid"
 				  " FROM unnest($5::text[], $6::date[], $7::date[]) AS u(kind, since, due)"
@@ -659,7 +649,7 @@ static int worklist_overdue(ccs_tx *tx, const case_row *c, const char *kind, ccs
 	for (size_t k = 0; k < NELEMS(worklist_kinds); k++)
 		if (!strcmp(worklist_kinds[k], kind) && !(c->worklist & WL_BIT(k)))
 			return 0; /* no such item: nothing to mark */
-	return write_sql(tx, "UPDATE worklist SET state = 'overdue' WHERE case_id = $1 AND kind = $2", 2, p, err);
+	return ccs_tx_write(tx, "UPDATE worklist SET state = 'overdue' WHERE case_id = $1 AND kind = $2", 2, p, err);
 }
 
 /*
@@ -746,7 +736,7 @@ static int schedule_deadlines(ccs_tx *tx, const decide_in *in, const ccs_elig_de
 	}
 	const char *p[5] = {plain_array(a, kinds, (size_t)n), in->c->case_id, plain_array(a, dates, (size_t)n),
 			    ccs_tx_input_id(tx), in->correlation_id};
-	return write_sql(tx,
+	return ccs_tx_write(tx,
 			    "INSERT INTO due_work(kind, subject, due_date, payload, source_event_id, correlation_id)"
 			    " SELECT u.kind, $2, u.due, NULL, $4, $5"
 			    " FROM unnest($1::text[], $3::date[]) WITH ORDINALITY AS u(kind, due, n) ORDER BY u.n"
@@ -754,7 +744,11 @@ static int schedule_deadlines(ccs_tx *tx, const decide_in *in, const ccs_elig_de
 			    5, p, err);
 }
 
-/* Emit the decision, record it, and schedule the case's next deadlines. */
+/*
+ * Emit the decision, record it, and schedule the case's next deadlines. Its writes are queued
+ * (ccs_tx_write): none of their results is read, and they reach the server with the next read
+ * or the commit.
+ */
 static int decide(ccs_tx *tx, const decide_in *in, ccs_svc_err *err)
 {
 	ccs_arena *a = ccs_tx_arena(tx);
@@ -782,7 +776,7 @@ static int decide(ccs_tx *tx, const decide_in *in, ccs_svc_err *err)
 			     lines_text(a, r), r->noa_required ? "true" : "false", *noa_due ? noa_due : NULL,
 			     r->ruleset_version, d.as_of_date, in->decided_at, sig};
 	observe_first_determination(in, d.as_of_date);
-	rc = write_sql(tx,
+	rc = ccs_tx_write(tx,
 			  "INSERT INTO decisions(decision_id, case_id, kind, trigger, trigger_event_id,"
 			  " timer_kind, outcome, reasons, lines, noa_required, noa_due, rule_set_version,"
 			  " as_of, decided_at, signature)"
@@ -850,7 +844,7 @@ static int record_referral_ex(ccs_tx *tx, const ccs_msg *m, const Ccs__Mtp__V1__
 	snprintf(lb, sizeof(lb), "%u", lines);
 	const char *p[9] = {m->ce_id, rd->decision_id, rd->referral_id, outcome, case_id, opened ? "true" : "false", lb,
 			    codes_array(ccs_tx_arena(tx), codes, ncodes), school_district ? school_district : ""};
-	return write_sql(tx,
+	return ccs_tx_write(tx,
 			    "INSERT INTO referral_decisions(event_id, referral_decision_id, referral_id, outcome,"
 			    " case_id, opened_case, lines, referred_codes, school_district)"
 			    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -1099,7 +1093,7 @@ static int record_appeal(ccs_tx *tx, const ccs_eligibility *e, const ccs_msg *m,
 		const char *p[7] = {f->appeal_id, ev->case_id, *f->appealed_decision_id ? f->appealed_decision_id : NULL,
 				    date_str(a, filed), *f->postmarked_date ? f->postmarked_date : NULL,
 				    date_str(a, filed + e->rs->appeal_response_days), m->ce_id};
-		rc = write_sql(tx,
+		rc = ccs_tx_write(tx,
 				  "INSERT INTO appeals(appeal_id, case_id, appealed_decision_id, filed_date, postmarked_date,"
 				  " response_due, filed_event_id) VALUES ($1, $2, $3, $4, $5, $6, $7)"
 				  " ON CONFLICT (appeal_id) DO UPDATE SET appealed_decision_id = EXCLUDED.appealed_decision_id,"
@@ -1113,7 +1107,7 @@ static int record_appeal(ccs_tx *tx, const ccs_eligibility *e, const ccs_msg *m,
 		bool upheld = dd->result == CCS__MTP__V1__APPEAL_RESULT__APPEAL_RESULT_UPHELD;
 		const char *p[6] = {dd->appeal_id, ev->case_id, date_str(a, decided), upheld ? "UPHELD" : "OVERTURNED",
 				    upheld ? date_str(a, decided + e->rs->fair_hearing_days) : NULL, m->ce_id};
-		rc = write_sql(tx,
+		rc = ccs_tx_write(tx,
 				  "INSERT INTO appeals(appeal_id, case_id, decided_date, result, fair_hearing_closes,"
 				  " decided_event_id) VALUES ($1, $2, $3, $4, $5, $6)"
 				  " ON CONFLICT (appeal_id) DO UPDATE SET decided_date = EXCLUDED.decided_date,"
