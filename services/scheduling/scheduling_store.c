@@ -68,12 +68,11 @@ void ccs_sched_store_hours_literal(const ccs_sched_hours h[7], char out[128])
 	snprintf(out + pos, 128 - pos, "}");
 }
 
+/* Every write here whose rows and count nobody reads and whose failure nobody handles (the
+ * handler's own rows, savepoints): queued, it travels with the next read or the commit. */
 int ccs_sched_store_exec(ccs_tx *tx, const char *sql, int n, const char *const *p, ccs_svc_err *err)
 {
-	int rc;
-	PGresult *r = ccs_tx_query(tx, sql, n, p, &rc, err);
-	PQclear(r);
-	return rc;
+	return ccs_tx_write(tx, sql, n, p, err);
 }
 
 int ccs_sched_store_savepoint(ccs_tx *tx, const char *name, ccs_sched_store_sp op, ccs_svc_err *err)

@@ -3,9 +3,12 @@
  * snapshot, a child's IEP blocks, the waitlist), write what it decided (appointments), and load
  * the MTU directory file into the database.
  *
- * Everything runs inside the engine's transaction through ccs_tx_query(); memory comes from the
- * batch arena (ccs_tx_arena), so nothing here is freed by the caller. Errors are CCS_SVC_*
- * codes with err filled, as the handler returns them.
+ * Everything runs inside the engine's transaction: reads and the writes whose outcome the
+ * handler uses (an appointment's insert, a conference's) through ccs_tx_query(), every other
+ * write queued with ccs_tx_write() (no round trip of its own; a failure surfaces at the next
+ * read or the commit, and the engine's careful run dead-letters the message that caused it).
+ * Memory comes from the batch arena (ccs_tx_arena), so nothing here is freed by the caller.
+ * Errors are CCS_SVC_* codes with err filled, as the handler returns them.
  */
 #ifndef CCS_SCHED_STORE_H
 #define CCS_SCHED_STORE_H
@@ -29,7 +32,8 @@ typedef struct ccs_sched_store_mtu {
 	size_t n_iep;
 } ccs_sched_store_mtu;
 
-/* Run a statement, discard the result; CCS_SVC_* on failure. */
+/* Queue a write whose result nobody reads (ccs_tx_write); CCS_SVC_* when an earlier queued
+ * statement had to be checked here and failed. */
 int ccs_sched_store_exec(ccs_tx *tx, const char *sql, int n, const char *const *p, ccs_svc_err *err)
 	CCS_SCHED_STORE_WUR;
 
