@@ -824,6 +824,10 @@ static int process_chunk(ccs_svc *s, part *p, rd_kafka_message_t **msgs, size_t 
 	return 0;
 rollback:
 	s->nob = 0;
+	if (err.msg[0])
+		CCS_LOG_WARN("batch rolled back", "topic", CCS_LOG_S(p->topic), "partition", CCS_LOG_I(p->partition),
+			     "error_class", CCS_LOG_S(err.cls), "error", CCS_LOG_S(err.msg));
+	ccs__svc_config_fault(s, &err); /* a queued write may have met it (at finish or the last flush) */
 	if (PQtransactionStatus(s->pg) != PQTRANS_IDLE && ccs__svc_exec_simple(s, "ROLLBACK") != CCS_PG_OK)
 		rc = CCS_SVC_TRANSIENT;
 	ccs_metric_add(s->m_rollback, 1);

@@ -6,11 +6,12 @@
 #include "ccs/pbjson.h"
 #include "ccs/svc.h"
 #include "referral.h"
+#include "referral_batch.h"
 
 extern const ccs_migration ccs_referral_migrations[];
 
 static const ccs_svc_input inputs[] = {
-	{CCS_REFERRAL_TOPIC_IN, ccs_referral_handle, NULL, NULL},
+	{CCS_REFERRAL_TOPIC_IN, ccs_referral_handle, ccs_refb_prepare, ccs_refb_finish},
 	{NULL, NULL, NULL, NULL},
 };
 static const char *const topics_out[] = {CCS_REFERRAL_TOPIC_OUT, NULL};

@@ -31,6 +31,7 @@
 
 #include "ccs/instant.h"
 #include "ccs/log.h"
+#include "referral_batch.h"
 #include "referral_rules.h"
 
 #define TYPE_DECISION "ccs.mtp.v1.ReferralDecision"
@@ -144,6 +145,7 @@ static int lock_keys(ccs_tx *tx, const ccs_ref_facts *f, ccs_svc_err *err)
 }
 
 typedef struct match {
+	ccs_refb_case *bc;                 /* the case in the batch's view, when there is one */
 	char case_id[CCS_UUID_STRLEN];
 	char case_number[32];
 	char school[CCS_REF_TEXT_MAX + 1]; /* the matched case's school district, "" when none */
@@ -158,6 +160,30 @@ static void take_case(PGresult *r, int i, match *m, char *cin)
 	snprintf(m->case_number, sizeof(m->case_number), "%s", PQgetvalue(r, i, 2));
 	snprintf(cin, CCS_REF_CIN_LEN + 1, "%s", PQgetvalue(r, i, 3));
 	snprintf(m->school, sizeof(m->school), "%s", PQgetvalue(r, i, 4));
+}
+
+/* find_case on the batch's view (referral_batch.h): the same rules, no statement. */
+static void find_case_batch(ccs_refb *b, const ccs_ref_facts *f, const char *referral_id, match *m)
+{
+	ccs_ref_candidates found = {0, 0, NULL};
+	ccs_refb_case *c = ccs_refb_by_cin(b, f->cin);
+
+	memset(m, 0, sizeof(*m));
+	m->decided = ccs_refb_decided(b, referral_id);
+	if (c) {
+		found.by_cin = 1;
+	} else if ((c = ccs_refb_by_name(b, f->match_key, f->cin)) != NULL) {
+		found.by_name = 1;
+		found.name_cin = c->cin;
+	}
+	found.name_cin = found.name_cin ? found.name_cin : "";
+	if (c) {
+		m->bc = c;
+		snprintf(m->case_id, sizeof(m->case_id), "%s", c->case_id);
+		snprintf(m->case_number, sizeof(m->case_number), "%s", c->case_number);
+		snprintf(m->school, sizeof(m->school), "%s", c->school);
+	}
+	m->link = ccs_ref_link_decide(f->cin, &found);
 }
 
 /*
@@ -232,6 +258,11 @@ static int record_referral(ccs_tx *tx, const ccs_msg *msg, const char *referral_
 {
 	const char *p[10] = {msg->ce_id, referral_id, decision_id, outcome, case_id, rule, source,
 			     referral_date, reasons, (const char *)msg->value};
+	ccs_refb *b = ccs_tx_batch_state(tx);
+	if (b) {
+		ccs_refb_record(b, p, msg->value, msg->len);
+		return 0;
+	}
 	int lens[10] = {0};
 	int fmts[10] = {0};
 	lens[9] = (int)msg->len;
@@ -332,6 +363,12 @@ static int open_case(ccs_tx *tx, const Ccs__Mtp__V1__ReferralSubmitted *r, const
 			     ch->last_name, f->birth_date, f->referral_date, f->application_send_due,
 			     f->application_return_due, r->referral_id,
 			     *f->school_district ? f->school_district : NULL};
+	ccs_refb *b = ccs_tx_batch_state(tx);
+	if (b) {
+		ccs_refb_open(b, p);
+		m->bc = NULL;
+		return 0;
+	}
 	/* Queued: the referral row that follows is read back in the same round trip. */
 	return ccs_tx_write(tx,
 			    "INSERT INTO cases(case_id, case_number, county, county_model,"
@@ -353,6 +390,11 @@ static int update_case(ccs_tx *tx, const ccs_ref_facts *f, match *m, ccs_svc_err
 			    *f->school_district ? f->school_district : NULL};
 	if (*f->school_district)
 		snprintf(m->school, sizeof(m->school), "%s", f->school_district);
+	ccs_refb *b = ccs_tx_batch_state(tx);
+	if (b && m->bc) {
+		ccs_refb_update(b, m->bc, m->link.record_cin ? f->cin : NULL, f->school_district);
+		return 0;
+	}
 	return ccs_tx_write(tx,
 			    "UPDATE cases SET medi_cal_cin = coalesce(medi_cal_cin, $2),"
 			    " school_district = coalesce($3, school_district) WHERE case_id = $1",
@@ -382,7 +424,10 @@ int ccs_referral_handle(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *msg,
 	if (ccs_ref_facts_of(r, f) != 0)
 		return ccs_svc_poison(err, "validation", "referral passed validation but cannot be keyed");
 
-	if ((rc = lock_keys(tx, f, err)) != 0 || (rc = find_case(tx, f, r->referral_id, m, err)) != 0)
+	ccs_refb *b = ccs_tx_batch_state(tx);
+	if (b)
+		find_case_batch(b, f, r->referral_id, m); /* locked and read for the whole batch */
+	else if ((rc = lock_keys(tx, f, err)) != 0 || (rc = find_case(tx, f, r->referral_id, m, err)) != 0)
 		return rc;
 	if (m->decided) {
 		/* A resubmission of a decided referral: its decision is already out, and it must not
