@@ -192,32 +192,33 @@ typedef struct case_row {
 	DETERMINED_OUTCOMES "))"
 #define CASE_STATE_NCOLS (CASE_NCOLS + 3)
 
-/* Fill a case_row from a result row selected with CASE_COLUMNS. */
-static void case_from_row(const PGresult *r, int i, case_row *c)
+/* Fill a case_row from row i of a result, CASE_COLUMNS from column `col` on. */
+static void case_from_row(const PGresult *r, int i, int col, case_row *c)
 {
 	memset(c, 0, sizeof(*c));
-	snprintf(c->case_id, sizeof(c->case_id), "%s", PQgetvalue(r, i, 0));
-	snprintf(c->fc.county, sizeof(c->fc.county), "%s", PQgetvalue(r, i, 1));
-	c->model = enum_value(&ccs__mtp__v1__county_model__descriptor, PQgetvalue(r, i, 2));
-	c->office = enum_value(&ccs__mtp__v1__reviewing_office__descriptor, PQgetvalue(r, i, 3));
+	snprintf(c->case_id, sizeof(c->case_id), "%s", PQgetvalue(r, i, col));
+	snprintf(c->fc.county, sizeof(c->fc.county), "%s", PQgetvalue(r, i, col + 1));
+	c->model = enum_value(&ccs__mtp__v1__county_model__descriptor, PQgetvalue(r, i, col + 2));
+	c->office = enum_value(&ccs__mtp__v1__reviewing_office__descriptor, PQgetvalue(r, i, col + 3));
 	c->fc.county_model = (ccs_elig_county_model)c->model;
-	c->fc.birth_date = ccs_date_parse(PQgetvalue(r, i, 4));
-	c->fc.referral_date = ccs_date_parse(PQgetvalue(r, i, 5));
-	c->fc.opened_on = ccs_date_parse(PQgetvalue(r, i, 6));
-	c->fc.lines = (unsigned)strtoul(PQgetvalue(r, i, 7), NULL, 10);
-	snprintf(c->school_district, sizeof(c->school_district), "%s", PQgetvalue(r, i, 8));
+	c->fc.birth_date = ccs_date_parse(PQgetvalue(r, i, col + 4));
+	c->fc.referral_date = ccs_date_parse(PQgetvalue(r, i, col + 5));
+	c->fc.opened_on = ccs_date_parse(PQgetvalue(r, i, col + 6));
+	c->fc.lines = (unsigned)strtoul(PQgetvalue(r, i, col + 7), NULL, 10);
+	snprintf(c->school_district, sizeof(c->school_district), "%s", PQgetvalue(r, i, col + 8));
 }
 
-/* Fill a case_row from a result row selected with CASE_STATE. */
-static void case_state_from_row(const PGresult *r, int i, case_row *c)
+/* Fill a case_row from row i of a result, CASE_STATE from column `col` on. */
+static void case_state_from_row(const PGresult *r, int i, int col, case_row *c)
 {
-	case_from_row(r, i, c);
-	c->own_district = strcmp(PQgetvalue(r, i, CASE_NCOLS), "t") == 0;
+	case_from_row(r, i, col, c);
+	col += CASE_NCOLS;
+	c->own_district = strcmp(PQgetvalue(r, i, col), "t") == 0;
 	/* the kinds as "NOA_DUE,PHYSICIAN_REVIEW": no kind is a prefix of another */
 	for (size_t k = 0; k < NELEMS(worklist_kinds); k++)
-		if (strstr(PQgetvalue(r, i, CASE_NCOLS + 1), worklist_kinds[k]))
+		if (strstr(PQgetvalue(r, i, col + 1), worklist_kinds[k]))
 			c->worklist |= WL_BIT(k);
-	c->determined = strcmp(PQgetvalue(r, i, CASE_NCOLS + 2), "t") == 0;
+	c->determined = strcmp(PQgetvalue(r, i, col + 2), "t") == 0;
 }
 
 /* Decode one stored evidence body (text-format bytea) into the arena. NULL if corrupt. */
@@ -280,7 +281,7 @@ static int load_case(ccs_tx *tx, const char *case_id, case_row *c, int *found, c
 	*found = PQntuples(r) > 0;
 	*n = 0;
 	if (*found) {
-		case_state_from_row(r, 0, c);
+		case_state_from_row(r, 0, 0, c);
 		rc = steps_from_rows(ccs_tx_arena(tx), r, CASE_STATE_NCOLS, 0, PQntuples(r), steps, n, err);
 	}
 	PQclear(r);
@@ -325,20 +326,13 @@ static Ccs__Mtp__V1__Reason *make_reason(ccs_arena *a, const ccs_elig_result *r,
 	return x;
 }
 
-/* Postgres text[] literal of the result's reason codes (identifiers: no quoting needed). */
+/* The result's reason codes as a text[] parameter. */
 static char *reasons_array(ccs_arena *a, const ccs_elig_result *r)
 {
-	size_t cap = 3;
+	const char **codes = ccs_arena_alloc(a, (r->nreasons + 1) * sizeof(*codes));
 	for (unsigned i = 0; i < r->nreasons; i++)
-		cap += strlen(ccs_elig_reason_str(r->reason_list[i].code)) + 1;
-	char *s = ccs_arena_alloc(a, cap);
-	size_t pos = 0;
-	s[pos++] = '{';
-	for (unsigned i = 0; i < r->nreasons; i++)
-		pos += (size_t)snprintf(s + pos, cap - pos, "%s%s", i ? "," : "", ccs_elig_reason_str(r->reason_list[i].code));
-	s[pos++] = '}';
-	s[pos] = '\0';
-	return s;
+		codes[i] = ccs_elig_reason_str(r->reason_list[i].code);
+	return ccs_pg_text_array(a, codes, r->nreasons);
 }
 
 static char *lines_text(ccs_arena *a, const ccs_elig_result *r)
@@ -373,8 +367,77 @@ static Ccs__Mtp__V1__ReviewingOffice appeal_office(const case_row *c, ccs_elig_a
 	}
 }
 
+/* Rows for one multi-row insert, kept column by column until written (one text[] per column). */
+typedef struct rowbuf {
+	size_t ncols, n, cap;
+	const char **v; /* v[row * ncols + col]; strings that live as long as the batch */
+} rowbuf;
+
+static void rowbuf_add(ccs_arena *a, rowbuf *b, const char *const *row)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 8;
+		const char **v = ccs_arena_alloc(a, cap * b->ncols * sizeof(*v));
+		if (b->n)
+			memcpy(v, b->v, b->n * b->ncols * sizeof(*v));
+		b->v = v;
+		b->cap = cap;
+	}
+	memcpy(&b->v[b->n * b->ncols], row, b->ncols * sizeof(*row));
+	b->n++;
+}
+
+/* Queue `sql` with one text[] parameter per column of b's rows; nothing when there are none. */
+static int rowbuf_write(ccs_tx *tx, const rowbuf *b, const char *sql, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	const char *p[16], **col;
+	if (!b->n)
+		return 0;
+	col = ccs_arena_alloc(a, b->n * sizeof(*col));
+	for (size_t c = 0; c < b->ncols && c < NELEMS(p); c++) {
+		for (size_t i = 0; i < b->n; i++)
+			col[i] = b->v[i * b->ncols + c];
+		p[c] = ccs_pg_text_array(a, col, b->n);
+	}
+	return ccs_tx_write(tx, sql, (int)b->ncols, p, err);
+}
+
+/*
+ * What decisions write into `decisions` and `due_work`: one multi-row insert each, after one
+ * decision (a referral, a timer) or after a whole evidence batch (its `finish`). Deadlines go in
+ * as ccs_tx_schedule() would insert them one by one: same columns, ids in the same order, an
+ * existing (kind, subject, due_date) left alone (the first of a batch wins, as in order).
+ */
+typedef struct decision_rows {
+	rowbuf decisions, due;
+} decision_rows;
+#define DECISION_ROWS_INIT {{15, 0, 0, NULL}, {5, 0, 0, NULL}}
+
+static const char DECISIONS_SQL[] =
+	"INSERT INTO decisions(decision_id, case_id, kind, trigger, trigger_event_id, timer_kind, outcome, reasons,"
+	" lines, noa_required, noa_due, rule_set_version, as_of, decided_at, signature)"
+	" SELECT u.id, u.case_id, u.kind, u.trigger, u.event_id, u.timer_kind, u.outcome, u.reasons::text[], u.lines,"
+	" u.noa_required, u.noa_due, u.rule_set_version, u.as_of, u.decided_at, u.signature"
+	" FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],"
+	" $9::text[], $10::boolean[], $11::date[], $12::text[], $13::date[], $14::text[], $15::text[])"
+	" AS u(id, case_id, kind, trigger, event_id, timer_kind, outcome, reasons, lines, noa_required, noa_due,"
+	" rule_set_version, as_of, decided_at, signature)";
+static const char DUE_SQL[] =
+	"INSERT INTO due_work(kind, subject, due_date, payload, source_event_id, correlation_id)"
+	" SELECT u.kind, u.subject, u.due, NULL, u.source, u.correlation"
+	" FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::text[])"
+	" WITH ORDINALITY AS u(kind, subject, due, source, correlation, n)"
+	" ORDER BY u.n ON CONFLICT (kind, subject, due_date) DO NOTHING";
+
+static int decision_rows_write(ccs_tx *tx, const decision_rows *w, ccs_svc_err *err)
+{
+	int rc = rowbuf_write(tx, &w->decisions, DECISIONS_SQL, err);
+	return rc ? rc : rowbuf_write(tx, &w->due, DUE_SQL, err);
+}
+
 typedef struct decide_in {
-	const case_row *c;
+	case_row *c; /* kept current: its worklist items and determination after the decision */
 	const ccs_elig_result *r;
 	const ccs_elig_fold_out *fo; /* evidence in force, reviewer, mailed notice */
 	const struct ccs_elig_texts *texts;
@@ -384,6 +447,7 @@ typedef struct decide_in {
 	const char *decided_at; /* from the input */
 	int appeal_window_days, fair_hearing_days; /* from the rule set */
 	const char *correlation_id; /* the input's, for due_work (as ccs_tx_schedule stores it) */
+	decision_rows *rows;        /* the batch's (written by its finish), or NULL: decide writes */
 } decide_in;
 
 /* Who decided, on which evidence, under which rule (issue 9: a decision a CCS office signs). */
@@ -559,24 +623,6 @@ static int failed(ccs_svc_err *err, int rc, const char *what)
 /* ---------------------------------------------------------------- worklists */
 
 /*
- * A Postgres array literal of n plain items (identifiers, dates: nothing to quote); a NULL
- * item is the SQL NULL. For `unnest($1::text[])`: one statement for several rows.
- */
-static char *plain_array(ccs_arena *a, const char *const *items, size_t n)
-{
-	size_t cap = 3, pos = 0;
-	for (size_t i = 0; i < n; i++)
-		cap += (items[i] ? strlen(items[i]) : 4) + 1;
-	char *out = ccs_arena_alloc(a, cap);
-	out[pos++] = '{';
-	for (size_t i = 0; i < n; i++)
-		pos += (size_t)snprintf(out + pos, cap - pos, "%s%s", i ? "," : "", items[i] ? items[i] : "NULL");
-	out[pos++] = '}';
-	out[pos] = '\0';
-	return out;
-}
-
-/*
  * Keep the case's worklist items current: present with their dates while open, gone
  * otherwise. One upsert for the open items and, only when an item the case has closes, one
  * delete; nothing at all when no item is open and the case has none (case_row.worklist).
@@ -615,7 +661,7 @@ static int worklists_update(ccs_tx *tx, const decide_in *in, const char *id, ccs
 		}
 	}
 	if (nclosed) {
-		const char *p[2] = {in->c->case_id, plain_array(a, closed, nclosed)};
+		const char *p[2] = {in->c->case_id, ccs_pg_text_array(a, closed, nclosed)};
 		rc = ccs_tx_write(tx, "DELETE FROM worklist WHERE case_id = $1 AND kind = ANY($2::text[])", 2, p, err);
 	}
 	if (rc == 0 && nopen) {
@@ -625,9 +671,9 @@ static int worklists_update(ccs_tx *tx, const decide_in *in, const char *id, ccs
 				    office ? office->name : "REVIEWING_OFFICE_UNSPECIFIED",
 				    in->c->fc.county,
 				    id,
-				    plain_array(a, kinds, nopen),
-				    plain_array(a, since, nopen),
-				    plain_array(a, due, nopen)};
+				    ccs_pg_text_array(a, kinds, nopen),
+				    ccs_pg_text_array(a, since, nopen),
+				    ccs_pg_text_array(a, due, nopen)};
 		/* the item keeps the day it opened and its state; the due date follows the decision */
 		rc = ccs_tx_write(tx,
 				  "INSERT INTO worklist(case_id, kind, reviewing_office, county, since, due_date, decision_id)"
@@ -639,6 +685,10 @@ static int worklists_update(ccs_tx *tx, const decide_in *in, const char *id, ccs
 				  " ELSE worklist.state END",
 				  7, p, err);
 	}
+	in->c->worklist = 0;
+	for (size_t k = 0; k < NELEMS(worklist_kinds); k++)
+		if (item[k].open)
+			in->c->worklist |= WL_BIT(k);
 	return rc;
 }
 
@@ -714,40 +764,13 @@ static void observe_first_determination(const decide_in *in, const char *as_of)
 			hist = ccs_metrics_series(g_metrics, "referral_to_determination_days", "");
 		ccs_metric_observe(hist, (double)(on - in->c->fc.referral_date));
 	}
-}
-
-/*
- * The case's next deadlines into due_work, as ccs_tx_schedule() would insert them one by one
- * (same columns, ids in the same order, an existing (kind, subject, due_date) left alone), in
- * one statement: a decision reschedules most of its deadlines, a statement each was the
- * largest share of the handler's statements.
- */
-static int schedule_deadlines(ccs_tx *tx, const decide_in *in, const ccs_elig_deadline *next, int n,
-			      ccs_svc_err *err)
-{
-	ccs_arena *a = ccs_tx_arena(tx);
-	if (n <= 0)
-		return 0;
-	const char **kinds = ccs_arena_alloc(a, (size_t)n * sizeof(*kinds));
-	const char **dates = ccs_arena_alloc(a, (size_t)n * sizeof(*dates));
-	for (int i = 0; i < n; i++) {
-		kinds[i] = ccs_elig_deadline_str(next[i].kind);
-		dates[i] = date_str(a, next[i].due);
-	}
-	const char *p[5] = {plain_array(a, kinds, (size_t)n), in->c->case_id, plain_array(a, dates, (size_t)n),
-			    ccs_tx_input_id(tx), in->correlation_id};
-	return ccs_tx_write(tx,
-			    "INSERT INTO due_work(kind, subject, due_date, payload, source_event_id, correlation_id)"
-			    " SELECT u.kind, $2, u.due, NULL, $4, $5"
-			    " FROM unnest($1::text[], $3::date[]) WITH ORDINALITY AS u(kind, due, n) ORDER BY u.n"
-			    " ON CONFLICT (kind, subject, due_date) DO NOTHING",
-			    5, p, err);
+	in->c->determined = true;
 }
 
 /*
  * Emit the decision, record it, and schedule the case's next deadlines. Its writes are queued
  * (ccs_tx_write): none of their results is read, and they reach the server with the next read
- * or the commit.
+ * or the commit; in an evidence batch its decision and deadline rows wait for the batch's end.
  */
 static int decide(ccs_tx *tx, const decide_in *in, ccs_svc_err *err)
 {
@@ -756,6 +779,7 @@ static int decide(ccs_tx *tx, const decide_in *in, ccs_svc_err *err)
 	Ccs__Mtp__V1__EligibilityDecision d;
 	ccs_elig_deadline next[CCS_ELIG_DL_COUNT];
 	char id[CCS_UUID_STRLEN], sig[256];
+	decision_rows own = DECISION_ROWS_INIT, *rows = in->rows ? in->rows : &own;
 	int rc, n;
 
 	ccs_tx_decision_id(tx, in->kind, id);
@@ -771,23 +795,24 @@ static int decide(ccs_tx *tx, const decide_in *in, ccs_svc_err *err)
 
 	ccs_elig_fold_signature(r, sig, sizeof(sig));
 	const char *noa_due = d.notice->due_date;
-	const char *p[15] = {id, in->c->case_id, in->kind, trigger_name(in->trigger), ccs_tx_input_id(tx),
-			     in->timer_kind, ccs_elig_outcome_str(r->outcome), reasons_array(a, r),
-			     lines_text(a, r), r->noa_required ? "true" : "false", *noa_due ? noa_due : NULL,
-			     r->ruleset_version, d.as_of_date, in->decided_at, sig};
+	/* the rows may outlive this call (a batch's): its strings are the arena's or the batch's */
+	const char *case_id = ccs_arena_strdup(a, in->c->case_id);
+	const char *row[15] = {ccs_arena_strdup(a, id), case_id, in->kind, trigger_name(in->trigger),
+			       ccs_tx_input_id(tx), in->timer_kind, ccs_elig_outcome_str(r->outcome),
+			       reasons_array(a, r), lines_text(a, r), r->noa_required ? "true" : "false",
+			       *noa_due ? noa_due : NULL, r->ruleset_version, d.as_of_date, in->decided_at,
+			       ccs_arena_strdup(a, sig)};
 	observe_first_determination(in, d.as_of_date);
-	rc = ccs_tx_write(tx,
-			  "INSERT INTO decisions(decision_id, case_id, kind, trigger, trigger_event_id,"
-			  " timer_kind, outcome, reasons, lines, noa_required, noa_due, rule_set_version,"
-			  " as_of, decided_at, signature)"
-			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-			  15, p, err);
-	if (rc)
-		return rc;
+	rowbuf_add(a, &rows->decisions, row);
 	if ((rc = worklists_update(tx, in, id, err)) != 0)
 		return rc;
 	n = ccs_elig_next_timers(r, next, NELEMS(next));
-	if ((rc = schedule_deadlines(tx, in, next, n, err)) != 0)
+	for (int i = 0; i < n; i++) {
+		const char *due[5] = {ccs_elig_deadline_str(next[i].kind), case_id, date_str(a, next[i].due),
+				      ccs_tx_input_id(tx), in->correlation_id};
+		rowbuf_add(a, &rows->due, due);
+	}
+	if (!in->rows && (rc = decision_rows_write(tx, rows, err)) != 0)
 		return rc;
 	ccs_tx_count_decision(tx, "eligibility", ccs_elig_outcome_str(r->outcome));
 	CCS_LOG_DBG("eligibility decided", "decision_id", CCS_LOG_S(id), "case_id", CCS_LOG_S(in->c->case_id),
@@ -797,44 +822,20 @@ static int decide(ccs_tx *tx, const decide_in *in, ccs_svc_err *err)
 }
 
 /* Fold the whole case as it stands (its evidence log: `steps`) and decide. */
-static int decide_now(ccs_tx *tx, const ccs_eligibility *e, const ccs_msg *m, const case_row *c,
+static int decide_now(ccs_tx *tx, const ccs_eligibility *e, const ccs_msg *m, case_row *c,
 		      ccs_elig_fold_step *steps, size_t n, Ccs__Mtp__V1__DecisionTrigger trigger,
-		      const char *kind, const char *decided_at, ccs_svc_err *err)
+		      const char *kind, const char *decided_at, decision_rows *rows, ccs_svc_err *err)
 {
 	char eb[160];
 	ccs_elig_fold_out *fo = ccs_arena_alloc(ccs_tx_arena(tx), sizeof(*fo));
 	if (ccs_elig_fold(&c->fc, steps, n, e->rs, CCS_DATE_INVALID, CCS_DATE_INVALID, fo, eb, sizeof(eb)) != 0)
 		return ccs_svc_poison(err, "validation", "case cannot be evaluated: %s", eb);
 	decide_in in = {c, &fo->result, fo, e->texts, trigger, kind, NULL, decided_at,
-			e->rs->appeal_window_days, e->rs->fair_hearing_days, m->correlation_id};
+			e->rs->appeal_window_days, e->rs->fair_hearing_days, m->correlation_id, rows};
 	return decide(tx, &in, err);
 }
 
 /* ---------------------------------------------------------------- referral decisions */
-
-/* A Postgres text[] literal of codes, each quoted. */
-static char *codes_array(ccs_arena *a, char *const *codes, size_t n)
-{
-	size_t cap = 3, pos = 0;
-	for (size_t i = 0; i < n; i++)
-		cap += strlen(codes[i]) * 2 + 4;
-	char *out = ccs_arena_alloc(a, cap);
-	out[pos++] = '{';
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			out[pos++] = ',';
-		out[pos++] = '"';
-		for (const char *s = codes[i]; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				out[pos++] = '\\';
-			out[pos++] = *s;
-		}
-		out[pos++] = '"';
-	}
-	out[pos++] = '}';
-	out[pos] = '\0';
-	return out;
-}
 
 static int record_referral_ex(ccs_tx *tx, const ccs_msg *m, const Ccs__Mtp__V1__ReferralDecision *rd,
 			      const char *outcome, const char *case_id, bool opened, unsigned lines, char *const *codes,
@@ -843,7 +844,7 @@ static int record_referral_ex(ccs_tx *tx, const ccs_msg *m, const Ccs__Mtp__V1__
 	char lb[16];
 	snprintf(lb, sizeof(lb), "%u", lines);
 	const char *p[9] = {m->ce_id, rd->decision_id, rd->referral_id, outcome, case_id, opened ? "true" : "false", lb,
-			    codes_array(ccs_tx_arena(tx), codes, ncodes), school_district ? school_district : ""};
+			    ccs_pg_text_array(ccs_tx_arena(tx), (const char *const *)codes, ncodes), school_district ? school_district : ""};
 	return ccs_tx_write(tx,
 			    "INSERT INTO referral_decisions(event_id, referral_decision_id, referral_id, outcome,"
 			    " case_id, opened_case, lines, referred_codes, school_district)"
@@ -935,7 +936,7 @@ static int accepted(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const cc
 				       "REQUESTED_PROGRAM_UNSPECIFIED"),
 			     lines,
 			     /* codes were normalised by referrald, quoted anyway */
-			     codes_array(a, acc->diagnosis_codes, acc->n_diagnosis_codes),
+			     ccs_pg_text_array(a, (const char *const *)acc->diagnosis_codes, acc->n_diagnosis_codes),
 			     enum_name(&ccs__mtp__v1__coverage__descriptor, acc->coverage, "COVERAGE_UNSPECIFIED"),
 			     m->ce_id,
 			     acc->school_district};
@@ -968,7 +969,7 @@ static int accepted(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const cc
 	count_referral(svc, "accepted", "case_opened");
 	/* a case just opened has no worklist item and no decision yet (case_row is zeroed) */
 	rc = decide_now(tx, e, m, &c, steps, n, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REFERRAL,
-			KIND_REFERRAL, *rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), err);
+			KIND_REFERRAL, *rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), NULL, err);
 	return rc;
 }
 
@@ -1016,7 +1017,7 @@ static int linked(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const ccs_
 		snprintf(c.school_district, sizeof(c.school_district), "%s", lk->school_district);
 	count_referral(svc, "linked", "lines_added");
 	rc = decide_now(tx, e, m, &c, steps, n, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REFERRAL,
-			KIND_REFERRAL, *rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), err);
+			KIND_REFERRAL, *rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), NULL, err);
 	return rc;
 }
 
@@ -1118,28 +1119,241 @@ static int record_appeal(ccs_tx *tx, const ccs_eligibility *e, const ccs_msg *m,
 	return rc;
 }
 
-int ccs_eligibility_on_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
-				ccs_svc_err *err)
-{
-	const ccs_eligibility *e = ctx;
-	char eb[160], on_s[11];
-	case_row c;
-	ccs_elig_fold_step *steps = NULL;
-	size_t n = 0;
-	int found = 0, rc;
+/* ---------------------------------------------------------------- evidence batches */
 
-	Ccs__Mtp__V1__EligibilityEvidence *ev = (Ccs__Mtp__V1__EligibilityEvidence *)pb;
-	if (ccs_elig_fold_check_evidence(ev, eb, sizeof(eb)) != 0)
-		return ccs_svc_poison(err, "validation", "%s", eb);
+/*
+ * Two-phase evidence (ccs_svc_input.prepare): the locks of every case of the batch, the insert
+ * of every event and the read of every case with its state and log cost one statement each per
+ * batch instead of per message; the handlers then work on what prepare kept, message by
+ * message as before. What a message sees is what it saw when it read for itself: the log as
+ * stored before the batch plus the batch's events up to its own (the later ones are left out),
+ * and the case's worklist items and determination as the batch's earlier decisions left them
+ * (decide() keeps case_row current). In a careful run there is no batch state and each message
+ * reads for itself (EVIDENCE_SQL).
+ */
+
+/* One case of the batch: its state and its log, in fold order. */
+typedef struct ev_case {
+	char case_id[CCS_UUID_STRLEN]; /* canonical spelling, as PostgreSQL prints a uuid */
+	int found;                     /* the case is open (else: its events are held) */
+	case_row c;
+	ccs_elig_fold_step *steps;     /* stored before the batch, and the batch's new events */
+	int *msg;                      /* per step: index of the batch message that brought it, or -1 */
+	size_t n;
+} ev_case;
+
+typedef struct ev_batch {
+	ev_case *cases;
+	size_t ncases;
+	decision_rows rows; /* the batch's decisions and deadlines, written by its finish */
+} ev_batch;
+
+/* The batch's events inserted (first occurrence of an evidence id wins, as message by message)
+ * and each case of the batch (b.case_id) with CASE_STATE (NULLs when unknown) and its log: the
+ * stored rows, and the inserted ones through RETURNING (the snapshot predates them). */
+static const char EVIDENCE_BATCH_SQL[] =
+	"WITH ins AS (INSERT INTO evidence(event_id, evidence_id, case_id, kind, received_on, received_at, body,"
+	" case_known) SELECT u.event_id, u.evidence_id, u.case_id, u.kind, u.received_on, u.received_at, u.body,"
+	" EXISTS (SELECT 1 FROM cases k WHERE k.case_id = u.case_id)"
+	" FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::date[], $6::text[], $7::bytea[])"
+	" WITH ORDINALITY AS u(event_id, evidence_id, case_id, kind, received_on, received_at, body, n)"
+	" ORDER BY u.n ON CONFLICT (evidence_id) DO NOTHING RETURNING event_id, case_id, received_on, body),"
+	" c AS MATERIALIZED (SELECT " CASE_STATE " FROM cases WHERE case_id = ANY($8::uuid[]))"
+	" SELECT b.case_id, c.*, e.event_id, e.received_on, e.body FROM unnest($8::uuid[]) AS b(case_id)"
+	" LEFT JOIN c ON c.case_id = b.case_id"
+	" LEFT JOIN LATERAL (SELECT event_id, received_on, body FROM evidence WHERE case_id = c.case_id"
+	" UNION ALL SELECT event_id, received_on, body FROM ins WHERE ins.case_id = b.case_id) e ON true"
+	" ORDER BY b.case_id, e.received_on, e.event_id";
+
+/* The canonical spelling of a case id (lower case), or "" when it is not a UUID. */
+static void case_key(const char *case_id, char out[CCS_UUID_STRLEN])
+{
+	ccs_uuid u;
+	if (ccs_uuid_parse(case_id, &u) == 0)
+		ccs_uuid_format(&u, out);
+	else
+		out[0] = '\0';
+}
+
+/* The evidence an event records, checked: its received date, or CCS_DATE_INVALID with err set. */
+static ccs_date evidence_date(const Ccs__Mtp__V1__EligibilityEvidence *ev, const ccs_msg *m, ccs_svc_err *err)
+{
+	char eb[160];
+	if (ccs_elig_fold_check_evidence(ev, eb, sizeof(eb)) != 0) {
+		(void)ccs_svc_poison(err, "validation", "%s", eb);
+		return CCS_DATE_INVALID;
+	}
 	ccs_date on = input_date(ev->received_at, m);
 	if (on == CCS_DATE_INVALID)
-		return ccs_svc_poison(err, "validation", "evidence has no received date");
-	const char *kind = evidence_kind(ev);
+		(void)ccs_svc_poison(err, "validation", "evidence has no received date");
+	return on;
+}
 
+/* A bytea parameter in text form, for a bytea[] literal. */
+static char *bytea_hex(ccs_arena *a, const uint8_t *v, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *out = ccs_arena_alloc(a, 2 * len + 3), *p = out;
+	*p++ = '\\';
+	*p++ = 'x';
+	for (size_t i = 0; i < len; i++) {
+		*p++ = hex[v[i] >> 4];
+		*p++ = hex[v[i] & 15];
+	}
+	*p = '\0';
+	return out;
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Fill the batch's cases from EVIDENCE_BATCH_SQL's rows (grouped by case, each log in order). */
+static int ev_batch_read(ccs_arena *a, const PGresult *r, const ccs_svc_batch *b, ev_batch *eb, ccs_svc_err *err)
+{
+	int rows = PQntuples(r), rc = 0;
+	eb->cases = ccs_arena_alloc(a, (size_t)(rows + 1) * sizeof(*eb->cases));
+	eb->ncases = 0;
+	for (int i = 0, j; i < rows && rc == 0; i = j) {
+		ev_case *ec = &eb->cases[eb->ncases++];
+		memset(ec, 0, sizeof(*ec));
+		snprintf(ec->case_id, sizeof(ec->case_id), "%s", PQgetvalue(r, i, 0));
+		for (j = i; j < rows && !strcmp(PQgetvalue(r, j, 0), ec->case_id); j++)
+			;
+		ec->found = !PQgetisnull(r, i, 1);
+		if (ec->found)
+			case_state_from_row(r, i, 1, &ec->c);
+		rc = steps_from_rows(a, r, 1 + CASE_STATE_NCOLS, i, j - i, &ec->steps, &ec->n, err);
+		ec->msg = ccs_arena_alloc(a, (ec->n + 1) * sizeof(*ec->msg));
+		for (size_t s = 0; s < ec->n; s++) {
+			ec->msg[s] = -1;
+			for (size_t k = 0; k < b->n && ec->msg[s] < 0; k++)
+				if (!strcmp(b->msgs[k]->ce_id, ec->steps[s].event_id))
+					ec->msg[s] = (int)k;
+		}
+	}
+	return rc;
+}
+
+int ccs_eligibility_prepare_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_svc_batch *b, void **state,
+				     ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	const char **col[7], **locks, **keys;
+	size_t n = 0, nlocks = 0, nkeys = 0;
+	int rc;
+	(void)svc;
+	(void)ctx;
+
+	for (int c = 0; c < 7; c++)
+		col[c] = ccs_arena_alloc(a, (b->n + 1) * sizeof(*col[c]));
+	locks = ccs_arena_alloc(a, (b->n + 1) * sizeof(*locks));
+	keys = ccs_arena_alloc(a, (b->n + 1) * sizeof(*keys));
+	for (size_t k = 0; k < b->n; k++) {
+		const ccs_msg *m = b->msgs[k];
+		const Ccs__Mtp__V1__EligibilityEvidence *ev = (const Ccs__Mtp__V1__EligibilityEvidence *)b->pbs[k];
+		ccs_svc_err ignored;
+		char key[CCS_UUID_STRLEN];
+		ccs_date on = evidence_date(ev, m, &ignored);
+		case_key(ev->case_id, key);
+		if (on == CCS_DATE_INVALID || !*key)
+			continue; /* its handler refuses it (and the batch goes careful) */
+		col[0][n] = m->ce_id;
+		col[1][n] = ev->evidence_id;
+		col[2][n] = ev->case_id;
+		col[3][n] = evidence_kind(ev);
+		col[4][n] = date_str(a, on);
+		/* the handler's ccs_tx_input_time(): the envelope's ce_time (required) */
+		col[5][n] = *ev->received_at ? ev->received_at : m->ce_time ? m->ce_time : "1970-01-01T00:00:00Z";
+		col[6][n++] = bytea_hex(a, m->value, m->value ? m->len : 0);
+		/* the lock key is the id as sent (as lock_case takes it), the read key canonical */
+		locks[nlocks++] = ev->case_id;
+		keys[nkeys++] = ccs_arena_strdup(a, key);
+	}
+	*state = NULL;
+	if (!n)
+		return 0;
+	/* each lock once, in one order for every instance (fewer deadlocks between batches) */
+	qsort(locks, nlocks, sizeof(*locks), cmp_str);
+	qsort(keys, nkeys, sizeof(*keys), cmp_str);
+	size_t u = 0;
+	for (size_t i = 0; i < nlocks; i++)
+		if (!u || strcmp(locks[u - 1], locks[i]))
+			locks[u++] = locks[i];
+	nlocks = u;
+	for (size_t i = u = 0; i < nkeys; i++)
+		if (!u || strcmp(keys[u - 1], keys[i]))
+			keys[u++] = keys[i];
+	nkeys = u;
+	const char *lp[1] = {ccs_pg_text_array(a, locks, nlocks)};
+	if ((rc = ccs_tx_write(tx, "SELECT pg_advisory_xact_lock(hashtextextended(k, 7)) FROM unnest($1::text[]) AS k", 1,
+			       lp, err)) != 0)
+		return rc;
+	const char *p[8];
+	for (int c = 0; c < 7; c++)
+		p[c] = ccs_pg_text_array(a, col[c], n);
+	p[7] = ccs_pg_text_array(a, keys, nkeys);
+	PGresult *r = ccs_tx_query(tx, EVIDENCE_BATCH_SQL, 8, p, &rc, err);
+	if (!r)
+		return rc;
+	ev_batch *eb = ccs_arena_alloc(a, sizeof(*eb));
+	*eb = (ev_batch){NULL, 0, DECISION_ROWS_INIT};
+	rc = ev_batch_read(a, r, b, eb, err);
+	PQclear(r);
+	if (rc == 0)
+		*state = eb;
+	return rc;
+}
+
+int ccs_eligibility_finish_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, void *state, ccs_svc_err *err)
+{
+	(void)svc;
+	(void)ctx;
+	return decision_rows_write(tx, &((ev_batch *)state)->rows, err);
+}
+
+/*
+ * An evidence event's case and log from the batch state: *found, *dup (its evidence id was
+ * stored already: it is not in the log), the case and the steps up to this event. 0, or -1
+ * when the batch does not know the event's case (the caller reads for itself).
+ */
+static int ev_batch_get(ccs_arena *a, ev_batch *eb, const ccs_msg *m, const char *case_id, int *found, bool *dup,
+			case_row **c, ccs_elig_fold_step **steps, size_t *n)
+{
+	char key[CCS_UUID_STRLEN];
+	ev_case *ec = NULL;
+	case_key(case_id, key);
+	for (size_t i = 0; i < eb->ncases && !ec; i++)
+		if (!strcmp(eb->cases[i].case_id, key))
+			ec = &eb->cases[i];
+	if (!ec)
+		return -1;
+	int self = -1;
+	for (size_t s = 0; s < ec->n && self < 0; s++)
+		if (!strcmp(ec->steps[s].event_id, m->ce_id))
+			self = ec->msg[s];
+	*found = ec->found;
+	*dup = self < 0;
+	*c = &ec->c;
+	*n = 0;
+	*steps = ccs_arena_alloc(a, (ec->n + 1) * sizeof(**steps));
+	for (size_t s = 0; s < ec->n; s++)
+		if (ec->msg[s] <= self)
+			(*steps)[(*n)++] = ec->steps[s];
+	return 0;
+}
+
+/* Without batch state (a careful run): lock, then store the event and read the case and log. */
+static int ev_read_one(ccs_tx *tx, const ccs_msg *m, const Ccs__Mtp__V1__EligibilityEvidence *ev, ccs_date on,
+		       int *found, bool *dup, case_row *c, ccs_elig_fold_step **steps, size_t *n, ccs_svc_err *err)
+{
+	char on_s[11];
+	int rc;
 	if ((rc = lock_case(tx, ev->case_id, err)) != 0)
 		return rc;
 	ccs_date_format(on, on_s);
-	const char *p[7] = {m->ce_id, ev->evidence_id, ev->case_id, kind, on_s,
+	const char *p[7] = {m->ce_id, ev->evidence_id, ev->case_id, evidence_kind(ev), on_s,
 			    *ev->received_at ? ev->received_at : ccs_tx_input_time(tx), (const char *)m->value};
 	int lens[7] = {0, 0, 0, 0, 0, 0, (int)m->len};
 	int fmts[7] = {0, 0, 0, 0, 0, 0, 1};
@@ -1148,13 +1362,35 @@ int ccs_eligibility_on_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_m
 	PGresult *r = ccs_tx_query_params(tx, EVIDENCE_SQL, 7, p, lens, fmts, &rc, err);
 	if (!r)
 		return rc;
-	found = !PQgetisnull(r, 0, 0);
-	bool dup = strcmp(PQgetvalue(r, 0, CASE_STATE_NCOLS + 3), "0") == 0;
-	if (found && !dup) {
-		case_state_from_row(r, 0, &c);
-		rc = steps_from_rows(ccs_tx_arena(tx), r, CASE_STATE_NCOLS, 0, PQntuples(r), &steps, &n, err);
+	*found = !PQgetisnull(r, 0, 0);
+	*dup = strcmp(PQgetvalue(r, 0, CASE_STATE_NCOLS + 3), "0") == 0;
+	if (*found && !*dup) {
+		case_state_from_row(r, 0, 0, c);
+		rc = steps_from_rows(ccs_tx_arena(tx), r, CASE_STATE_NCOLS, 0, PQntuples(r), steps, n, err);
 	}
 	PQclear(r);
+	return rc;
+}
+
+int ccs_eligibility_on_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
+				ccs_svc_err *err)
+{
+	const ccs_eligibility *e = ctx;
+	ev_batch *eb = ccs_tx_batch_state(tx);
+	case_row one, *c = &one;
+	ccs_elig_fold_step *steps = NULL;
+	size_t n = 0;
+	int found = 0, rc = 0;
+	bool dup = false;
+
+	Ccs__Mtp__V1__EligibilityEvidence *ev = (Ccs__Mtp__V1__EligibilityEvidence *)pb;
+	ccs_date on = evidence_date(ev, m, err);
+	if (on == CCS_DATE_INVALID)
+		return CCS_SVC_POISON;
+	const char *kind = evidence_kind(ev);
+
+	if (!eb || ev_batch_get(ccs_tx_arena(tx), eb, m, ev->case_id, &found, &dup, &c, &steps, &n) != 0)
+		rc = ev_read_one(tx, m, ev, on, &found, &dup, c = &one, &steps, &n, err);
 	if (rc)
 		return rc;
 	if (dup) {
@@ -1180,10 +1416,11 @@ int ccs_eligibility_on_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_m
 	count_evidence(svc, kind, "applied");
 	bool appeal = ev->kind_case == CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_APPEAL_FILED ||
 		      ev->kind_case == CCS__MTP__V1__ELIGIBILITY_EVIDENCE__KIND_APPEAL_DECIDED;
-	rc = decide_now(tx, e, m, &c, steps, n,
+	rc = decide_now(tx, e, m, c, steps, n,
 			appeal ? CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_APPEAL
 			       : CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_EVIDENCE,
-			KIND_EVIDENCE, *ev->received_at ? ev->received_at : ccs_tx_input_time(tx), err);
+			KIND_EVIDENCE, *ev->received_at ? ev->received_at : ccs_tx_input_time(tx),
+			eb ? &eb->rows : NULL, err);
 	return rc;
 }
 
@@ -1252,7 +1489,8 @@ int ccs_eligibility_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, c
 	}
 	count_timer(svc, d->kind, "decided");
 	decide_in in = {&c, &now->result, now, e->texts, timer_policy[pi].trigger, KIND_TIMER, d->kind,
-			ccs_tx_input_time(tx), e->rs->appeal_window_days, e->rs->fair_hearing_days, d->correlation_id};
+			ccs_tx_input_time(tx), e->rs->appeal_window_days, e->rs->fair_hearing_days, d->correlation_id,
+			NULL};
 	return decide(tx, &in, err);
 }
 
@@ -1365,7 +1603,7 @@ static int whatif_run(ccs_svc *svc, const ccs_eligibility *e, const ccs_elig_rul
 	for (int i = 0; i < PQntuples(cr); i++) {
 		case_row c;
 		ccs_elig_fold_step *steps = NULL;
-		case_from_row(cr, i, &c);
+		case_from_row(cr, i, 0, &c);
 		/* evidence held for cases never opened sorts between cases: skip it */
 		while (ei < PQntuples(er) && strcmp(PQgetvalue(er, ei, 3), c.case_id) < 0)
 			ei++;

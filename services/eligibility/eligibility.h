@@ -39,6 +39,12 @@ int ccs_eligibility_on_referral(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_m
 				ccs_svc_err *err);
 int ccs_eligibility_on_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
 				ccs_svc_err *err);
+/* Evidence batches in two phases: prepare takes the locks, stores the events and reads every
+ * case at once (the handler works on what it kept; in careful runs it reads for itself);
+ * finish writes the batch's decisions and deadlines, one multi-row insert each. */
+int ccs_eligibility_prepare_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_svc_batch *b, void **state,
+				     ccs_svc_err *err);
+int ccs_eligibility_finish_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, void *state, ccs_svc_err *err);
 int ccs_eligibility_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, ccs_svc_err *err);
 /* `what-if --rule-set VERSION [--json]`: exit code, or -1 when argv[0] is not ours. */
 int ccs_eligibility_command(ccs_svc *svc, void *ctx, int argc, char **argv);
