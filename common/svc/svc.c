@@ -327,6 +327,123 @@ static void signal_cb(uv_signal_t *h, int signum)
 	drain(s);
 }
 
+/* ---------------------------------------------------------------- readiness, transient faults, backoff */
+
+/* Ready: both servers reachable, no configuration fault pending, partitions assigned,
+ * processing, and none of them fenced. */
+int ccs__svc_is_ready(const ccs_svc *s)
+{
+	return s->pg_ok && !s->pg_fault && s->kafka_ok && s->consumer && !s->consumer_fatal &&
+	       s->assigned && !s->paused && !s->draining && ccs__svc_parts_fenced(s) == 0;
+}
+
+/*
+ * Live: the loop runs (it answers) and no Kafka client is in a state it cannot leave by
+ * itself. A consumer that could not be recreated for live.grace.ms, or a producer that could
+ * not be recreated, fails /livez so that the supervisor restarts the process. Dependencies
+ * being down is not a liveness failure (/readyz says that).
+ */
+int ccs__svc_is_live(const ccs_svc *s, char *why, size_t len)
+{
+	uint64_t grace = (uint64_t)ccs_cfg_int(&s->cfg, "live.grace.ms");
+	if (s->consumer_dead_since && uv_now(s->loop) - s->consumer_dead_since > grace) {
+		snprintf(why, len, "consumer failed and could not be recreated");
+		return 0;
+	}
+	if (!s->producer) {
+		snprintf(why, len, "producer could not be recreated");
+		return 0;
+	}
+	snprintf(why, len, "ok");
+	return 1;
+}
+
+void ccs__svc_set_ready_metric(ccs_svc *s)
+{
+	ccs_metric_set(s->m_ready, ccs__svc_is_ready(s) ? 1 : 0);
+	ccs_metric_set(s->m_assigned, (double)s->nparts);
+}
+
+void ccs__svc_config_fault(ccs_svc *s, const ccs_svc_err *err)
+{
+	if (strcmp(err->cls, "config") != 0)
+		return;
+	if (!s->pg_fault)
+		CCS_LOG_ERROR("postgresql configuration fault: processing waits for an operator",
+			      "error", CCS_LOG_S(err->msg));
+	s->pg_fault = 1;
+	snprintf(s->pg_fault_msg, sizeof(s->pg_fault_msg), "%s", err->msg);
+}
+
+void ccs__svc_go_transient(ccs_svc *s, const char *why)
+{
+	CCS_LOG_WARN("pausing after a transient failure", "reason", CCS_LOG_S(why));
+	if (PQstatus(s->pg) != CONNECTION_OK)
+		s->pg_ok = 0;
+	ccs_metric_add(s->m_transient_pg, 1);
+	ccs__svc_parts_pause(s);
+	if (!s->paused)
+		ccs__svc_start_backoff(s);
+}
+
+static void backoff_cb(uv_timer_t *t);
+
+void ccs__svc_start_backoff(ccs_svc *s)
+{
+	long min = ccs_cfg_int(&s->cfg, "backoff.min.ms"), max = ccs_cfg_int(&s->cfg, "backoff.max.ms");
+	s->paused = 1;
+	s->backoff_ms = s->backoff_ms <= 0 ? min : s->backoff_ms * 2;
+	if (s->backoff_ms > max)
+		s->backoff_ms = max;
+	/* Full jitter in [backoff/2, backoff]: instances that failed together retry apart. */
+	long delay = s->backoff_ms / 2 + (long)((unsigned long)rand() % (unsigned long)(s->backoff_ms / 2 + 1));
+	uv_timer_start(&s->backoff_timer, backoff_cb, (uint64_t)delay, 0);
+	ccs__svc_set_ready_metric(s);
+}
+
+/* Reconnect if needed, re-read positions from PostgreSQL, seek, resume. */
+static void backoff_cb(uv_timer_t *t)
+{
+	ccs_svc *s = t->data;
+	char err[512];
+
+	if (s->draining)
+		return;
+	if (PQstatus(s->pg) != CONNECTION_OK || PQpipelineStatus(s->pg) != PQ_PIPELINE_OFF ||
+	    ccs_pg_exec(s->pg, "SELECT 1", err, sizeof(err)) != 0) {
+		PQreset(s->pg);
+		ccs__svc_stmts_reset(s); /* they went with the old session */
+		s->relay_leader = 0; /* the session's advisory lock went with the old connection */
+		if (PQstatus(s->pg) != CONNECTION_OK) {
+			s->pg_ok = 0;
+			CCS_LOG_WARN("postgresql unreachable, retrying", "backoff_ms", CCS_LOG_I(s->backoff_ms));
+			ccs__svc_start_backoff(s);
+			return;
+		}
+		if (ccs__svc_pg_session(s, err, sizeof(err)) != CCS_PG_OK) {
+			ccs__svc_start_backoff(s);
+			return;
+		}
+	}
+	s->pg_ok = 1;
+	if (ccs__svc_parts_resume(s) != 0) {
+		ccs__svc_start_backoff(s);
+		return;
+	}
+	s->paused = 0;
+	s->backoff_ms = 0;
+	CCS_LOG_INFO("resumed after transient failure", "partitions", CCS_LOG_I(s->nparts));
+	ccs__svc_set_ready_metric(s);
+	ccs__svc_poll_soon(s);
+	ccs__svc_committed(s);
+}
+
+/* A transaction committed (a batch or due work): its decisions wait in the outbox. */
+void ccs__svc_committed(ccs_svc *s)
+{
+	ccs__svc_relay_kick(s);
+}
+
 /* ---------------------------------------------------------------- configuration */
 
 static const ccs_cfg_def runtime_cfg[] = {

@@ -47,41 +47,6 @@ size_t ccs__svc_parts_fenced(const ccs_svc *s)
 	return n;
 }
 
-/* Ready: both servers reachable, no configuration fault pending, partitions assigned,
- * processing, and none of them fenced. */
-int ccs__svc_is_ready(const ccs_svc *s)
-{
-	return s->pg_ok && !s->pg_fault && s->kafka_ok && s->consumer && !s->consumer_fatal &&
-	       s->assigned && !s->paused && !s->draining && ccs__svc_parts_fenced(s) == 0;
-}
-
-/*
- * Live: the loop runs (it answers) and no Kafka client is in a state it cannot leave by
- * itself. A consumer that could not be recreated for live.grace.ms, or a producer that could
- * not be recreated, fails /livez so that the supervisor restarts the process. Dependencies
- * being down is not a liveness failure (/readyz says that).
- */
-int ccs__svc_is_live(const ccs_svc *s, char *why, size_t len)
-{
-	uint64_t grace = (uint64_t)ccs_cfg_int(&s->cfg, "live.grace.ms");
-	if (s->consumer_dead_since && uv_now(s->loop) - s->consumer_dead_since > grace) {
-		snprintf(why, len, "consumer failed and could not be recreated");
-		return 0;
-	}
-	if (!s->producer) {
-		snprintf(why, len, "producer could not be recreated");
-		return 0;
-	}
-	snprintf(why, len, "ok");
-	return 1;
-}
-
-void ccs__svc_set_ready_metric(ccs_svc *s)
-{
-	ccs_metric_set(s->m_ready, ccs__svc_is_ready(s) ? 1 : 0);
-	ccs_metric_set(s->m_assigned, (double)s->nparts);
-}
-
 
 /*
  * Take ownership of a partition in PostgreSQL: bump owner_epoch (fencing the previous owner)
@@ -368,28 +333,6 @@ static int dead_letter(ccs_svc *s, ccs_tx *tx, rd_kafka_message_t *rkm, const cc
 			    CCS_LOG_S(tx->input_id), "trace_id", CCS_LOG_S(tx->trace_id), "error_class",
 			    CCS_LOG_S(err->cls), "error", CCS_LOG_S(err->msg), "bounded", CCS_LOG_I(bounded));
 	}
-	return rc;
-}
-
-/*
- * A ccs__svc_savepoint per message lets one poison message roll back alone. Savepoint commands fail
- * only when the connection or the transaction is broken, so a failure is always transient.
- */
-int ccs__svc_savepoint(ccs_svc *s, const char *sql, ccs_svc_err *err)
-{
-	int rc = 0;
-	if (strncmp(sql, "ROLLBACK", 8) == 0) {
-		(void)ccs__svc_flush(s, &(ccs_svc_err){{0}, {0}}); /* discarded with the savepoint */
-		ccs__svc_flush_reset(s);
-	} else if ((rc = ccs__svc_flush(s, err)) != 0) {
-		return rc;
-	}
-	PGresult *r = PQexec(s->pg, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		(void)ccs_svc_pg_error(s->pg, r, err);
-		rc = CCS_SVC_TRANSIENT;
-	}
-	PQclear(r);
 	return rc;
 }
 
@@ -863,34 +806,6 @@ static int process_partition(ccs_svc *s, part *p, rd_kafka_message_t **msgs, siz
  * like any transient failure, but readiness stays down until a batch commits, and the first
  * occurrence is logged as an error: an operator has to grant or migrate.
  */
-void ccs__svc_config_fault(ccs_svc *s, const ccs_svc_err *err)
-{
-	if (strcmp(err->cls, "config") != 0)
-		return;
-	if (!s->pg_fault)
-		CCS_LOG_ERROR("postgresql configuration fault: processing waits for an operator",
-			      "error", CCS_LOG_S(err->msg));
-	s->pg_fault = 1;
-	snprintf(s->pg_fault_msg, sizeof(s->pg_fault_msg), "%s", err->msg);
-}
-
-void ccs__svc_go_transient(ccs_svc *s, const char *why)
-{
-	CCS_LOG_WARN("pausing after a transient failure", "reason", CCS_LOG_S(why));
-	if (PQstatus(s->pg) != CONNECTION_OK)
-		s->pg_ok = 0;
-	ccs_metric_add(s->m_transient_pg, 1);
-	for (size_t i = 0; i < s->nparts; i++)
-		if (s->parts[i].state == PART_READY)
-			s->parts[i].state = PART_PENDING;
-	rd_kafka_topic_partition_list_t *l = parts_list(s, -1);
-	if (l->cnt)
-		rd_kafka_pause_partitions(s->consumer, l);
-	rd_kafka_topic_partition_list_destroy(l);
-	if (!s->paused)
-		ccs__svc_start_backoff(s);
-}
-
 /*
  * Poll what the consumer has ready (without blocking), up to batch.max messages, and process
  * them partition by partition. Runs from the io-event bridge and the safety poll timer.
@@ -955,62 +870,38 @@ void ccs__svc_consume(ccs_svc *s)
 	ccs_arena_reset(&s->arena);
 	ccs__svc_set_ready_metric(s);
 	ccs__svc_commit_offsets(s, 0);
-	ccs__svc_relay_kick(s);
+	ccs__svc_committed(s);
 	if (again && !s->paused)
 		ccs__svc_poll_soon(s);
 }
 
-/* ---------------------------------------------------------------- recovery */
+/* ---------------------------------------------------------------- recovery (for the hub) */
 
-static void backoff_cb(uv_timer_t *t);
-
-void ccs__svc_start_backoff(ccs_svc *s)
+/* After a transient failure: every processing partition waits to be re-read from PostgreSQL. */
+void ccs__svc_parts_pause(ccs_svc *s)
 {
-	long min = ccs_cfg_int(&s->cfg, "backoff.min.ms"), max = ccs_cfg_int(&s->cfg, "backoff.max.ms");
-	s->paused = 1;
-	s->backoff_ms = s->backoff_ms <= 0 ? min : s->backoff_ms * 2;
-	if (s->backoff_ms > max)
-		s->backoff_ms = max;
-	/* Full jitter in [backoff/2, backoff]: instances that failed together retry apart. */
-	long delay = s->backoff_ms / 2 + (long)((unsigned long)rand() % (unsigned long)(s->backoff_ms / 2 + 1));
-	uv_timer_start(&s->backoff_timer, backoff_cb, (uint64_t)delay, 0);
-	ccs__svc_set_ready_metric(s);
+	for (size_t i = 0; i < s->nparts; i++)
+		if (s->parts[i].state == PART_READY)
+			s->parts[i].state = PART_PENDING;
+	rd_kafka_topic_partition_list_t *l = parts_list(s, -1);
+	if (l->cnt)
+		rd_kafka_pause_partitions(s->consumer, l);
+	rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* Reconnect if needed, re-read positions from PostgreSQL, seek, resume. */
-static void backoff_cb(uv_timer_t *t)
+/* Re-read the waiting partitions' positions from PostgreSQL, seek and resume them. 0, or -1
+ * (PostgreSQL or the seek failed: the hub backs off again). */
+int ccs__svc_parts_resume(ccs_svc *s)
 {
-	ccs_svc *s = t->data;
-	char err[512];
-
-	if (s->draining)
-		return;
-	if (PQstatus(s->pg) != CONNECTION_OK || PQpipelineStatus(s->pg) != PQ_PIPELINE_OFF ||
-	    ccs_pg_exec(s->pg, "SELECT 1", err, sizeof(err)) != 0) {
-		PQreset(s->pg);
-		ccs__svc_stmts_reset(s); /* they went with the old session */
-		s->relay_leader = 0; /* the session's advisory lock went with the old connection */
-		if (PQstatus(s->pg) != CONNECTION_OK) {
-			s->pg_ok = 0;
-			CCS_LOG_WARN("postgresql unreachable, retrying", "backoff_ms", CCS_LOG_I(s->backoff_ms));
-			ccs__svc_start_backoff(s);
-			return;
-		}
-		if (ccs__svc_pg_session(s, err, sizeof(err)) != CCS_PG_OK) {
-			ccs__svc_start_backoff(s);
-			return;
-		}
-	}
-	s->pg_ok = 1;
 	rd_kafka_topic_partition_list_t *seek = rd_kafka_topic_partition_list_new((int)s->nparts + 1);
+	int rc = 0;
 	for (size_t i = 0; i < s->nparts; i++) {
 		part *p = &s->parts[i];
 		if (p->state != PART_PENDING)
 			continue;
 		if (part_resync(s, p) != CCS_PG_OK) {
-			rd_kafka_topic_partition_list_destroy(seek);
-			ccs__svc_start_backoff(s);
-			return;
+			rc = -1;
+			goto out;
 		}
 		if (p->state == PART_READY)
 			rd_kafka_topic_partition_list_add(seek, p->topic, p->partition)->offset =
@@ -1026,18 +917,13 @@ static void backoff_cb(uv_timer_t *t)
 				if (p)
 					p->state = PART_PENDING;
 			}
-			rd_kafka_topic_partition_list_destroy(seek);
 			ccs_metric_add(s->m_transient_kafka, 1);
-			ccs__svc_start_backoff(s);
-			return;
+			rc = -1;
+			goto out;
 		}
 		rd_kafka_resume_partitions(s->consumer, seek);
 	}
+out:
 	rd_kafka_topic_partition_list_destroy(seek);
-	s->paused = 0;
-	s->backoff_ms = 0;
-	CCS_LOG_INFO("resumed after transient failure", "partitions", CCS_LOG_I(s->nparts));
-	ccs__svc_set_ready_metric(s);
-	ccs__svc_poll_soon(s);
-	ccs__svc_relay_kick(s);
+	return rc;
 }

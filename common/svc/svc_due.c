@@ -111,7 +111,7 @@ void ccs__svc_due_timer_cb(uv_timer_t *t)
 	in_tx = 0;
 	if (rc == 0)
 		CCS_FAILPOINT("due.after_commit");
-	ccs__svc_relay_kick(s);
+	ccs__svc_committed(s);
 	if (rows == (int)ccs_cfg_int(&s->cfg, "due.batch"))
 		uv_timer_start(&s->due_timer, ccs__svc_due_timer_cb, 0, (uint64_t)ccs_cfg_int(&s->cfg, "due.interval.ms"));
 out:

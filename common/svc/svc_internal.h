@@ -2,14 +2,20 @@
  * Internal interface of the service engine, shared by its files (not for daemons: they use
  * ccs/svc.h). Names with the ccs__svc_ prefix are engine-internal, in the libuv manner.
  *
- *   svc.c          the daemon's life: command line, configuration, metrics, HTTP, signals and
- *                  drain, the transaction API handed to handlers (ccs_tx_*)
- *   svc_consume.c  partitions and their fencing, one message, one batch, transient recovery
+ *   svc.c          the hub: the daemon's life (command line, configuration, metrics, HTTP,
+ *                  signals and drain), readiness and liveness, transient faults and backoff,
+ *                  what follows a commit (ccs__svc_committed)
+ *   svc_consume.c  partitions and their fencing, one message, one batch (two-phase inputs),
+ *                  pausing and resuming partitions for the hub's recovery
  *   svc_relay.c    the outbox relay: publish in id order, delete what Kafka acknowledged
  *   svc_due.c      time-driven work from the due_work table
  *   svc_kafka.c    librdkafka configuration, callbacks, topic creation, the io-event bridge
- *   svc_tx.c       the bottom: the handlers' transaction API, the outbox buffer, prepared
- *                  statements, pipelines, binary array parameters
+ *   svc_tx.c       the bottom: the handlers' transaction API, queued writes, savepoints, the
+ *                  outbox buffer, prepared statements, pipelines, binary array parameters
+ *
+ * The spokes (consume, relay, due, kafka) call the hub and the bottom; the one pair that still
+ * calls each other is consume and kafka (the io-event bridge triggers consume, consume stores
+ * offsets and re-polls through the consumer it shares with kafka).
  */
 #ifndef CCS_SVC_INTERNAL_H
 #define CCS_SVC_INTERNAL_H
@@ -171,6 +177,9 @@ void ccs__svc_config_fault(ccs_svc *s, const ccs_svc_err *err);
 void ccs__svc_start_backoff(ccs_svc *s);
 void ccs__svc_poll_soon(ccs_svc *s);
 void ccs__svc_consume(ccs_svc *s);
+void ccs__svc_parts_pause(ccs_svc *s);
+int ccs__svc_parts_resume(ccs_svc *s);
+void ccs__svc_committed(ccs_svc *s);
 void ccs__svc_relay_run(ccs_svc *s);
 void ccs__svc_relay_kick(ccs_svc *s);
 int ccs__svc_relay_delete(ccs_svc *s);

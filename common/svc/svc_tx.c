@@ -390,6 +390,28 @@ int ccs_tx_write(ccs_tx *tx, const char *sql, int nparams, const char *const *pa
 	return ccs_tx_write_params(tx, sql, nparams, params, NULL, NULL, err);
 }
 
+/*
+ * A ccs__svc_savepoint per message lets one poison message roll back alone. Savepoint commands fail
+ * only when the connection or the transaction is broken, so a failure is always transient.
+ */
+int ccs__svc_savepoint(ccs_svc *s, const char *sql, ccs_svc_err *err)
+{
+	int rc = 0;
+	if (strncmp(sql, "ROLLBACK", 8) == 0) {
+		(void)ccs__svc_flush(s, &(ccs_svc_err){{0}, {0}}); /* discarded with the savepoint */
+		ccs__svc_flush_reset(s);
+	} else if ((rc = ccs__svc_flush(s, err)) != 0) {
+		return rc;
+	}
+	PGresult *r = PQexec(s->pg, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		(void)ccs_svc_pg_error(s->pg, r, err);
+		rc = CCS_SVC_TRANSIENT;
+	}
+	PQclear(r);
+	return rc;
+}
+
 /* ---------------------------------------------------------------- the handlers' API */
 
 static void *pb_arena_alloc(void *data, size_t size)
