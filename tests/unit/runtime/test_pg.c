@@ -121,6 +121,37 @@ CCS_TEST(connect_sets_utc)
 	PQfinish(c);
 }
 
+/* ccs_pg_text_array: what the server reads back is each element as given, NULL as NULL. */
+CCS_TEST(text_array_round_trip)
+{
+	static const char *const v[] = {"plain", "a \"quote\"", "back\\slash", "comma, {brace}", "", NULL,
+					"NULL", "Mu\xc3\xb1oz", " spaced "};
+	const size_t n = sizeof(v) / sizeof(v[0]);
+	ccs_arena a;
+	PGconn *c = connect_db();
+	CCS_TRUE(c != NULL);
+	if (!c)
+		return;
+	ccs_arena_init(&a, 1024);
+	const char *p[1] = {ccs_pg_text_array(&a, v, n)};
+	PGresult *r = PQexecParams(c, "SELECT x, x IS NULL FROM unnest($1::text[]) WITH ORDINALITY AS u(x, k) ORDER BY k",
+				   1, NULL, p, NULL, NULL, 0);
+	CCS_TRUE(PQresultStatus(r) == PGRES_TUPLES_OK);
+	CCS_TRUE(PQntuples(r) == (int)n);
+	for (int i = 0; i < PQntuples(r) && i < (int)n; i++) {
+		if (v[i])
+			CCS_EQ_STR(PQgetvalue(r, i, 0), v[i]);
+		CCS_EQ_STR(PQgetvalue(r, i, 1), v[i] ? "f" : "t");
+	}
+	PQclear(r);
+	p[0] = ccs_pg_text_array(&a, v, 0);
+	r = PQexecParams(c, "SELECT cardinality($1::text[])", 1, NULL, p, NULL, NULL, 0);
+	CCS_EQ_STR(PQgetvalue(r, 0, 0), "0");
+	PQclear(r);
+	ccs_arena_destroy(&a);
+	PQfinish(c);
+}
+
 /* RAISE ... USING ERRCODE makes the server send any SQLSTATE, so the whole table is checked. */
 CCS_TEST(sqlstate_classification)
 {
