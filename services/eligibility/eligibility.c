@@ -184,13 +184,16 @@ typedef struct case_row {
 #define CASE_NCOLS 9
 /* The determinations counted by referral_to_determination_days (observe_first_determination). */
 #define DETERMINED_OUTCOMES "'ELIGIBLE', 'AT_RISK_ELIGIBLE', 'NOT_ELIGIBLE', 'TRANSFER'"
-/* What the handlers also need about a case: three more columns after CASE_COLUMNS. */
-#define CASE_STATE                                                                                         \
-	CASE_COLUMNS ", school_district <> '',"                                                            \
+/* What a decision also needs about a case (case_row's state): three columns. */
+#define STATE_COLUMNS                                                                                      \
+	"school_district <> '',"                                                                           \
 	" COALESCE((SELECT string_agg(w.kind, ',') FROM worklist w WHERE w.case_id = cases.case_id), '')," \
 	" EXISTS (SELECT 1 FROM decisions d WHERE d.case_id = cases.case_id AND d.outcome IN ("            \
 	DETERMINED_OUTCOMES "))"
+#define CASE_STATE CASE_COLUMNS ", " STATE_COLUMNS
 #define CASE_STATE_NCOLS (CASE_NCOLS + 3)
+/* case_row.worklist before the state is read: any item may be there */
+#define WL_UNKNOWN (~0u)
 
 /* Fill a case_row from row i of a result, CASE_COLUMNS from column `col` on. */
 static void case_from_row(const PGresult *r, int i, int col, case_row *c)
@@ -208,17 +211,23 @@ static void case_from_row(const PGresult *r, int i, int col, case_row *c)
 	snprintf(c->school_district, sizeof(c->school_district), "%s", PQgetvalue(r, i, col + 8));
 }
 
-/* Fill a case_row from row i of a result, CASE_STATE from column `col` on. */
-static void case_state_from_row(const PGresult *r, int i, int col, case_row *c)
+/* Fill case_row's state from row i of a result, STATE_COLUMNS from column `col` on. */
+static void state_from_row(const PGresult *r, int i, int col, case_row *c)
 {
-	case_from_row(r, i, col, c);
-	col += CASE_NCOLS;
 	c->own_district = strcmp(PQgetvalue(r, i, col), "t") == 0;
+	c->worklist = 0;
 	/* the kinds as "NOA_DUE,PHYSICIAN_REVIEW": no kind is a prefix of another */
 	for (size_t k = 0; k < NELEMS(worklist_kinds); k++)
 		if (strstr(PQgetvalue(r, i, col + 1), worklist_kinds[k]))
 			c->worklist |= WL_BIT(k);
 	c->determined = strcmp(PQgetvalue(r, i, col + 2), "t") == 0;
+}
+
+/* Fill a case_row from row i of a result, CASE_STATE from column `col` on. */
+static void case_state_from_row(const PGresult *r, int i, int col, case_row *c)
+{
+	case_from_row(r, i, col, c);
+	state_from_row(r, i, col + CASE_NCOLS, c);
 }
 
 /* Decode one stored evidence body (text-format bytea) into the arena. NULL if corrupt. */
@@ -263,29 +272,52 @@ static int steps_from_rows(ccs_arena *a, const PGresult *r, int col, int first, 
 /*
  * A case and its evidence log in one statement: one row per evidence event (the case's
  * columns repeated; one row with NULL evidence when there is none), none when the case is
- * unknown. The case is a materialized CTE so that its subqueries run once, not per row.
+ * unknown. The case is a materialized CTE so that its subqueries run once, not per row. With
+ * or without the case's state (a timer reads it only when it decides).
  */
-static const char LOAD_SQL[] = "WITH c AS MATERIALIZED (SELECT " CASE_STATE " FROM cases WHERE case_id = $1)"
-			       " SELECT c.*, e.event_id, e.received_on, e.body FROM c"
-			       " LEFT JOIN evidence e ON e.case_id = c.case_id ORDER BY e.received_on, e.event_id";
+#define LOAD_SQL(cols)                                                                                     \
+	"WITH c AS MATERIALIZED (SELECT " cols " FROM cases WHERE case_id = $1)"                           \
+	" SELECT c.*, e.event_id, e.received_on, e.body FROM c"                                            \
+	" LEFT JOIN evidence e ON e.case_id = c.case_id ORDER BY e.received_on, e.event_id"
 
-/* Returns 0 with *found set (and the steps when found), or a CCS_SVC_* error. */
-static int load_case(ccs_tx *tx, const char *case_id, case_row *c, int *found, ccs_elig_fold_step **steps,
-		     size_t *n, ccs_svc_err *err)
+/* Returns 0 with *found set (and the steps when found), or a CCS_SVC_* error. Without `state`,
+ * case_row's state is unknown (load_state reads it). */
+static int load_case(ccs_tx *tx, const char *case_id, bool state, case_row *c, int *found,
+		     ccs_elig_fold_step **steps, size_t *n, ccs_svc_err *err)
 {
 	int rc;
 	const char *p[1] = {case_id};
-	PGresult *r = ccs_tx_query(tx, LOAD_SQL, 1, p, &rc, err);
+	PGresult *r = ccs_tx_query(tx, state ? LOAD_SQL(CASE_STATE) : LOAD_SQL(CASE_COLUMNS), 1, p, &rc, err);
 	if (!r)
 		return rc;
 	*found = PQntuples(r) > 0;
 	*n = 0;
 	if (*found) {
-		case_state_from_row(r, 0, 0, c);
-		rc = steps_from_rows(ccs_tx_arena(tx), r, CASE_STATE_NCOLS, 0, PQntuples(r), steps, n, err);
+		if (state)
+			case_state_from_row(r, 0, 0, c);
+		else {
+			case_from_row(r, 0, 0, c);
+			c->worklist = WL_UNKNOWN;
+		}
+		rc = steps_from_rows(ccs_tx_arena(tx), r, state ? CASE_STATE_NCOLS : CASE_NCOLS, 0, PQntuples(r),
+				     steps, n, err);
 	}
 	PQclear(r);
 	return rc;
+}
+
+/* The state of a case loaded without it. */
+static int load_state(ccs_tx *tx, case_row *c, ccs_svc_err *err)
+{
+	int rc;
+	const char *p[1] = {c->case_id};
+	PGresult *r = ccs_tx_query(tx, "SELECT " STATE_COLUMNS " FROM cases WHERE case_id = $1", 1, p, &rc, err);
+	if (!r)
+		return rc;
+	if (PQntuples(r) == 1)
+		state_from_row(r, 0, 0, c);
+	PQclear(r);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- the decision */
@@ -1000,7 +1032,7 @@ static int linked(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const ccs_
 
 	if (!add && lk->requested_program != CCS__MTP__V1__REQUESTED_PROGRAM__REQUESTED_PROGRAM_UNSPECIFIED)
 		add = ccs_elig_fold_program_lines(lk->requested_program);
-	if ((rc = lock_case(tx, cid, err)) != 0 || (rc = load_case(tx, cid, &c, &found, &steps, &n, err)) != 0)
+	if ((rc = lock_case(tx, cid, err)) != 0 || (rc = load_case(tx, cid, true, &c, &found, &steps, &n, err)) != 0)
 		return rc;
 	if ((rc = record_referral_ex(tx, m, rd, "linked", cid, false, add, lk->diagnosis_codes, lk->n_diagnosis_codes,
 				     lk->school_district, err)) != 0)
@@ -1463,7 +1495,7 @@ int ccs_eligibility_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, c
 		return ccs_svc_poison(err, "validation", "unknown due work kind %.64s", d->kind);
 	if ((rc = lock_case(tx, d->subject, err)) != 0)
 		return rc;
-	if ((rc = load_case(tx, d->subject, &c, &found, &steps, &n, err)) != 0)
+	if ((rc = load_case(tx, d->subject, false, &c, &found, &steps, &n, err)) != 0)
 		return rc;
 	if (!found) {
 		count_timer(svc, d->kind, "no_case");
@@ -1480,10 +1512,14 @@ int ccs_eligibility_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, c
 	bool changed = strcmp(s0, s1) != 0;
 	/* still live: the facts as they stood the day before still carried this deadline */
 	bool live = ccs_elig_result_deadline(&before->result, k) == d->due_date;
+	bool decides = changed || (timer_policy[pi].decision && live);
+	/* the case's state (worklist items, determination) is read only by a timer that decides */
+	if (decides && (rc = load_state(tx, &c, err)) != 0)
+		return rc;
 	if ((k == CCS_ELIG_DL_PHYSICIAN_REVIEW_DUE || k == CCS_ELIG_DL_NOA_DUE) && live &&
 	    (rc = worklist_overdue(tx, &c, k == CCS_ELIG_DL_NOA_DUE ? "NOA_DUE" : "PHYSICIAN_REVIEW", err)) != 0)
 		return rc;
-	if (!changed && !(timer_policy[pi].decision && live)) {
+	if (!decides) {
 		count_timer(svc, d->kind, live ? "unchanged" : "stale");
 		return 0;
 	}
