@@ -15,7 +15,8 @@
 extern const ccs_migration ccs_scheduling_migrations[];
 
 static const ccs_svc_input inputs[] = {
-	{CCS_SCHEDULING_TOPIC_ELIGIBILITY, ccs_scheduling_on_eligibility, NULL, NULL},
+	{CCS_SCHEDULING_TOPIC_ELIGIBILITY, ccs_scheduling_on_eligibility, ccs_scheduling_prepare_eligibility,
+	 ccs_scheduling_finish_eligibility},
 	{CCS_SCHEDULING_TOPIC_REQUESTS, ccs_scheduling_on_request, NULL, NULL},
 	{NULL, NULL, NULL, NULL},
 };

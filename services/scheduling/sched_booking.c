@@ -17,7 +17,9 @@
  * Appointment ids are UUIDv5 of the input and "appointment.<kind>[.<n>]", so a replay books
  * byte-identical appointments.
  */
+#include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ccs/log.h"
 #include "sched_internal.h"
@@ -27,6 +29,139 @@ static int sp(req *q, ccs_sched_store_sp op)
 	return ccs_sched_store_savepoint(q->tx, "book", op, q->err);
 }
 
+/* ---- the batch's snapshots (ccs_sched_batch) -------------------------------------------------- */
+
+struct ccs_sched_snap {
+	ccs_date from, to;     /* the window read; bookings added since may fall anywhere */
+	ccs_sched_store_mtu m; /* m.snap.appts is appts */
+	ccs_sched_appt *appts;
+	size_t cap;
+};
+
+static struct ccs_sched_snap *snap_find(ccs_sched_batch *b, const char *mtu_id)
+{
+	for (size_t i = 0; i < b->n_snaps; i++)
+		if (strcmp(b->snaps[i].m.mtu_id, mtu_id) == 0)
+			return &b->snaps[i];
+	return NULL;
+}
+
+void ccs_sched__snap_drop(req *q, const char *mtu_id)
+{
+	if (!q->b)
+		return;
+	if (!mtu_id) {
+		q->b->n_snaps = 0;
+		return;
+	}
+	struct ccs_sched_snap *e = snap_find(q->b, mtu_id);
+	if (e)
+		*e = q->b->snaps[--q->b->n_snaps];
+}
+
+/* The MTU as this transaction sees it, covering [from, to]: the batch's copy, else read (in
+ * the batch arena: it lives as long as the batch). */
+static int snap_get(req *q, const char *mtu_id, ccs_date from, ccs_date to, ccs_sched_store_mtu *m,
+		    int *found)
+{
+	ccs_sched_batch *b = q->b;
+	struct ccs_sched_snap *e = snap_find(b, mtu_id);
+	int rc;
+
+	*found = 1;
+	if (e && e->from <= from && e->to >= to) {
+		*m = e->m;
+		return 0;
+	}
+	if (e) { /* a wider window: read the union again */
+		from = e->from < from ? e->from : from;
+		to = e->to > to ? e->to : to;
+		ccs_sched__snap_drop(q, mtu_id);
+	}
+	if ((rc = ccs_sched_store_load_mtu(q->tx, q->a, mtu_id, NULL, NULL, from, to, m, found, q->err)) !=
+		    0 ||
+	    !*found)
+		return rc;
+	if (b->n_snaps == b->cap_snaps) {
+		size_t cap = b->cap_snaps ? 2 * b->cap_snaps : 16;
+		struct ccs_sched_snap *n = ccs_arena_alloc(q->a, cap * sizeof(*n));
+		if (b->n_snaps)
+			memcpy(n, b->snaps, b->n_snaps * sizeof(*n));
+		b->snaps = n;
+		b->cap_snaps = cap;
+	}
+	e = &b->snaps[b->n_snaps++];
+	*e = (struct ccs_sched_snap){from, to, *m, (ccs_sched_appt *)(uintptr_t)m->snap.appts,
+				     m->snap.n_appts};
+	return 0;
+}
+
+static void snap_push(req *q, struct ccs_sched_snap *e, const ccs_sched_appt *x)
+{
+	if (e->m.snap.n_appts == e->cap) {
+		size_t cap = e->cap ? 2 * e->cap : 16;
+		ccs_sched_appt *n = ccs_arena_alloc(q->a, cap * sizeof(*n));
+		if (e->m.snap.n_appts)
+			memcpy(n, e->appts, e->m.snap.n_appts * sizeof(*n));
+		e->appts = n;
+		e->cap = cap;
+		e->m.snap.appts = n;
+	}
+	e->appts[e->m.snap.n_appts++] = *x;
+}
+
+/* A booking of this transaction joins the snapshot of its MTU, and those of the other MTUs
+ * that list its therapist (a shared therapist is busy everywhere). */
+static void snap_add(req *q, const ccs_sched_store_appt *a)
+{
+	if (!q->b)
+		return;
+	ccs_sched_appt x = {a->therapist_id, a->room_id, a->case_id, a->day, a->start_min, a->end_min};
+	for (size_t i = 0; i < q->b->n_snaps; i++) {
+		struct ccs_sched_snap *e = &q->b->snaps[i];
+		if (strcmp(e->m.mtu_id, a->mtu_id) == 0) {
+			snap_push(q, e, &x);
+			continue;
+		}
+		for (size_t t = 0; t < e->m.snap.n_therapists; t++)
+			if (strcmp(e->m.snap.therapists[t].id, a->therapist_id) == 0) {
+				ccs_sched_appt y = {a->therapist_id, NULL,         a->case_id,
+						    a->day,          a->start_min, a->end_min};
+				snap_push(q, e, &y);
+				break;
+			}
+	}
+}
+
+/* The IEP blocks the batch read for child_id; NULL when it is not one of the batch's. */
+static const ccs_sched_child *batch_iep(const ccs_sched_batch *b, const char *child_id)
+{
+	for (size_t i = 0; i < b->n_iep; i++)
+		if (strcasecmp(b->iep[i].child_id, child_id) == 0)
+			return &b->iep[i];
+	return NULL;
+}
+
+/* The snapshot for one attempt: the batch's copy of the MTU when the booking's only child is
+ * booked nowhere yet (its IEP blocks read with the batch), else read in full. */
+static int snapshot(req *q, const ccs_sched_booking *bk, ccs_sched_store_mtu *m, int *found)
+{
+	const ccs_sched_child *ch = q->b && bk->child_new && bk->child ? batch_iep(q->b, bk->child->child_id)
+								       : NULL;
+	int rc;
+
+	if (ch) {
+		if ((rc = snap_get(q, bk->mtu_id, bk->from, bk->to, m, found)) != 0)
+			return rc;
+		m->iep = ch->iep;
+		m->n_iep = ch->n_iep;
+		return 0;
+	}
+	return ccs_sched_store_load_mtu(q->tx, q->scratch, bk->mtu_id, bk->case_ids,
+					bk->child ? bk->child->child_id : NULL, bk->from, bk->to, m, found,
+					q->err);
+}
+
 int ccs_sched__book(req *q, const ccs_sched_booking *bk, ccs_sched_booked *out)
 {
 	ccs_sched_store_mtu m;
@@ -34,10 +169,7 @@ int ccs_sched__book(req *q, const ccs_sched_booking *bk, ccs_sched_booked *out)
 
 	for (int attempt = 0; attempt < q->s->retries; attempt++) {
 		memset(out, 0, sizeof(*out));
-		rc = ccs_sched_store_load_mtu(q->tx, q->scratch, bk->mtu_id, bk->case_ids,
-					      bk->child ? bk->child->child_id : NULL, bk->from, bk->to, &m,
-					      &found, q->err);
-		if (rc)
+		if ((rc = snapshot(q, bk, &m, &found)) != 0)
 			return rc;
 		if (!found)
 			return ccs_svc_poison(q->err, "validation", "unknown mtu %s", bk->mtu_id);
@@ -58,8 +190,13 @@ int ccs_sched__book(req *q, const ccs_sched_booking *bk, ccs_sched_booked *out)
 				return rc;
 		if (!conflict && bk->after && (rc = bk->after(q, bk->arg, out, &conflict)) != 0)
 			return rc;
-		if (!conflict)
+		if (!conflict) {
+			for (size_t i = 0; i < out->n; i++)
+				snap_add(q, &out->appts[i]);
 			return undo ? sp(q, CCS_SCHED_SP_RELEASE) : 0;
+		}
+		/* Another transaction booked there meanwhile: the batch's copy is out of date. */
+		ccs_sched__snap_drop(q, bk->mtu_id);
 		ccs_metric_add(q->s->m_conflicts, 1);
 		CCS_LOG_INFO("booking conflict, searching again", "event_id", CCS_LOG_S(q->event_id),
 			     "mtu_id", CCS_LOG_S(bk->mtu_id), "attempt", CCS_LOG_I(attempt + 1));
@@ -159,8 +296,11 @@ int ccs_sched__book_single(req *q, const ccs_sched_single *sg, ccs_sched_booked 
 			x.rules.horizon_days = 0;
 		to = sg->not_after;
 	}
-	ccs_sched_booking bk = {sg->mtu_id, case_array(q, sg->case_id), q->asof, to, plan_single, NULL, &x,
-				&x.child};
+	ccs_sched_booking bk = {sg->mtu_id,   case_array(q, sg->case_id),
+				q->asof,      to,
+				plan_single,  NULL,
+				&x,           &x.child,
+				sg->child_new};
 	return ccs_sched__book(q, &bk, out);
 }
 
@@ -224,8 +364,8 @@ int ccs_sched__book_series(req *q, const ccs_sched_series_req *sr, const char *a
 	struct series_arg x = {sr, appt_kind, {sr->case_id, NULL, 0}};
 	ccs_date to = (sr->start_on > q->asof ? sr->start_on : q->asof) + 7 * sr->weeks +
 		      q->s->rules.plan_change_notice_days * 2 + 14;
-	ccs_sched_booking bk = {sr->mtu_id, case_array(q, sr->case_id), q->asof, to, plan_series, NULL, &x,
-				&x.child};
+	ccs_sched_booking bk = {
+		sr->mtu_id, case_array(q, sr->case_id), q->asof, to, plan_series, NULL, &x, &x.child, 0};
 	return ccs_sched__book(q, &bk, out);
 }
 
@@ -365,7 +505,7 @@ int ccs_sched__reoffer_freed(req *q, const ccs_sched_store_booked_appt *fa, int 
 		pos += (size_t)snprintf(ids + pos, cap - pos, "%s%s", i ? "," : "", x.wv[i].case_id);
 	snprintf(ids + pos, cap - pos, "}");
 
-	ccs_sched_booking bk = {freed->mtu_id, ids, q->asof, freed->day + 1, plan_reoffer, NULL, &x, NULL};
+	ccs_sched_booking bk = {freed->mtu_id, ids, q->asof, freed->day + 1, plan_reoffer, NULL, &x, NULL, 0};
 	ccs_sched_booked b;
 	if ((rc = ccs_sched__book(q, &bk, &b)) != 0 || !b.found)
 		return rc;

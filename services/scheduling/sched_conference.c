@@ -143,7 +143,8 @@ static int book_conference(req *q, struct conf_arg *x, Ccs__Mtp__V1__Participant
 				plan_conference,
 				after_conference,
 				x,
-				&x->child};
+				&x->child,
+				0};
 	ccs_sched_booked b;
 	if ((rc = ccs_sched__book(q, &bk, &b)) != 0)
 		return rc;

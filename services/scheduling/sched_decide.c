@@ -11,6 +11,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ccs/log.h"
 #include "sched_internal.h"
@@ -26,6 +27,8 @@ void ccs_sched__req_init(req *q, void *ctx, ccs_tx *tx, ccs_svc_err *err)
 	q->err = err;
 	q->event_id = ccs_tx_input_id(tx);
 	q->request_id = q->event_id;
+	q->b = ccs_tx_batch_state(tx);
+	q->memo = q->b ? &q->b->memo : &q->own_memo;
 }
 
 /* ---- the children rows of this message */
@@ -33,40 +36,43 @@ void ccs_sched__req_init(req *q, void *ctx, ccs_tx *tx, ccs_svc_err *err)
 struct ccs_sched_child_memo {
 	ccs_sched_store_child c;
 	int found;
-	int locked; /* read FOR UPDATE, or written: this transaction holds the row */
+	int locked;         /* read FOR UPDATE, or written: this transaction holds the row */
+	const char *put_by; /* in a batch: changed by this input, written at the batch's end */
 };
 
-static struct ccs_sched_child_memo *memo_find(req *q, const char *case_id)
+/* Case ids compare as UUIDs: an input may spell one in capitals, PostgreSQL answers in lower case. */
+static struct ccs_sched_child_memo *memo_find(const ccs_sched_memo *mm, const char *case_id)
 {
-	for (size_t i = 0; i < q->n_memo; i++)
-		if (strcmp(q->memo[i].c.case_id, case_id) == 0)
-			return &q->memo[i];
+	for (size_t i = 0; i < mm->n; i++)
+		if (strcasecmp(mm->e[i].c.case_id, case_id) == 0)
+			return &mm->e[i];
 	return NULL;
 }
 
 /* The memo slot of case_id, a new one when absent (a message touches a handful of children:
- * its own, and those a freed slot is offered to). */
-static struct ccs_sched_child_memo *memo_slot(req *q, const char *case_id)
+ * its own, and those a freed slot is offered to; a batch, its decisions' children). */
+static struct ccs_sched_child_memo *memo_slot(ccs_sched_memo *mm, ccs_arena *a, const char *case_id)
 {
-	struct ccs_sched_child_memo *m = memo_find(q, case_id);
+	struct ccs_sched_child_memo *m = memo_find(mm, case_id);
 	if (m)
 		return m;
-	if (q->n_memo == q->cap_memo) {
-		size_t cap = q->cap_memo ? 2 * q->cap_memo : 4;
-		struct ccs_sched_child_memo *n = ccs_arena_alloc(q->a, cap * sizeof(*n));
-		if (q->n_memo)
-			memcpy(n, q->memo, q->n_memo * sizeof(*n));
-		q->memo = n;
-		q->cap_memo = cap;
+	if (mm->n == mm->cap) {
+		size_t cap = mm->cap ? 2 * mm->cap : 4;
+		struct ccs_sched_child_memo *n = ccs_arena_alloc(a, cap * sizeof(*n));
+		if (mm->n)
+			memcpy(n, mm->e, mm->n * sizeof(*n));
+		mm->e = n;
+		mm->cap = cap;
 	}
-	m = &q->memo[q->n_memo++];
+	m = &mm->e[mm->n++];
 	memset(m, 0, sizeof(*m));
+	ccs_sched_store_child_init(&m->c, ccs_arena_strdup(a, case_id));
 	return m;
 }
 
 int ccs_sched__child_get(req *q, const char *case_id, int for_update, ccs_sched_store_child *c, int *found)
 {
-	struct ccs_sched_child_memo *m = memo_find(q, case_id);
+	struct ccs_sched_child_memo *m = memo_find(q->memo, case_id);
 	if (m && (m->locked || !for_update)) {
 		*c = m->c;
 		*found = m->found;
@@ -75,9 +81,10 @@ int ccs_sched__child_get(req *q, const char *case_id, int for_update, ccs_sched_
 	int rc = ccs_sched_store_child_get(q->tx, case_id, for_update, c, found, q->err);
 	if (rc)
 		return rc;
-	m = memo_slot(q, case_id);
+	m = memo_slot(q->memo, q->a, case_id);
+	const char *id = m->c.case_id;
 	m->c = *c;
-	m->c.case_id = ccs_arena_strdup(q->a, case_id);
+	m->c.case_id = id;
 	m->found = *found;
 	m->locked = for_update;
 	return 0;
@@ -85,14 +92,15 @@ int ccs_sched__child_get(req *q, const char *case_id, int for_update, ccs_sched_
 
 int ccs_sched__child_put(req *q, const ccs_sched_store_child *c)
 {
-	int rc = ccs_sched_store_child_put(q->tx, c, q->event_id, q->err);
+	int rc = q->b ? 0 : ccs_sched_store_child_put(q->tx, c, q->event_id, q->err);
 	if (rc)
 		return rc;
-	struct ccs_sched_child_memo *m = memo_slot(q, c->case_id);
+	struct ccs_sched_child_memo *m = memo_slot(q->memo, q->a, c->case_id);
 	ccs_date kept = m->found ? m->c.eligible_on : CCS_DATE_INVALID;
 	int months = m->found ? m->c.conference_months : c->conference_months;
+	const char *id = m->c.case_id;
 	m->c = *c;
-	m->c.case_id = ccs_arena_strdup(q->a, c->case_id);
+	m->c.case_id = id;
 	/* What the upsert keeps of the row rather than takes from c. */
 	if (!m->c.county)
 		m->c.county = "";
@@ -101,16 +109,89 @@ int ccs_sched__child_put(req *q, const ccs_sched_store_child *c)
 	m->c.conference_months = months;
 	m->found = 1;
 	m->locked = 1;
+	if (q->b)
+		m->put_by = q->event_id;
 	return 0;
 }
 
 int ccs_sched__child_conference_months(req *q, const char *case_id, int months)
 {
-	int rc = ccs_sched_store_child_conference_months(q->tx, case_id, months, q->err);
-	struct ccs_sched_child_memo *m = memo_find(q, case_id);
+	struct ccs_sched_child_memo *m = memo_find(q->memo, case_id);
+	int rc;
+	/* The UPDATE needs the row: a write the batch still holds goes first. */
+	if (m && m->put_by) {
+		if ((rc = ccs_sched_store_child_put(q->tx, &m->c, m->put_by, q->err)) != 0)
+			return rc;
+		m->put_by = NULL;
+	}
+	rc = ccs_sched_store_child_conference_months(q->tx, case_id, months, q->err);
 	if (!rc && m && m->found)
 		m->c.conference_months = months;
 	return rc;
+}
+
+/* One statement for the children of the batch (locked, as each message's own read would), one
+ * for their IEP blocks; a child without a row is remembered as such. */
+int ccs_sched__batch_prepare(ccs_tx *tx, const char *const *case_ids, size_t n, ccs_sched_batch **out,
+			     ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	ccs_sched_batch *b = ccs_arena_alloc(a, sizeof(*b));
+	ccs_sched_store_child *rows;
+	size_t nrows;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	*out = NULL;
+	if ((rc = ccs_sched_store_children_lock(tx, case_ids, n, &rows, &nrows, err)) != 0)
+		return rc;
+	ccs_sched_child **ch = ccs_arena_alloc(a, (n + 1) * sizeof(*ch));
+	b->iep = ccs_arena_alloc(a, (n + 1) * sizeof(*b->iep));
+	for (size_t i = 0; i < n; i++) {
+		struct ccs_sched_child_memo *m = memo_slot(&b->memo, a, case_ids[i]);
+		m->locked = 1;
+		b->iep[b->n_iep] = (ccs_sched_child){m->c.case_id, NULL, 0};
+		ch[b->n_iep] = &b->iep[b->n_iep];
+		b->n_iep++;
+	}
+	for (size_t i = 0; i < nrows; i++) {
+		struct ccs_sched_child_memo *m = memo_find(&b->memo, rows[i].case_id);
+		if (!m)
+			continue;
+		const char *id = m->c.case_id;
+		m->c = rows[i];
+		m->c.case_id = id;
+		m->found = 1;
+	}
+	if ((rc = ccs_sched_store_load_ieps(tx, a, ch, b->n_iep, err)) != 0)
+		return rc;
+	*out = b;
+	return 0;
+}
+
+int ccs_sched__batch_finish(ccs_tx *tx, ccs_sched_batch *b, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	const ccs_sched_store_child **c = ccs_arena_alloc(a, (b->memo.n + 1) * sizeof(*c));
+	const char **by = ccs_arena_alloc(a, (b->memo.n + 1) * sizeof(*by));
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < b->memo.n; i++)
+		if (b->memo.e[i].put_by) {
+			c[n] = &b->memo.e[i].c;
+			by[n++] = b->memo.e[i].put_by;
+		}
+	if ((rc = ccs_sched_store_children_put(tx, c, by, n, err)) != 0)
+		return rc;
+	return ccs_sched_store_inputs(tx, b->inputs, b->n_inputs, err);
+}
+
+int ccs_sched__appt_cancel(req *q, const char *mtu_id, const char *appointment_id, const char *conference_id,
+			   const char *reason)
+{
+	ccs_sched__snap_drop(q, mtu_id);
+	return ccs_sched_store_appt_cancel(q->tx, appointment_id, conference_id, reason, q->event_id, q->err);
 }
 
 const char *ccs_sched__date(req *q, ccs_date d)
@@ -185,8 +266,21 @@ int ccs_sched__emit_tagged(req *q, const char *case_id, const char *mtu_id, cons
 int ccs_sched__record_input(req *q, const char *source, const char *kind, const char *case_id,
 			    const char *outcome)
 {
-	return ccs_sched_store_input(q->tx, q->event_id, source, kind, case_id, outcome,
-				     (const char *const *)q->ids, q->n_ids, q->err);
+	ccs_sched_store_input in = {q->event_id, source, kind, case_id, outcome, (const char *const *)q->ids,
+				    q->n_ids};
+	ccs_sched_batch *b = q->b;
+	if (!b)
+		return ccs_sched_store_inputs(q->tx, &in, 1, q->err);
+	if (b->n_inputs == b->cap_inputs) {
+		size_t cap = b->cap_inputs ? 2 * b->cap_inputs : 64;
+		ccs_sched_store_input *n = ccs_arena_alloc(q->a, cap * sizeof(*n));
+		if (b->n_inputs)
+			memcpy(n, b->inputs, b->n_inputs * sizeof(*n));
+		b->inputs = n;
+		b->cap_inputs = cap;
+	}
+	b->inputs[b->n_inputs++] = in;
+	return 0;
 }
 
 Ccs__Mtp__V1__Appointment *ccs_sched__appt_msg(req *q, const ccs_sched_store_appt *x)

@@ -116,7 +116,8 @@ int ccs_sched__book_evaluations(req *q, ccs_sched_store_child *cp, int unstored,
 					       CCS_DATE_INVALID,
 					       NULL,
 					       NULL,
-					       kind};
+					       kind,
+					       is_new};
 			ccs_sched_booked b;
 			if ((rc = ccs_sched__book_single(q, &sg, &b)) != 0)
 				return rc;
@@ -168,8 +169,8 @@ int ccs_sched__end_services(req *q, const char *case_id, ccs_sched_elig_status s
 			continue;
 		if (!eval && ap[i].a.day < therapy_from)
 			continue;
-		if ((rc = ccs_sched_store_appt_cancel(q->tx, ap[i].a.appointment_id, NULL, reason,
-						      q->event_id, q->err)) != 0)
+		if ((rc = ccs_sched__appt_cancel(q, ap[i].a.mtu_id, ap[i].a.appointment_id, NULL, reason)) !=
+		    0)
 			return rc;
 		freed[nids] = &ap[i];
 		ids[nids++] = ap[i].a.appointment_id;
@@ -182,9 +183,8 @@ int ccs_sched__end_services(req *q, const char *case_id, ccs_sched_elig_status s
 						       &cf, &ncf, q->err)) != 0)
 			return rc;
 		for (size_t i = 0; i < ncf; i++)
-			if ((rc = ccs_sched_store_appt_cancel(q->tx, cf[i].a.appointment_id,
-							      cf[i].a.conference_id, reason, q->event_id,
-							      q->err)) != 0 ||
+			if ((rc = ccs_sched__appt_cancel(q, cf[i].a.mtu_id, cf[i].a.appointment_id,
+							 cf[i].a.conference_id, reason)) != 0 ||
 			    (rc = ccs_sched_store_conf_delete(q->tx, cf[i].a.conference_id, q->err)) != 0)
 				return rc;
 		if (st != CCS_SCHED_ELIG_ELIGIBLE &&

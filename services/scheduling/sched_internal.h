@@ -50,6 +50,40 @@ struct ccs_scheduling {
 	ccs_arena scratch;
 };
 
+/* Children rows read or written (ccs_sched__child_get/put): the same row is not read twice. */
+typedef struct ccs_sched_memo {
+	struct ccs_sched_child_memo *e;
+	size_t n;
+	size_t cap;
+} ccs_sched_memo;
+
+/*
+ * What a batch of eligibility decisions shares (the input's `prepare`, ccs_tx_batch_state): on
+ * the engine's fast path only, which runs the batch in one transaction without savepoints, so
+ * nothing written in it is undone but the whole; in a careful run there is none and every
+ * message reads for itself.
+ *
+ *   memo   the children of every decision of the batch, read (FOR UPDATE) in one statement, and
+ *          what the batch's messages wrote since, written at its end (`finish`) in one statement
+ *   inputs the batch's `inputs` rows, written at its end in one statement
+ *   iep    their IEP blocks, read in one statement
+ *   snaps  each MTU's snapshot as this transaction sees it: read once, then kept current with
+ *          the transaction's own bookings (added) and cancellations (dropped: read again). What
+ *          other instances book meanwhile is what the EXCLUDE constraints are for: a conflict
+ *          drops the snapshot and the booking searches again on a fresh one.
+ */
+typedef struct ccs_sched_batch {
+	ccs_sched_memo memo;
+	ccs_sched_store_input *inputs;
+	size_t n_inputs;
+	size_t cap_inputs;
+	ccs_sched_child *iep;
+	size_t n_iep;
+	struct ccs_sched_snap *snaps;
+	size_t n_snaps;
+	size_t cap_snaps;
+} ccs_sched_batch;
+
 /* Everything about the input being handled. */
 typedef struct ccs_sched_req {
 	ccs_scheduling *s;
@@ -65,11 +99,9 @@ typedef struct ccs_sched_req {
 	char **ids; /* decision ids emitted, for the inputs row */
 	size_t n_ids;
 	size_t cap_ids;
-	/* The children rows this message read or wrote (ccs_sched__child_get/put): the same row
-	 * is not read twice. */
-	struct ccs_sched_child_memo *memo;
-	size_t n_memo;
-	size_t cap_memo;
+	ccs_sched_batch *b;   /* the batch's shared reads, or NULL (careful run, requests, timers) */
+	ccs_sched_memo *memo; /* the batch's memo, else own_memo */
+	ccs_sched_memo own_memo;
 } ccs_sched_req;
 typedef ccs_sched_req req;
 
@@ -81,6 +113,14 @@ int ccs_sched__child_get(req *q, const char *case_id, int for_update, ccs_sched_
 			 int *found) CCS_SCHED_STORE_WUR;
 int ccs_sched__child_put(req *q, const ccs_sched_store_child *c) CCS_SCHED_STORE_WUR;
 int ccs_sched__child_conference_months(req *q, const char *case_id, int months) CCS_SCHED_STORE_WUR;
+/* The first phase of a batch of eligibility decisions: its children and their IEP blocks. */
+int ccs_sched__batch_prepare(ccs_tx *tx, const char *const *case_ids, size_t n, ccs_sched_batch **out,
+			     ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* Its last phase: the children its messages wrote and its inputs rows, a statement each. */
+int ccs_sched__batch_finish(ccs_tx *tx, ccs_sched_batch *b, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* Cancel one appointment (and, conference_id set, every row of that conference) at mtu_id. */
+int ccs_sched__appt_cancel(req *q, const char *mtu_id, const char *appointment_id, const char *conference_id,
+			   const char *reason) CCS_SCHED_STORE_WUR;
 const char *ccs_sched__date(req *q, ccs_date d); /* NULL for CCS_DATE_INVALID */
 const char *ccs_sched__int(req *q, long v);
 int ccs_sched__valid_uuid(const char *s);
@@ -127,8 +167,13 @@ typedef struct ccs_sched_booking {
 	int (*after)(req *q, void *arg, const ccs_sched_booked *b, int *conflict);
 	void *arg;
 	ccs_sched_child *child; /* optional: its IEP blocks come with each snapshot, before `plan` */
+	int child_new;          /* case_ids is that child alone, booked nowhere: the batch's snapshot of
+				 * the MTU is all the booking needs */
 } ccs_sched_booking;
 int ccs_sched__book(req *q, const ccs_sched_booking *bk, ccs_sched_booked *out) CCS_SCHED_STORE_WUR;
+/* The batch's snapshot of mtu_id is out of date (a cancellation): read it again when needed.
+ * NULL: every MTU's. Nothing without a batch. */
+void ccs_sched__snap_drop(req *q, const char *mtu_id);
 
 /* One session (an evaluation, a therapy session or a moved one) for a child. */
 typedef struct ccs_sched_single {
@@ -144,6 +189,7 @@ typedef struct ccs_sched_single {
 	const char *same_therapist;   /* tried alone first; may be NULL */
 	const ccs_sched_rules *rules; /* NULL: the daemon's */
 	const char *appt_kind;        /* names the appointment id */
+	int child_new; /* no row before this input: booked nowhere (the batch's snapshots do) */
 } ccs_sched_single;
 int ccs_sched__book_single(req *q, const ccs_sched_single *sg, ccs_sched_booked *out) CCS_SCHED_STORE_WUR;
 

@@ -29,8 +29,7 @@ int ccs_sched__move_sessions(req *q, ccs_sched_store_booked_appt *appts, size_t 
 		int eval = strcmp(o->kind, "evaluation") == 0;
 		mv[i].old = &appts[i];
 		mv[i].to = NULL;
-		if ((rc = ccs_sched_store_appt_cancel(q->tx, o->appointment_id, NULL, reason, q->event_id,
-						      q->err)) != 0)
+		if ((rc = ccs_sched__appt_cancel(q, o->mtu_id, o->appointment_id, NULL, reason)) != 0)
 			return rc;
 		const char *kind = ccs_arena_printf(q->a, "moved.%s", o->appointment_id);
 		/* A therapy session stays in its own week where it can (from its Monday on); the
@@ -53,7 +52,8 @@ int ccs_sched__move_sessions(req *q, ccs_sched_store_booked_appt *appts, size_t 
 				       eval ? CCS_DATE_INVALID : base + q->s->rebook_window_days,
 				       o->therapist_id,
 				       &rr,
-				       kind};
+				       kind,
+				       0};
 		ccs_sched_booked b;
 		if ((rc = ccs_sched__book_single(q, &sg, &b)) != 0)
 			return rc;
@@ -166,9 +166,8 @@ static int restate_evaluations(req *q, ccs_sched_store_child *c, unsigned want, 
 			return rc;
 		for (size_t i = 0; drop && i < n; i++) {
 			int nb;
-			if ((rc = ccs_sched_store_appt_cancel(q->tx, ap[i].a.appointment_id, NULL,
-							      "DISCIPLINE_NOT_REQUESTED", q->event_id,
-							      q->err)) != 0 ||
+			if ((rc = ccs_sched__appt_cancel(q, ap[i].a.mtu_id, ap[i].a.appointment_id, NULL,
+							 "DISCIPLINE_NOT_REQUESTED")) != 0 ||
 			    (rc = ccs_sched__reoffer_freed(q, &ap[i], &nb)) != 0)
 				return rc;
 		}
@@ -290,8 +289,8 @@ int ccs_sched__prescription(req *q, const char *case_id, const Ccs__Mtp__V1__The
 		ccs_date cut = start > eff ? start : eff;
 		for (size_t i = 0; i < n_running; i++)
 			if (running[i].a.day >= cut &&
-			    (rc = ccs_sched_store_appt_cancel(q->tx, running[i].a.appointment_id, NULL,
-							      "PLAN_CHANGE", q->event_id, q->err)) != 0)
+			    (rc = ccs_sched__appt_cancel(q, running[i].a.mtu_id, running[i].a.appointment_id,
+							 NULL, "PLAN_CHANGE")) != 0)
 				return rc;
 	}
 	ccs_sched_series_req sr = {case_id,
@@ -425,7 +424,7 @@ static int on_cancellation(req *q, const char *case_id, const Ccs__Mtp__V1__Canc
 		return 0;
 	}
 	const char *why = cancel_reason_name(c->reason);
-	if ((rc = ccs_sched_store_appt_cancel(q->tx, c->appointment_id, conf, why, q->event_id, q->err)) != 0)
+	if ((rc = ccs_sched__appt_cancel(q, x.a.mtu_id, c->appointment_id, conf, why)) != 0)
 		return rc;
 	if (conf && (rc = ccs_sched_store_conf_delete(q->tx, conf, q->err)) != 0)
 		return rc;
@@ -456,7 +455,8 @@ static int on_cancellation(req *q, const char *case_id, const Ccs__Mtp__V1__Canc
 						    : x.a.day + 1 + q->s->rebook_window_days,
 					       x.a.therapist_id,
 					       &rr,
-					       "rebooked"};
+					       "rebooked",
+					       0};
 			ccs_sched_booked b;
 			if ((rc = ccs_sched__book_single(q, &sg, &b)) != 0)
 				return rc;
@@ -592,6 +592,7 @@ static int on_calendar(req *q, const Ccs__Mtp__V1__MtuCalendar *cal, const char 
 		cl[i] = (ccs_sched_closure){d, d};
 		why[i] = cal->closures[i]->reason;
 	}
+	ccs_sched__snap_drop(q, cal->mtu_id);
 	if ((rc = ccs_sched_store_calendar_replace(q->tx, cal->mtu_id, th, cal->n_therapists, rooms,
 						   cal->n_rooms, cl, why, cal->n_closures, q->event_id,
 						   q->err)) != 0)

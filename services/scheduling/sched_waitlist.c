@@ -126,7 +126,8 @@ static int reoffer_one(req *q, const char *mtu_id, const ccs_sched_waitlist_entr
 				       CCS_DATE_INVALID,
 				       NULL,
 				       rr,
-				       kind};
+				       kind,
+				       0};
 		if ((rc = ccs_sched__book_single(q, &sg, &b)) != 0)
 			return rc;
 		if (b.found && !session &&

@@ -118,6 +118,33 @@ int ccs_scheduling_on_eligibility(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs
 	return ccs_sched__on_eligibility(&q, (Ccs__Mtp__V1__EligibilityDecision *)pb);
 }
 
+int ccs_scheduling_prepare_eligibility(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_svc_batch *b,
+				       void **state, ccs_svc_err *err)
+{
+	ccs_sched_batch *sb;
+	const char **ids = ccs_arena_alloc(ccs_tx_arena(tx), (b->n + 1) * sizeof(*ids));
+	size_t n = 0;
+	(void)svc;
+	(void)ctx;
+	/* A decision whose case id is no UUID is refused by its handler. */
+	for (size_t i = 0; i < b->n; i++) {
+		const Ccs__Mtp__V1__EligibilityDecision *ed =
+			(const Ccs__Mtp__V1__EligibilityDecision *)b->pbs[i];
+		if (ccs_sched__valid_uuid(ed->case_id))
+			ids[n++] = ed->case_id;
+	}
+	int rc = ccs_sched__batch_prepare(tx, ids, n, &sb, err);
+	*state = rc ? NULL : sb;
+	return rc;
+}
+
+int ccs_scheduling_finish_eligibility(ccs_svc *svc, void *ctx, ccs_tx *tx, void *state, ccs_svc_err *err)
+{
+	(void)svc;
+	(void)ctx;
+	return ccs_sched__batch_finish(tx, state, err);
+}
+
 int ccs_scheduling_on_request(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
 			      ccs_svc_err *err)
 {

@@ -38,6 +38,12 @@ int ccs_scheduling_on_eligibility(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs
 				  ccs_svc_err *err);
 int ccs_scheduling_on_request(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
 			      ccs_svc_err *err);
+/* The first phase of a batch of eligibility decisions (ccs_svc_prepare_fn): its children and
+ * their IEP blocks in two statements; the handlers then share them and each MTU's snapshot. */
+int ccs_scheduling_prepare_eligibility(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_svc_batch *b,
+				       void **state, ccs_svc_err *err);
+/* Its last phase (ccs_svc_finish_fn): the children and inputs rows the batch wrote, multi-row. */
+int ccs_scheduling_finish_eligibility(ccs_svc *svc, void *ctx, ccs_tx *tx, void *state, ccs_svc_err *err);
 /* Time-driven work: the conference-due timer. */
 int ccs_scheduling_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, ccs_svc_err *err);
 

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "ccs/pg.h"
 
 static char *dup_val(ccs_arena *a, const PGresult *r, int row, int col)
 {
@@ -278,12 +281,12 @@ int ccs_sched_store_load_ieps(ccs_tx *tx, ccs_arena *a, ccs_sched_child *const *
 	/* Each child's blocks are one run of the result (ordered by case). */
 	for (size_t i = 0; i < n; i++) {
 		size_t k = 0;
-		while (k < rows && strcmp(PQgetvalue(r, (int)k, 0), ch[i]->child_id) != 0)
+		while (k < rows && strcasecmp(PQgetvalue(r, (int)k, 0), ch[i]->child_id) != 0)
 			k++;
 		if (k == rows)
 			continue;
 		ch[i]->iep = &b[k];
-		for (; k < rows && strcmp(PQgetvalue(r, (int)k, 0), ch[i]->child_id) == 0; k++) {
+		for (; k < rows && strcasecmp(PQgetvalue(r, (int)k, 0), ch[i]->child_id) == 0; k++) {
 			b[k] = (ccs_sched_iep_block){int_val(r, (int)k, 1), int_val(r, (int)k, 2),
 						     int_val(r, (int)k, 3), opt_date(r, (int)k, 4),
 						     opt_date(r, (int)k, 5)};
@@ -374,6 +377,64 @@ static int bool_val(const PGresult *r, int row, int col)
 /* A query whose rows the caller reads: NULL with *rc set on failure. */
 #define QUERY(tx, sql, n, p, rc, err) ccs_tx_query((tx), (sql), (n), (p), (rc), (err))
 
+#define CHILD_COLS                                                                                           \
+	"county, school_district, mtu_id, eligibility, status, at_risk, appeal_continues, age_out_on,"       \
+	" eligible_on, lea_referred, eval_disciplines, school_noticed, conference_months"
+
+void ccs_sched_store_child_init(ccs_sched_store_child *c, const char *case_id)
+{
+	memset(c, 0, sizeof(*c));
+	c->case_id = case_id;
+	c->county = "";
+	c->eligibility = "UNSPECIFIED";
+	c->status = "NEVER_DECIDED";
+	c->age_out_on = c->eligible_on = CCS_DATE_INVALID;
+}
+
+/* CHILD_COLS from column `col` on into c. */
+static void child_row(ccs_arena *a, const PGresult *r, int row, int col, ccs_sched_store_child *c)
+{
+	c->county = dup_val(a, r, row, col);
+	c->district = dup_val(a, r, row, col + 1);
+	c->mtu_id = dup_val(a, r, row, col + 2);
+	c->eligibility = dup_val(a, r, row, col + 3);
+	c->status = dup_val(a, r, row, col + 4);
+	c->at_risk = bool_val(r, row, col + 5);
+	c->appeal_continues = bool_val(r, row, col + 6);
+	c->age_out_on = date_val(r, row, col + 7);
+	c->eligible_on = date_val(r, row, col + 8);
+	c->lea_referred = bool_val(r, row, col + 9);
+	c->eval_disciplines = (unsigned)int_val(r, row, col + 10);
+	c->school_noticed = bool_val(r, row, col + 11);
+	c->conference_months = int_val(r, row, col + 12);
+}
+
+int ccs_sched_store_children_lock(ccs_tx *tx, const char *const *case_ids, size_t n,
+				  ccs_sched_store_child **out, size_t *nout, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	int rc;
+	const char *p[1] = {ccs_pg_text_array(a, case_ids, n)};
+	/* In case order: two transactions locking overlapping sets cannot deadlock. */
+	PGresult *r = QUERY(tx,
+			    "SELECT case_id, " CHILD_COLS " FROM children WHERE case_id = ANY ($1::uuid[])"
+			    " ORDER BY case_id FOR UPDATE",
+			    1, p, &rc, err);
+	*nout = 0;
+	if (!r)
+		return rc;
+	size_t cnt = (size_t)PQntuples(r);
+	ccs_sched_store_child *c = ccs_arena_alloc(a, (cnt + 1) * sizeof(*c));
+	for (size_t i = 0; i < cnt; i++) {
+		ccs_sched_store_child_init(&c[i], dup_val(a, r, (int)i, 0));
+		child_row(a, r, (int)i, 1, &c[i]);
+	}
+	PQclear(r);
+	*out = c;
+	*nout = cnt;
+	return 0;
+}
+
 int ccs_sched_store_child_get(ccs_tx *tx, const char *case_id, int for_update, ccs_sched_store_child *c,
 			      int *found, ccs_svc_err *err)
 {
@@ -381,85 +442,140 @@ int ccs_sched_store_child_get(ccs_tx *tx, const char *case_id, int for_update, c
 	int rc;
 	const char *p[1] = {case_id};
 	PGresult *r = QUERY(tx,
-			    for_update
-				    ? "SELECT county, school_district, mtu_id, eligibility, status, at_risk, appeal_continues,"
-				      " age_out_on, eligible_on, lea_referred, eval_disciplines, school_noticed,"
-				      " conference_months FROM children WHERE case_id = $1 FOR UPDATE"
-				    : "SELECT county, school_district, mtu_id, eligibility, status, at_risk, appeal_continues,"
-				      " age_out_on, eligible_on, lea_referred, eval_disciplines, school_noticed,"
-				      " conference_months FROM children WHERE case_id = $1",
+			    for_update ? "SELECT " CHILD_COLS " FROM children WHERE case_id = $1 FOR UPDATE"
+				       : "SELECT " CHILD_COLS " FROM children WHERE case_id = $1",
 			    1, p, &rc, err);
-	memset(c, 0, sizeof(*c));
-	c->case_id = case_id;
-	c->county = "";
-	c->eligibility = "UNSPECIFIED";
-	c->status = "NEVER_DECIDED";
-	c->age_out_on = c->eligible_on = CCS_DATE_INVALID;
+	ccs_sched_store_child_init(c, case_id);
 	*found = 0;
 	if (!r)
 		return rc;
 	if (PQntuples(r) == 1) {
 		*found = 1;
-		c->county = dup_val(a, r, 0, 0);
-		c->district = dup_val(a, r, 0, 1);
-		c->mtu_id = dup_val(a, r, 0, 2);
-		c->eligibility = dup_val(a, r, 0, 3);
-		c->status = dup_val(a, r, 0, 4);
-		c->at_risk = bool_val(r, 0, 5);
-		c->appeal_continues = bool_val(r, 0, 6);
-		c->age_out_on = date_val(r, 0, 7);
-		c->eligible_on = date_val(r, 0, 8);
-		c->lea_referred = bool_val(r, 0, 9);
-		c->eval_disciplines = (unsigned)int_val(r, 0, 10);
-		c->school_noticed = bool_val(r, 0, 11);
-		c->conference_months = int_val(r, 0, 12);
+		child_row(a, r, 0, 0, c);
 	}
 	PQclear(r);
 	return 0;
 }
 
-int ccs_sched_store_child_put(ccs_tx *tx, const ccs_sched_store_child *c, const char *decision_id,
-			      ccs_svc_err *err)
+/* Rows as columns: each column a text[] literal (one statement, whatever the count). */
+#define COLS_MAX 15
+typedef struct rowcols {
+	ccs_arena *a;
+	size_t n, ncols;
+	const char **v; /* ncols x n */
+} rowcols;
+
+static void cols_init(rowcols *k, ccs_arena *a, size_t ncols, size_t n)
+{
+	*k = (rowcols){a, n, ncols, ccs_arena_alloc(a, (ncols * n + 1) * sizeof(*k->v))};
+}
+
+static void cols_params(const rowcols *k, const char **p)
+{
+	for (size_t j = 0; j < k->ncols; j++)
+		p[j] = ccs_pg_text_array(k->a, k->v + j * k->n, k->n);
+}
+
+int ccs_sched_store_children_put(ccs_tx *tx, const ccs_sched_store_child *const *c,
+				 const char *const *decision_ids, size_t n, ccs_svc_err *err)
 {
 	ccs_arena *a = ccs_tx_arena(tx);
-	const char *p[15] = {c->case_id, c->county ? c->county : "", c->eligibility, c->status,
-			     strcmp(c->status, "ELIGIBLE") == 0 ? "true" : "false", c->at_risk ? "true" : "false",
-			     fmt_d(a, c->age_out_on), fmt_d(a, c->eligible_on), c->lea_referred ? "true" : "false",
-			     decision_id, c->district, c->mtu_id, c->appeal_continues ? "true" : "false",
-			     fmt_i(a, (long)c->eval_disciplines), c->school_noticed ? "true" : "false"};
+	const char *p[COLS_MAX];
+	rowcols k;
+	if (!n)
+		return 0;
+	cols_init(&k, a, 15, n);
+	for (size_t i = 0; i < n; i++) {
+		const char *row[15] = {c[i]->case_id,
+				       c[i]->county ? c[i]->county : "",
+				       c[i]->eligibility,
+				       c[i]->status,
+				       strcmp(c[i]->status, "ELIGIBLE") == 0 ? "t" : "f",
+				       c[i]->at_risk ? "t" : "f",
+				       fmt_d(a, c[i]->age_out_on),
+				       fmt_d(a, c[i]->eligible_on),
+				       c[i]->lea_referred ? "t" : "f",
+				       decision_ids[i],
+				       c[i]->district,
+				       c[i]->mtu_id,
+				       c[i]->appeal_continues ? "t" : "f",
+				       fmt_i(a, (long)c[i]->eval_disciplines),
+				       c[i]->school_noticed ? "t" : "f"};
+		for (size_t j = 0; j < 15; j++)
+			k.v[j * n + i] = row[j];
+	}
+	cols_params(&k, p);
+	/* One row per child: ON CONFLICT DO UPDATE cannot touch a row twice in one statement. */
 	return ccs_sched_store_exec(
 		tx,
-		"INSERT INTO children(case_id, county, eligibility, status, mtp_eligible, at_risk, age_out_on,"
+		"INSERT INTO children(case_id, county, eligibility, status, mtp_eligible, at_risk, "
+		"age_out_on,"
 		" eligible_on, lea_referred, last_decision_id, school_district, mtu_id, appeal_continues,"
 		" eval_disciplines, school_noticed)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-		" ON CONFLICT (case_id) DO UPDATE SET county = $2, eligibility = $3, status = $4, mtp_eligible = $5,"
-		" at_risk = $6, age_out_on = $7, eligible_on = COALESCE(children.eligible_on, $8), lea_referred = $9,"
-		" last_decision_id = $10, school_district = $11, mtu_id = $12, appeal_continues = $13,"
-		" eval_disciplines = $14, school_noticed = $15, updated_at = now()",
+		" SELECT id::uuid, cy, el, st, me::boolean, ar::boolean, ao::date, eo::date, lr::boolean, "
+		"ld, sd, mu,"
+		" ac::boolean, ed::int, sn::boolean FROM unnest($1::text[], $2::text[], $3::text[], "
+		"$4::text[],"
+		" $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], "
+		"$12::text[],"
+		" $13::text[], $14::text[], $15::text[]) x(id, cy, el, st, me, ar, ao, eo, lr, ld, sd, mu, "
+		"ac, ed, sn)"
+		" ON CONFLICT (case_id) DO UPDATE SET county = EXCLUDED.county, eligibility = "
+		"EXCLUDED.eligibility,"
+		" status = EXCLUDED.status, mtp_eligible = EXCLUDED.mtp_eligible, at_risk = EXCLUDED.at_risk,"
+		" age_out_on = EXCLUDED.age_out_on, eligible_on = COALESCE(children.eligible_on, "
+		"EXCLUDED.eligible_on),"
+		" lea_referred = EXCLUDED.lea_referred, last_decision_id = EXCLUDED.last_decision_id,"
+		" school_district = EXCLUDED.school_district, mtu_id = EXCLUDED.mtu_id,"
+		" appeal_continues = EXCLUDED.appeal_continues, eval_disciplines = EXCLUDED.eval_disciplines,"
+		" school_noticed = EXCLUDED.school_noticed, updated_at = now()",
 		15, p, err);
 }
 
-int ccs_sched_store_input(ccs_tx *tx, const char *event_id, const char *source, const char *kind,
-			  const char *case_id, const char *outcome, const char *const *ids, size_t n_ids,
-			  ccs_svc_err *err)
+int ccs_sched_store_child_put(ccs_tx *tx, const ccs_sched_store_child *c, const char *decision_id,
+			      ccs_svc_err *err)
 {
-	ccs_arena *a = ccs_tx_arena(tx);
+	return ccs_sched_store_children_put(tx, &c, &decision_id, 1, err);
+}
+
+/* "{a,b,...}" of uuids (no quoting needed). */
+static const char *uuid_array(ccs_arena *a, const char *const *ids, size_t n)
+{
 	size_t cap = 3;
-	for (size_t i = 0; i < n_ids; i++)
+	for (size_t i = 0; i < n; i++)
 		cap += strlen(ids[i]) + 1;
 	char *arr = ccs_arena_alloc(a, cap);
 	size_t pos = 0;
 	arr[pos++] = '{';
-	for (size_t i = 0; i < n_ids; i++)
+	for (size_t i = 0; i < n; i++)
 		pos += (size_t)snprintf(arr + pos, cap - pos, "%s%s", i ? "," : "", ids[i]);
 	arr[pos++] = '}';
 	arr[pos] = '\0';
-	const char *p[6] = {event_id, source, kind, case_id, outcome, arr};
-	return ccs_sched_store_exec(tx,
-				    "INSERT INTO inputs(event_id, source, request_kind, case_id, outcome, decision_ids)"
-				    " VALUES ($1, $2, $3, $4, $5, $6)",
-				    6, p, err);
+	return arr;
+}
+
+int ccs_sched_store_inputs(ccs_tx *tx, const ccs_sched_store_input *in, size_t n, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	const char *p[COLS_MAX];
+	rowcols k;
+	if (!n)
+		return 0;
+	cols_init(&k, a, 6, n);
+	for (size_t i = 0; i < n; i++) {
+		const char *row[6] = {in[i].event_id, in[i].source,  in[i].kind,
+				      in[i].case_id,  in[i].outcome, uuid_array(a, in[i].ids, in[i].n_ids)};
+		for (size_t j = 0; j < 6; j++)
+			k.v[j * n + i] = row[j];
+	}
+	cols_params(&k, p);
+	return ccs_sched_store_exec(
+		tx,
+		"INSERT INTO inputs(event_id, source, request_kind, case_id, outcome, decision_ids)"
+		" SELECT e, s, k, c, o, d::uuid[]"
+		" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])"
+		" x(e, s, k, c, o, d)",
+		6, p, err);
 }
 
 int ccs_sched_store_notice(ccs_tx *tx, const char *decision_id, const char *case_id, const char *kind,
@@ -1090,9 +1206,8 @@ int ccs_sched_store_staff_free(ccs_tx *tx, const char *mtu_id, ccs_date day, int
 		tx,
 		"SELECT t.therapist_id FROM therapists t WHERE t.mtu_id = $1"
 		" AND t.hours[$3::int] < t.hours[$3::int + 1]"
-		" AND NOT EXISTS (SELECT 1 FROM closures c WHERE c.mtu_id = $1 AND $2::date BETWEEN "
-		"c.first_day"
-		"  AND c.last_day)"
+		" AND NOT EXISTS (SELECT 1 FROM closures c WHERE c.mtu_id = $1"
+		"  AND $2::date BETWEEN c.first_day AND c.last_day)"
 		" AND (NOT $6::boolean OR (t.hours[$3::int] <= $4::int AND t.hours[$3::int + 1] >= $5::int"
 		"  AND NOT EXISTS (SELECT 1 FROM appointments x WHERE x.therapist_id = t.therapist_id"
 		"  AND x.status <> 'cancelled' AND x.day = $2::date AND x.start_min < $5::int"
@@ -1127,12 +1242,6 @@ static int dexec(PGconn *c, const char *sql, int n, const char *const *p, char *
 	return rc;
 }
 
-static const char *uses_str(unsigned u, char buf[8])
-{
-	snprintf(buf, 8, "%u", u);
-	return buf;
-}
-
 static void sig_add(uint64_t *h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
@@ -1144,7 +1253,7 @@ static void sig_add(uint64_t *h, const void *p, size_t n)
 
 /* A signature of the MTU's calendar in the file (FNV-1a over hours, therapists, rooms,
  * closures): only tells "changed" apart from "unchanged". */
-static void calendar_sig(const ccs_sched_mtu *m, char out[24])
+static uint64_t calendar_sig(const ccs_sched_mtu *m)
 {
 	uint64_t h = 14695981039346656037ull;
 	sig_add(&h, m->open, sizeof(m->open));
@@ -1159,83 +1268,127 @@ static void calendar_sig(const ccs_sched_mtu *m, char out[24])
 		sig_add(&h, &m->closures[i].first, sizeof(m->closures[i].first));
 		sig_add(&h, &m->closures[i].last, sizeof(m->closures[i].last));
 	}
-	snprintf(out, 24, "%016llx", (unsigned long long)h);
+	return h;
 }
 
-/* One MTU's rows; the calendar only when it has not been replaced by an MtuCalendar request. */
-static int sync_mtu(PGconn *c, const ccs_sched_mtu *m, int order, const char *today, char *errbuf, size_t errlen)
+/* ... and of the other rows the file gives the MTU (room uses, districts). */
+static uint64_t rows_sig(const ccs_sched_mtu *m, uint64_t h)
 {
-	char hours[128], disc[8], ord[16], buf[8], f[11], l[11];
-	int rc;
+	for (size_t i = 0; i < m->n_rooms; i++)
+		sig_add(&h, &m->rooms[i].uses, sizeof(m->rooms[i].uses));
+	for (size_t i = 0; i < m->n_districts; i++)
+		sig_add(&h, m->districts[i], strlen(m->districts[i]) + 1);
+	return h;
+}
+
+/*
+ * One MTU's rows; the calendar only when it has not been replaced by an MtuCalendar request.
+ * mtus.directory_sig holds "<calendar>:<rows>" as written at the last start: a file whose
+ * rows are what the database already holds writes nothing but the MTU's row (a restart used
+ * to rewrite every therapist, room, closure and district, a statement each); a changed
+ * calendar schedules a calendar.recheck. Arrays go as text[] literals (ccs_pg_text_array), one
+ * statement per table.
+ */
+static int sync_mtu(PGconn *c, ccs_arena *a, const ccs_sched_mtu *m, int order, const char *today,
+		    char *errbuf, size_t errlen)
+{
+	char hours[128], disc[8], ord[16], sig[40], cal[17];
+	int rc = 0;
 
 	ccs_sched_store_hours_literal(m->open, hours);
 	snprintf(disc, sizeof(disc), "%u", m->disciplines);
 	snprintf(ord, sizeof(ord), "%d", order);
 	const char *p[6] = {m->mtu_id, m->county, m->school ? m->school : "", disc, hours, ord};
-	rc = dexec(c,
-		   "INSERT INTO mtus(mtu_id, county, school, disciplines, open_hours, file_order)"
-		   " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (mtu_id) DO UPDATE SET county = $2,"
-		   " school = $3, disciplines = $4, open_hours = $5, file_order = $6",
-		   6, p, errbuf, errlen);
-	if (rc)
-		return rc;
-	const char *p1[1] = {m->mtu_id};
-	if ((rc = dexec(c, "DELETE FROM mtu_districts WHERE mtu_id = $1", 1, p1, errbuf, errlen)))
-		return rc;
-	for (size_t i = 0; i < m->n_districts; i++) {
-		const char *p2[2] = {m->mtu_id, m->districts[i]};
-		if ((rc = dexec(c, "INSERT INTO mtu_districts VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, p2,
-				errbuf, errlen)))
-			return rc;
+	/* RETURNING the columns the update leaves alone: what the last start (or request) wrote. */
+	PGresult *r = PQexecParams(
+		c,
+		"INSERT INTO mtus(mtu_id, county, school, disciplines, open_hours, file_order)"
+		" VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (mtu_id) DO UPDATE SET county = $2,"
+		" school = $3, disciplines = $4, open_hours = $5, file_order = $6"
+		" RETURNING calendar_source, directory_sig",
+		6, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		ccs_pg_errmsg(c, r, errbuf, errlen);
+		rc = ccs_pg_classify(c, r);
+		PQclear(r);
+		return rc ? rc : CCS_PG_DATA;
 	}
-	PGresult *r = PQexecParams(c, "SELECT calendar_source, directory_sig FROM mtus WHERE mtu_id = $1", 1,
-				   NULL, p1, NULL, NULL, 0);
-	int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-	int from_request = ok && strcmp(PQgetvalue(r, 0, 0), "request") == 0;
-	char sig[24], *old_sig = ok && !PQgetisnull(r, 0, 1) ? ccs_xstrdup(PQgetvalue(r, 0, 1)) : NULL;
+	int from_request = strcmp(PQgetvalue(r, 0, 0), "request") == 0;
+	const char *old = PQgetisnull(r, 0, 1) ? NULL : ccs_arena_strdup(a, PQgetvalue(r, 0, 1));
 	PQclear(r);
-	calendar_sig(m, sig);
+	uint64_t h = calendar_sig(m);
+	snprintf(cal, sizeof(cal), "%016llx", (unsigned long long)h);
+	snprintf(sig, sizeof(sig), "%s:%016llx", cal, (unsigned long long)rows_sig(m, h));
+	if (!from_request && old && strcmp(old, sig) == 0)
+		return 0;
 	/* The calendar changed since the last start: booked sessions may now sit on a closure or
 	 * outside their therapist's hours (first load: nothing to compare, nothing booked). */
-	int changed = old_sig && strcmp(old_sig, sig) != 0;
-	free(old_sig);
+	int changed = old && strncmp(old, cal, 16) != 0;
+
+	const char **v = ccs_arena_alloc(a,
+					 (m->n_districts + m->n_therapists + m->n_rooms + m->n_closures + 1) *
+						 3 * sizeof(*v));
+	const char *p2[2] = {m->mtu_id, ccs_pg_text_array(a, m->districts, m->n_districts)};
+	if ((rc = dexec(c, "DELETE FROM mtu_districts WHERE mtu_id = $1 AND district <> ALL ($2::text[])", 2,
+			p2, errbuf, errlen)) ||
+	    (rc = dexec(c, "INSERT INTO mtu_districts SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING",
+			2, p2, errbuf, errlen)))
+		return rc;
 	if (from_request)
 		return 0;
-	const char *p6[2] = {m->mtu_id, sig};
-	if ((rc = dexec(c, "UPDATE mtus SET directory_sig = $2 WHERE mtu_id = $1", 2, p6, errbuf, errlen)))
-		return rc;
-	if ((rc = dexec(c, "DELETE FROM therapists WHERE mtu_id = $1", 1, p1, errbuf, errlen)) ||
+
+	const char *p1[2] = {m->mtu_id, sig};
+	if ((rc = dexec(c, "UPDATE mtus SET directory_sig = $2 WHERE mtu_id = $1", 2, p1, errbuf, errlen)) ||
+	    (rc = dexec(c, "DELETE FROM therapists WHERE mtu_id = $1", 1, p1, errbuf, errlen)) ||
 	    (rc = dexec(c, "DELETE FROM rooms WHERE mtu_id = $1", 1, p1, errbuf, errlen)) ||
 	    (rc = dexec(c, "DELETE FROM closures WHERE mtu_id = $1", 1, p1, errbuf, errlen)))
 		return rc;
-	for (size_t i = 0; i < m->n_therapists; i++) {
-		const ccs_sched_therapist *t = &m->therapists[i];
-		ccs_sched_store_hours_literal(t->hours, hours);
-		snprintf(disc, sizeof(disc), "%d", t->discipline);
-		const char *p4[4] = {m->mtu_id, t->id, disc, hours};
-		if ((rc = dexec(c, "INSERT INTO therapists VALUES ($1, $2, $3, $4)", 4, p4, errbuf, errlen)))
-			return rc;
+	size_t n = m->n_therapists;
+	for (size_t i = 0; i < n; i++) {
+		ccs_sched_store_hours_literal(m->therapists[i].hours, hours);
+		v[i] = m->therapists[i].id;
+		v[n + i] = ccs_arena_printf(a, "%d", m->therapists[i].discipline);
+		v[2 * n + i] = ccs_arena_strdup(a, hours);
 	}
-	for (size_t i = 0; i < m->n_rooms; i++) {
-		const char *p3[3] = {m->mtu_id, m->rooms[i].id, uses_str(m->rooms[i].uses, buf)};
-		if ((rc = dexec(c, "INSERT INTO rooms VALUES ($1, $2, $3)", 3, p3, errbuf, errlen)))
-			return rc;
+	const char *p3[4] = {m->mtu_id, ccs_pg_text_array(a, v, n), ccs_pg_text_array(a, v + n, n),
+			     ccs_pg_text_array(a, v + 2 * n, n)};
+	if ((rc = dexec(c,
+			"INSERT INTO therapists SELECT $1, t, d::int, h::int[]"
+			" FROM unnest($2::text[], $3::text[], $4::text[]) x(t, d, h)",
+			4, p3, errbuf, errlen)))
+		return rc;
+	n = m->n_rooms;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = m->rooms[i].id;
+		v[n + i] = ccs_arena_printf(a, "%u", m->rooms[i].uses);
 	}
-	for (size_t i = 0; i < m->n_closures; i++) {
+	const char *p4[3] = {m->mtu_id, ccs_pg_text_array(a, v, n), ccs_pg_text_array(a, v + n, n)};
+	if ((rc = dexec(c,
+			"INSERT INTO rooms SELECT $1, r, u::int FROM unnest($2::text[], $3::text[]) x(r, u)",
+			3, p4, errbuf, errlen)))
+		return rc;
+	n = m->n_closures;
+	for (size_t i = 0; i < n; i++) {
+		char *f = ccs_arena_alloc(a, 11), *l = ccs_arena_alloc(a, 11);
 		ccs_date_format(m->closures[i].first, f);
 		ccs_date_format(m->closures[i].last, l);
-		const char *p3[3] = {m->mtu_id, f, l};
-		if ((rc = dexec(c, "INSERT INTO closures(mtu_id, first_day, last_day) VALUES ($1, $2, $3)",
-				3, p3, errbuf, errlen)))
-			return rc;
+		v[i] = f;
+		v[n + i] = l;
 	}
+	const char *p5[3] = {m->mtu_id, ccs_pg_text_array(a, v, n), ccs_pg_text_array(a, v + n, n)};
+	if ((rc = dexec(c,
+			"INSERT INTO closures(mtu_id, first_day, last_day) SELECT $1, f::date, l::date"
+			" FROM unnest($2::text[], $3::text[]) x(f, l)",
+			3, p5, errbuf, errlen)))
+		return rc;
 	if (!changed)
 		return 0;
-	const char *p5[2] = {m->mtu_id, today};
+	const char *p6[2] = {m->mtu_id, today};
 	return dexec(c,
-		     "INSERT INTO due_work(kind, subject, due_date, source_event_id) VALUES ('calendar.recheck', $1, $2,"
+		     "INSERT INTO due_work(kind, subject, due_date, source_event_id) VALUES "
+		     "('calendar.recheck', $1, $2,"
 		     " 'mtu-directory') ON CONFLICT DO NOTHING",
-		     2, p5, errbuf, errlen);
+		     2, p6, errbuf, errlen);
 }
 
 int ccs_sched_store_sync_directory(PGconn *c, const ccs_sched_mtu_dir *d, ccs_date today, char *errbuf,
@@ -1243,7 +1396,9 @@ int ccs_sched_store_sync_directory(PGconn *c, const ccs_sched_mtu_dir *d, ccs_da
 {
 	char day[11];
 	int rc, in_tx = 0;
+	ccs_arena a;
 
+	ccs_arena_init(&a, 64 * 1024);
 	ccs_date_format(today, day);
 
 	rc = dexec(c, "BEGIN", 0, NULL, errbuf, errlen);
@@ -1256,7 +1411,7 @@ int ccs_sched_store_sync_directory(PGconn *c, const ccs_sched_mtu_dir *d, ccs_da
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < d->n_mtus; i++) {
-		rc = sync_mtu(c, &d->mtus[i], (int)i, day, errbuf, errlen);
+		rc = sync_mtu(c, &a, &d->mtus[i], (int)i, day, errbuf, errlen);
 		if (rc)
 			goto out;
 	}
@@ -1267,5 +1422,6 @@ out:
 		PGresult *r = PQexec(c, "ROLLBACK");
 		PQclear(r);
 	}
+	ccs_arena_destroy(&a);
 	return rc;
 }

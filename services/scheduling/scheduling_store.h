@@ -118,15 +118,35 @@ typedef struct ccs_sched_store_child {
 	int conference_months;     /* the plan's conference interval; 0 = the setting */
 } ccs_sched_store_child;
 
+/* A child scheduling does not know: no county, never decided. */
+void ccs_sched_store_child_init(ccs_sched_store_child *c, const char *case_id);
 int ccs_sched_store_child_get(ccs_tx *tx, const char *case_id, int for_update, ccs_sched_store_child *c,
 			      int *found, ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* The rows of the children of case_ids that exist, locked (FOR UPDATE), in one statement. */
+int ccs_sched_store_children_lock(ccs_tx *tx, const char *const *case_ids, size_t n,
+				  ccs_sched_store_child **out, size_t *nout,
+				  ccs_svc_err *err) CCS_SCHED_STORE_WUR;
 /* Insert or update every field (eligible_on is kept once set). */
 int ccs_sched_store_child_put(ccs_tx *tx, const ccs_sched_store_child *c, const char *decision_id,
 			      ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* The same for n children (distinct) in one statement, each with the decision that wrote it. */
+int ccs_sched_store_children_put(ccs_tx *tx, const ccs_sched_store_child *const *c,
+				 const char *const *decision_ids, size_t n,
+				 ccs_svc_err *err) CCS_SCHED_STORE_WUR;
 
-int ccs_sched_store_input(ccs_tx *tx, const char *event_id, const char *source, const char *kind,
-			  const char *case_id, const char *outcome, const char *const *ids, size_t n_ids,
-			  ccs_svc_err *err) CCS_SCHED_STORE_WUR;
+/* An input's one `inputs` row. */
+typedef struct ccs_sched_store_input {
+	const char *event_id;
+	const char *source; /* "eligibility", "request", "timer" */
+	const char *kind;
+	const char *case_id; /* or NULL */
+	const char *outcome;
+	const char *const *ids; /* the decision ids it produced */
+	size_t n_ids;
+} ccs_sched_store_input;
+/* n inputs rows in one statement. */
+int ccs_sched_store_inputs(ccs_tx *tx, const ccs_sched_store_input *in, size_t n,
+			   ccs_svc_err *err) CCS_SCHED_STORE_WUR;
 int ccs_sched_store_notice(ccs_tx *tx, const char *decision_id, const char *case_id, const char *kind,
 			   int identified, ccs_date effective, const char *event_id,
 			   ccs_svc_err *err) CCS_SCHED_STORE_WUR;

@@ -125,6 +125,20 @@ try:
     step(1)
     check_eq(scalar(db, "SELECT outcome FROM inputs WHERE event_id = '%s'" % again["decisionId"]),
              "evaluation_already_open", "second eligible decision: evaluation already open")
+    # Two decisions for one new child in one batch: the second finds the evaluation the first
+    # booked (the batch's memo of the child), and the child is written once.
+    twice = new_id(rng)
+    e_twice = [eligibility(twice, "Fresno", decided_at="2026-11-02T18:00:0%dZ" % i, rng=rng) for i in (0, 1)]
+    submit_elig(e_twice)
+    step(2)
+    decisions(len(seen) + 1)
+    check_eq([scalar(db, "SELECT outcome FROM inputs WHERE event_id = '%s'" % e["decisionId"]) for e in e_twice],
+             ["evaluation_booked", "evaluation_already_open"], "same child twice in a batch: one evaluation")
+    check_eq(scalar(db, "SELECT count(*) FROM appointments WHERE case_id = '%s'" % twice), "1",
+             "same child twice in a batch: one appointment")
+    # One instance: each booking joins the batch's snapshot of its MTU, so none of them collides
+    # with another of the same batch (the EXCLUDE constraints would refuse it: a conflict).
+    check_eq(d.metric("booking_conflicts_total") or 0.0, 0.0, "one instance: no booking conflict")
 
     # --- 2. waitlist when there is no capacity, in policy order ------------------------------
     # T-SMALL evaluates one child a week; the 30-day target holds 4 Mondays (Nov 9..30).

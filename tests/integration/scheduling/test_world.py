@@ -333,9 +333,13 @@ try:
                      30), "the recheck recorded what it moved")
 
     # --- the conference-due timer proposes the next conference ahead of time ---------------------------
+    # (a restart with the same directory file rewrites none of its rows)
+    rows_before = scalar(db, "SELECT string_agg(xmin::text, ',' ORDER BY mtu_id, therapist_id) FROM therapists")
     d.stop()
     d = env.daemon("scheduling", extra={"CCS_MTU_DIRECTORY": path, "CCS_CLOCK_TODAY": "2027-12-31"}).start()
     d.wait_ready()
+    check_eq(scalar(db, "SELECT string_agg(xmin::text, ',' ORDER BY mtu_id, therapist_id) FROM therapists"),
+             rows_before, "same directory file at restart: its rows are not written again")
     check(wait_until(lambda: scalar(db, "SELECT count(*) FROM inputs WHERE request_kind = 'conference_due'"
                                         " AND case_id = '%s'" % dk) != "0", 60), "conference-due timer fired")
     out = scalar(db, "SELECT outcome FROM inputs WHERE request_kind = 'conference_due' AND case_id = '%s'" % dk)
