@@ -271,8 +271,12 @@ static int pend_collect(ccs_svc *s, PGresult **last, ccs_svc_err *err)
 		ExecStatusType t = PQresultStatus(r);
 		if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK && t != PGRES_PIPELINE_ABORTED && !rc) {
 			rc = ccs_svc_pg_error(s->pg, r, err);
-			s->pend_failed = 1;
-			s->pend_err = *err;
+			/* A queued write's failure belongs to the batch; the read's own failure is the
+			 * handler's to handle, as without a queue. */
+			if (!(last && i == want - 1)) {
+				s->pend_failed = 1;
+				s->pend_err = *err;
+			}
 		}
 		if (last && i == want - 1 && (t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK) && !rc)
 			*last = r;
