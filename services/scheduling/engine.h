@@ -102,7 +102,9 @@ typedef struct ccs_sched_iep_block {
 	ccs_date until_day; /* last day it applies, inclusive; 0 = no upper bound */
 } ccs_sched_iep_block;
 
-/* The child as the engine sees it: an id (to find the child's appointments) and IEP blocks. */
+/* The child as the engine sees it: an id (to find the child's appointments) and IEP blocks.
+ * Ids compare byte for byte, so the caller gives each id one spelling (schedulingd: canonical
+ * lower-case UUIDs, as PostgreSQL writes them; an input's capitals are lowered at the input). */
 typedef struct ccs_sched_child {
 	const char *child_id;
 	const ccs_sched_iep_block *iep;

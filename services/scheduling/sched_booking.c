@@ -19,7 +19,6 @@
  */
 #include <stdint.h>
 #include <string.h>
-#include <strings.h>
 
 #include "ccs/log.h"
 #include "sched_internal.h"
@@ -137,7 +136,7 @@ static void snap_add(req *q, const ccs_sched_store_appt *a)
 static const ccs_sched_child *batch_iep(const ccs_sched_batch *b, const char *child_id)
 {
 	for (size_t i = 0; i < b->n_iep; i++)
-		if (strcasecmp(b->iep[i].child_id, child_id) == 0)
+		if (strcmp(b->iep[i].child_id, child_id) == 0)
 			return &b->iep[i];
 	return NULL;
 }

@@ -11,7 +11,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "ccs/log.h"
 #include "sched_internal.h"
@@ -40,11 +39,11 @@ struct ccs_sched_child_memo {
 	const char *put_by; /* in a batch: changed by this input, written at the batch's end */
 };
 
-/* Case ids compare as UUIDs: an input may spell one in capitals, PostgreSQL answers in lower case. */
+/* Case ids are canonical here (ccs_sched__canon_uuid at the input), as PostgreSQL writes them. */
 static struct ccs_sched_child_memo *memo_find(const ccs_sched_memo *mm, const char *case_id)
 {
 	for (size_t i = 0; i < mm->n; i++)
-		if (strcasecmp(mm->e[i].c.case_id, case_id) == 0)
+		if (strcmp(mm->e[i].c.case_id, case_id) == 0)
 			return &mm->e[i];
 	return NULL;
 }
@@ -208,10 +207,14 @@ const char *ccs_sched__int(req *q, long v)
 	return ccs_arena_printf(q->a, "%ld", v);
 }
 
-int ccs_sched__valid_uuid(const char *s)
+const char *ccs_sched__canon_uuid(ccs_arena *a, const char *s)
 {
 	ccs_uuid u;
-	return s && ccs_uuid_parse(s, &u) == 0;
+	if (!s || ccs_uuid_parse(s, &u) != 0)
+		return NULL;
+	char *out = ccs_arena_alloc(a, CCS_UUID_STRLEN);
+	ccs_uuid_format(&u, out);
+	return out;
 }
 
 const char *ccs_sched__disc_name(int d)

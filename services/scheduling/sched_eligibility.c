@@ -259,7 +259,8 @@ int ccs_sched__on_eligibility(req *q, Ccs__Mtp__V1__EligibilityDecision *ed)
 	const char *outcome = NULL;
 	int rc, known;
 
-	if (!ccs_sched__valid_uuid(ed->case_id))
+	const char *case_id = ccs_sched__canon_uuid(q->a, ed->case_id);
+	if (!case_id)
 		return ccs_svc_poison(q->err, "validation", "case_id is not a UUID");
 	if (!*ed->county)
 		return ccs_svc_poison(q->err, "validation", "county is empty");
@@ -292,7 +293,6 @@ int ccs_sched__on_eligibility(req *q, Ccs__Mtp__V1__EligibilityDecision *ed)
 #undef ANY_CODE
 	ccs_sched_elig_status st = ccs_sched_policy_status(&f, q->asof);
 	int eligible = st == CCS_SCHED_ELIG_ELIGIBLE;
-	const char *case_id = ed->case_id;
 
 	ccs_sched_store_child c;
 	if ((rc = ccs_sched__child_get(q, case_id, 1, &c, &known)) != 0)

@@ -123,7 +123,16 @@ int ccs_sched__appt_cancel(req *q, const char *mtu_id, const char *appointment_i
 			   const char *reason) CCS_SCHED_STORE_WUR;
 const char *ccs_sched__date(req *q, ccs_date d); /* NULL for CCS_DATE_INVALID */
 const char *ccs_sched__int(req *q, long v);
-int ccs_sched__valid_uuid(const char *s);
+/*
+ * A uuid id from an input (a case id, an appointment id) in its canonical form: lower case, as
+ * PostgreSQL writes uuid columns back; NULL when s is not a UUID. RFC 4122 UUIDs are
+ * case-insensitive on input, but scheduling compares ids byte for byte in C with what the
+ * database returns (the engine's child ids, the children memo, an appointment's case, timer
+ * subjects), so every handler takes its input's ids through this once and passes on only the
+ * canonical form, which the decisions, their keys and the inputs row then carry. Decision ids
+ * do not depend on it: they are UUIDv5 of the input event id and a kind (no case id in a kind).
+ */
+const char *ccs_sched__canon_uuid(ccs_arena *a, const char *s);
 const char *ccs_sched__disc_name(int d);
 int ccs_sched__emit(req *q, const char *case_id, const char *mtu_id, const char *kind,
 		    Ccs__Mtp__V1__SchedulingDecision *d, const char *metric_outcome) CCS_SCHED_STORE_WUR;

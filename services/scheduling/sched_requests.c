@@ -410,12 +410,13 @@ static int on_cancellation(req *q, const char *case_id, const Ccs__Mtp__V1__Canc
 	ccs_sched_store_booked_appt x;
 	int rc, found;
 
-	if (!ccs_sched__valid_uuid(c->appointment_id))
+	const char *appt = ccs_sched__canon_uuid(q->a, c->appointment_id);
+	if (!appt)
 		return ccs_svc_poison(q->err, "validation", "appointment_id is not a UUID");
-	if ((rc = ccs_sched_store_appt_get(q->tx, c->appointment_id, &x, &found, q->err)) != 0)
+	if ((rc = ccs_sched_store_appt_get(q->tx, appt, &x, &found, q->err)) != 0)
 		return rc;
 	if (!found)
-		return ccs_svc_poison(q->err, "validation", "unknown appointment %s", c->appointment_id);
+		return ccs_svc_poison(q->err, "validation", "unknown appointment %s", appt);
 	const char *conf = x.a.conference_id;
 	if ((!x.a.case_id || strcmp(x.a.case_id, case_id) != 0) && !conf)
 		return ccs_svc_poison(q->err, "validation", "appointment belongs to another case");
@@ -424,14 +425,14 @@ static int on_cancellation(req *q, const char *case_id, const Ccs__Mtp__V1__Canc
 		return 0;
 	}
 	const char *why = cancel_reason_name(c->reason);
-	if ((rc = ccs_sched__appt_cancel(q, x.a.mtu_id, c->appointment_id, conf, why)) != 0)
+	if ((rc = ccs_sched__appt_cancel(q, x.a.mtu_id, appt, conf, why)) != 0)
 		return rc;
 	if (conf && (rc = ccs_sched_store_conf_delete(q->tx, conf, q->err)) != 0)
 		return rc;
 	Ccs__Mtp__V1__SchedulingDecision d = CCS__MTP__V1__SCHEDULING_DECISION__INIT;
 	Ccs__Mtp__V1__Cancelled *cd = ccs_arena_alloc(q->a, sizeof(*cd));
 	ccs__mtp__v1__cancelled__init(cd);
-	cd->appointment_id = c->appointment_id;
+	cd->appointment_id = (char *)(uintptr_t)appt;
 	cd->reason_code = (char *)(uintptr_t)why;
 	int rebooked = 0;
 	if (!conf && ccs_sched_policy_rebook((int)c->reason, c->rebook, q->s->rebook_reasons)) {
@@ -837,9 +838,8 @@ int ccs_sched__on_request(req *q, Ccs__Mtp__V1__SchedulingRequest *sr)
 	int64_t t;
 	int32_t ns;
 	q->at_ms = ccs_instant_parse(q->decided_at, &t, &ns) == 0 ? t * 1000 + ns / 1000000 : -1;
-	const char *case_id = sr->case_id;
-	if (sr->kind_case != CCS__MTP__V1__SCHEDULING_REQUEST__KIND_MTU_CALENDAR &&
-	    !ccs_sched__valid_uuid(case_id))
+	const char *case_id = ccs_sched__canon_uuid(q->a, sr->case_id);
+	if (sr->kind_case != CCS__MTP__V1__SCHEDULING_REQUEST__KIND_MTU_CALENDAR && !case_id)
 		return ccs_svc_poison(q->err, "validation", "case_id is not a UUID");
 
 	switch (sr->kind_case) {

@@ -126,12 +126,14 @@ int ccs_scheduling_prepare_eligibility(ccs_svc *svc, void *ctx, ccs_tx *tx, cons
 	size_t n = 0;
 	(void)svc;
 	(void)ctx;
-	/* A decision whose case id is no UUID is refused by its handler. */
+	/* A decision whose case id is no UUID is refused by its handler; the others as the
+	 * handler will see them (canonical). */
 	for (size_t i = 0; i < b->n; i++) {
 		const Ccs__Mtp__V1__EligibilityDecision *ed =
 			(const Ccs__Mtp__V1__EligibilityDecision *)b->pbs[i];
-		if (ccs_sched__valid_uuid(ed->case_id))
-			ids[n++] = ed->case_id;
+		const char *id = ccs_sched__canon_uuid(ccs_tx_arena(tx), ed->case_id);
+		if (id)
+			ids[n++] = id;
 	}
 	int rc = ccs_sched__batch_prepare(tx, ids, n, &sb, err);
 	*state = rc ? NULL : sb;
@@ -173,12 +175,14 @@ int ccs_scheduling_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, cc
 		return ccs_sched__record_input(&q, "timer", "calendar_recheck", NULL,
 					       ccs_arena_printf(q.a, "calendar_rechecked_moved_%d_reoffered_%d", moved, nb));
 	}
-	if (strcmp(d->kind, "conference.due") != 0 || !ccs_sched__valid_uuid(d->subject))
+	/* Subjects are written canonical; one armed before that may not be. */
+	const char *case_id = ccs_sched__canon_uuid(q.a, d->subject);
+	if (strcmp(d->kind, "conference.due") != 0 || !case_id)
 		return ccs_svc_poison(err, "validation", "unknown due work %s", d->kind);
 	ccs_date due = d->payload ? ccs_date_parse(d->payload) : CCS_DATE_INVALID;
 	if (due == CCS_DATE_INVALID)
 		due = d->due_date + q.s->conference_lead_days;
-	return ccs_sched__conference_due(&q, d->subject, due);
+	return ccs_sched__conference_due(&q, case_id, due);
 }
 
 /* "PT", "OT", "PT,OT" into discipline bits; 0 when malformed. */

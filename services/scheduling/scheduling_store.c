@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "ccs/pg.h"
 
@@ -278,15 +277,16 @@ int ccs_sched_store_load_ieps(ccs_tx *tx, ccs_arena *a, ccs_sched_child *const *
 		return rc;
 	size_t rows = (size_t)PQntuples(r);
 	ccs_sched_iep_block *b = ccs_arena_alloc(a, (rows + 1) * sizeof(*b));
-	/* Each child's blocks are one run of the result (ordered by case). */
+	/* Each child's blocks are one run of the result (ordered by case); child ids are canonical
+	 * (ccs_sched__canon_uuid), as PostgreSQL writes case_id. */
 	for (size_t i = 0; i < n; i++) {
 		size_t k = 0;
-		while (k < rows && strcasecmp(PQgetvalue(r, (int)k, 0), ch[i]->child_id) != 0)
+		while (k < rows && strcmp(PQgetvalue(r, (int)k, 0), ch[i]->child_id) != 0)
 			k++;
 		if (k == rows)
 			continue;
 		ch[i]->iep = &b[k];
-		for (; k < rows && strcasecmp(PQgetvalue(r, (int)k, 0), ch[i]->child_id) == 0; k++) {
+		for (; k < rows && strcmp(PQgetvalue(r, (int)k, 0), ch[i]->child_id) == 0; k++) {
 			b[k] = (ccs_sched_iep_block){int_val(r, (int)k, 1), int_val(r, (int)k, 2),
 						     int_val(r, (int)k, 3), opt_date(r, (int)k, 4),
 						     opt_date(r, (int)k, 5)};

@@ -7,7 +7,9 @@ cancellation re-offers the freed slot to the first waitlisted child; an MTU cale
 re-offers new capacity; IEP blocks are never booked over; IEP notices identify the student only
 while a release is on file; a plan change starts no sooner than notice + 5 days; a conference
 finds PT, OT and physician free; the database refuses an overlapping appointment inserted
-directly and two instances booking the same MTU never double-book; garbage is dead-lettered.
+directly and two instances booking the same MTU never double-book; a case id written in capitals
+is the same child as in lower case (one child, never double-booked, decisions in the canonical
+form); garbage is dead-lettered.
 """
 import os
 import random
@@ -35,6 +37,13 @@ DIRECTORY = "\n".join([
     "room\tT-BIG\tO1\tOT",
     "room\tT-BIG\tC1\tCONF",
     "closure\tT-BIG\t2026-11-26\t2026-11-27\tThanksgiving",
+    # Kern: one PT, one OT and two rooms for both, so only the child can keep two evaluations
+    # apart (section 8b).
+    "mtu\tT-CASE\tKern\tTest School C\tPT,OT\tMon-Fri 08:00-16:00",
+    "therapist\tT-CASE\tK-PT1\tPT\tMon-Fri 08:00-16:00",
+    "therapist\tT-CASE\tK-OT1\tOT\tMon-Fri 08:00-16:00",
+    "room\tT-CASE\tK1\tPT,OT",
+    "room\tT-CASE\tK2\tPT,OT",
     "",
 ])
 
@@ -86,7 +95,7 @@ try:
     extra = {"CCS_MTU_DIRECTORY": path, "CCS_BATCH_MAX": "50"}
     d = env.daemon("scheduling", extra=extra).start()
     d.wait_ready()
-    check_eq(scalar(db, "SELECT count(*) FROM therapists"), "5", "directory file loaded into the database")
+    check_eq(scalar(db, "SELECT count(*) FROM therapists"), "7", "directory file loaded into the database")
 
     # --- 1. eligible -> evaluation; not eligible / pending -> nothing --------------------------
     big = [new_id(rng) for _ in range(3)]
@@ -341,6 +350,72 @@ try:
         check(False, "child double-booking refused")
     except RuntimeError as ex:
         check("appointments_child_free" in str(ex), "child double-booking refused by EXCLUDE constraint")
+
+    # --- 8b. a case id in capitals is the same child ------------------------------------------
+    # UUIDs are case-insensitive on input (RFC 4122); PostgreSQL answers uuid columns in lower
+    # case. Each child below gets a PT evaluation, then an OT one at T-CASE, where the OT
+    # therapist and a second room are free at the PT evaluation's hour: only the child's own
+    # booking, read back from the database, keeps the two apart. An own rng: the other
+    # sections' ids stay what they were.
+    crng = random.Random(29)
+
+    def evals(case):
+        return psql(db, "SELECT discipline, day, start_min, end_min FROM appointments WHERE case_id = '%s'"
+                        " AND status = 'booked' AND kind = 'evaluation' ORDER BY discipline" % case)
+
+    def apart(rows):
+        return len(rows) == 2 and not (rows[0][1] == rows[1][1] and int(rows[0][2]) < int(rows[1][3])
+                                       and int(rows[1][2]) < int(rows[0][3]))
+
+    # (a) requests in lower case, then the eligibility decision in capitals: the decision books
+    # PT and OT; the OT search reads the PT evaluation it just booked back from the database.
+    lo_a = new_id(crng)
+    submit_req([request(lo_a, "evaluationRequest", {"disciplines": ["DISCIPLINE_PT", "DISCIPLINE_OT"]}, rng=crng)])
+    step(1)
+    e_up = eligibility(lo_a.upper(), "Kern", rng=crng)
+    submit_elig([e_up])
+    step(1)
+    decisions(len(seen) + 2)
+    check_eq(scalar(db, "SELECT outcome FROM inputs WHERE event_id = '%s'" % e_up["decisionId"]),
+             "evaluation_booked", "capitalised case id: both evaluations booked")
+    rows = evals(lo_a)
+    check(apart(rows), "capitalised case id: PT and OT evaluations of one child do not overlap %s" % rows)
+    for k in ("evaluation.booked.PT", "evaluation.booked.OT"):
+        m = by_kind(e_up["decisionId"], k)
+        if check(m is not None, "capitalised case id: %s decision" % k):
+            check_eq((m["key"], m["value"]["caseId"]), (lo_a, lo_a),
+                     "capitalised case id: decision keyed and carried in canonical lower case")
+    check_eq(scalar(db, "SELECT case_id FROM inputs WHERE event_id = '%s'" % e_up["decisionId"]), lo_a,
+             "capitalised case id: inputs row in canonical lower case")
+
+    # (b) the reverse: the eligibility decision in lower case books PT; a request in capitals
+    # adds OT, a week later so T-CASE is empty that day. A cancellation in capitals is of the
+    # child's own appointment (not "another case").
+    lo_b = new_id(crng)
+    e_lo = eligibility(lo_b, "Kern", as_of="2026-11-09", decided_at="2026-11-09T17:00:00Z", rng=crng)
+    submit_elig([e_lo])
+    step(1)
+    r_up = request(lo_b.upper(), "evaluationRequest", {"disciplines": ["DISCIPLINE_PT", "DISCIPLINE_OT"]},
+                   received_at="2026-11-09T18:00:00Z", rng=crng)
+    submit_req([r_up])
+    step(1)
+    decisions(len(seen) + 2)
+    rows = evals(lo_b)
+    check(apart(rows), "request in capitals: the child's own PT evaluation is seen, OT apart %s" % rows)
+    m = by_kind(r_up["requestId"], "evaluation.booked.OT")
+    if check(m is not None, "request in capitals: OT evaluation booked"):
+        check_eq(m["key"], lo_b, "request in capitals: decision keyed by the canonical case id")
+    ot = scalar(db, "SELECT appointment_id FROM appointments WHERE case_id = '%s' AND discipline = 2" % lo_b)
+    c_up = request(lo_b.upper(), "cancellation", {"appointmentId": ot.upper(), "reason": "CANCELLATION_REASON_FAMILY"},
+                   received_at="2026-11-09T19:00:00Z", rng=crng)
+    submit_req([c_up])
+    step(1)
+    decisions(len(seen) + 1)
+    m = by_kind(c_up["requestId"], "cancelled")
+    if check(m is not None, "cancellation in capitals: Cancelled decision"):
+        check_eq(m["value"]["cancelled"]["appointmentId"], ot, "cancellation in capitals: canonical appointment id")
+    check_eq(scalar(db, "SELECT status FROM appointments WHERE appointment_id = '%s'" % ot), "cancelled",
+             "cancellation in capitals: the child's own appointment cancelled")
 
     # --- 9. two instances, one group, one MTU: nobody double-booked ---------------------------
     d2 = env.daemon("scheduling", instance="b", extra=extra).start()
