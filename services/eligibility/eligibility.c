@@ -869,27 +869,6 @@ static int decide_now(ccs_tx *tx, const ccs_eligibility *e, const ccs_msg *m, ca
 
 /* ---------------------------------------------------------------- referral decisions */
 
-static int record_referral_ex(ccs_tx *tx, const ccs_msg *m, const Ccs__Mtp__V1__ReferralDecision *rd,
-			      const char *outcome, const char *case_id, bool opened, unsigned lines, char *const *codes,
-			      size_t ncodes, const char *school_district, ccs_svc_err *err)
-{
-	char lb[16];
-	snprintf(lb, sizeof(lb), "%u", lines);
-	const char *p[9] = {m->ce_id, rd->decision_id, rd->referral_id, outcome, case_id, opened ? "true" : "false", lb,
-			    ccs_pg_text_array(ccs_tx_arena(tx), (const char *const *)codes, ncodes), school_district ? school_district : ""};
-	return ccs_tx_write(tx,
-			    "INSERT INTO referral_decisions(event_id, referral_decision_id, referral_id, outcome,"
-			    " case_id, opened_case, lines, referred_codes, school_district)"
-			    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-			    9, p, err);
-}
-
-static int record_referral(ccs_tx *tx, const ccs_msg *m, const Ccs__Mtp__V1__ReferralDecision *rd,
-			   const char *outcome, const char *case_id, bool opened, ccs_svc_err *err)
-{
-	return record_referral_ex(tx, m, rd, outcome, case_id, opened, 0, NULL, 0, "", err);
-}
-
 static void count_referral(ccs_svc *svc, const char *outcome, const char *effect)
 {
 	char labels[96];
@@ -906,177 +885,6 @@ static ccs_date input_date(const char *instant, const ccs_msg *m)
 	if (d == CCS_DATE_INVALID && m->timestamp_ms > 0)
 		d = ccs_instant_ca_date(m->timestamp_ms / 1000);
 	return d;
-}
-
-static int accepted(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const ccs_msg *m,
-		    const Ccs__Mtp__V1__ReferralDecision *rd, ccs_svc_err *err)
-{
-	const Ccs__Mtp__V1__ReferralAccepted *acc = rd->accepted;
-	ccs_arena *a = ccs_tx_arena(tx);
-	case_row c;
-	ccs_uuid u;
-	ccs_elig_fold_step *steps = NULL;
-	size_t n = 0;
-	char bd[11], rdt[11], od[11];
-	int rc;
-
-	memset(&c, 0, sizeof(c));
-	if (ccs_uuid_parse(rd->case_id, &u) != 0)
-		return ccs_svc_poison(err, "validation", "accepted referral without a case_id UUID");
-	snprintf(c.case_id, sizeof(c.case_id), "%s", rd->case_id);
-	c.fc.birth_date = ccs_date_parse(acc->birth_date);
-	c.fc.referral_date = ccs_date_parse(acc->referral_date);
-	c.fc.opened_on = input_date(rd->decided_at, m);
-	const char *county = *acc->county ? acc->county : rd->county;
-	if (c.fc.birth_date == CCS_DATE_INVALID || c.fc.referral_date == CCS_DATE_INVALID ||
-	    c.fc.opened_on == CCS_DATE_INVALID || c.fc.birth_date > c.fc.referral_date)
-		return ccs_svc_poison(err, "validation", "accepted referral needs birth_date <= referral_date and a date");
-	if (!*county || strlen(county) >= sizeof(c.fc.county))
-		return ccs_svc_poison(err, "validation", "accepted referral without a county");
-	if (c.fc.opened_on < c.fc.referral_date)
-		c.fc.opened_on = c.fc.referral_date;
-	snprintf(c.fc.county, sizeof(c.fc.county), "%s", county);
-	snprintf(c.school_district, sizeof(c.school_district), "%s", acc->school_district);
-	c.model = rd->county_model;
-	c.office = rd->reviewing_office;
-	c.fc.county_model = (unsigned)c.model <= CCS_ELIG_COUNTY_DEPENDENT ? (ccs_elig_county_model)c.model
-									   : CCS_ELIG_COUNTY_UNKNOWN;
-	for (size_t i = 0; i < acc->n_requested_services; i++) {
-		int line = (int)acc->requested_services[i];
-		if (line >= CCS_ELIG_LINE_MTP_THERAPY && line <= CCS_ELIG_LINE_DIAGNOSTIC)
-			c.fc.lines |= CCS_ELIG_LINE_BIT(line);
-	}
-	if (!c.fc.lines)
-		c.fc.lines = ccs_elig_fold_program_lines(acc->requested_program);
-
-	if ((rc = lock_case(tx, c.case_id, err)) != 0)
-		return rc;
-	ccs_date_format(c.fc.birth_date, bd);
-	ccs_date_format(c.fc.referral_date, rdt);
-	ccs_date_format(c.fc.opened_on, od);
-	char lines[16];
-	snprintf(lines, sizeof(lines), "%u", c.fc.lines);
-	const char *p[14] = {c.case_id,
-			     rd->case_number,
-			     c.fc.county,
-			     enum_name(&ccs__mtp__v1__county_model__descriptor, c.model, "COUNTY_MODEL_UNSPECIFIED"),
-			     enum_name(&ccs__mtp__v1__reviewing_office__descriptor, c.office, "REVIEWING_OFFICE_UNSPECIFIED"),
-			     bd,
-			     rdt,
-			     od,
-			     enum_name(&ccs__mtp__v1__requested_program__descriptor, acc->requested_program,
-				       "REQUESTED_PROGRAM_UNSPECIFIED"),
-			     lines,
-			     /* codes were normalised by referrald, quoted anyway */
-			     ccs_pg_text_array(a, (const char *const *)acc->diagnosis_codes, acc->n_diagnosis_codes),
-			     enum_name(&ccs__mtp__v1__coverage__descriptor, acc->coverage, "COVERAGE_UNSPECIFIED"),
-			     m->ce_id,
-			     acc->school_district};
-	/* The case, and when it is new, the evidence that waited for it (one row each; one row of
-	 * NULLs when none did; `opened` in the last column). */
-	PGresult *r = ccs_tx_query(tx,
-				   "WITH ins AS (INSERT INTO cases(case_id, case_number, county, county_model,"
-				   " reviewing_office, birth_date, referral_date, opened_on, requested_program,"
-				   " requested_lines, referred_codes, coverage, opened_by_event, school_district)"
-				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-				   " ON CONFLICT (case_id) DO NOTHING RETURNING case_id)"
-				   " SELECT e.event_id, e.received_on, e.body, EXISTS (SELECT 1 FROM ins)"
-				   " FROM (SELECT 1) AS one LEFT JOIN evidence e ON e.case_id = $1 AND EXISTS (SELECT 1 FROM ins)"
-				   " ORDER BY e.received_on, e.event_id",
-				   14, p, &rc, err);
-	if (!r)
-		return rc;
-	bool opened = PQntuples(r) > 0 && strcmp(PQgetvalue(r, 0, 3), "t") == 0;
-	rc = opened ? steps_from_rows(a, r, 0, 0, PQntuples(r), &steps, &n, err) : 0;
-	PQclear(r);
-	if (rc || (rc = record_referral(tx, m, rd, "accepted", c.case_id, opened, err)) != 0)
-		return rc;
-	if (!opened) {
-		/* the case was opened by another event (a re-announcement): its decision is out */
-		count_referral(svc, "accepted", "case_exists");
-		CCS_LOG_INFO("case already open, no decision", "event_id", CCS_LOG_S(m->ce_id), "case_id",
-			     CCS_LOG_S(c.case_id));
-		return 0;
-	}
-	count_referral(svc, "accepted", "case_opened");
-	/* a case just opened has no worklist item and no decision yet (case_row is zeroed) */
-	rc = decide_now(tx, e, m, &c, steps, n, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REFERRAL,
-			KIND_REFERRAL, *rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), NULL, err);
-	return rc;
-}
-
-/* Service lines as a bit set, from a repeated ServiceLine. */
-static unsigned lines_of(const Ccs__Mtp__V1__ServiceLine *l, size_t n)
-{
-	unsigned out = 0;
-	for (size_t i = 0; i < n; i++)
-		if ((int)l[i] >= CCS_ELIG_LINE_MTP_THERAPY && (int)l[i] <= CCS_ELIG_LINE_DIAGNOSTIC)
-			out |= CCS_ELIG_LINE_BIT((int)l[i]);
-	return out;
-}
-
-/*
- * The same child referred again: the link's requested services and diagnoses reach the case
- * (stored with the link; the case's lines are the OR of its own and its links'). A link that
- * asks for a line the case did not have is decided at once; one that adds nothing is recorded.
- */
-static int linked(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const ccs_msg *m,
-		  const Ccs__Mtp__V1__ReferralDecision *rd, const char *cid, ccs_svc_err *err)
-{
-	const Ccs__Mtp__V1__ReferralLinked *lk = rd->linked;
-	unsigned add = lines_of(lk->requested_services, lk->n_requested_services);
-	case_row c;
-	ccs_elig_fold_step *steps = NULL;
-	size_t n = 0;
-	int found = 0, rc;
-
-	if (!add && lk->requested_program != CCS__MTP__V1__REQUESTED_PROGRAM__REQUESTED_PROGRAM_UNSPECIFIED)
-		add = ccs_elig_fold_program_lines(lk->requested_program);
-	if ((rc = lock_case(tx, cid, err)) != 0 || (rc = load_case(tx, cid, true, &c, &found, &steps, &n, err)) != 0)
-		return rc;
-	if ((rc = record_referral_ex(tx, m, rd, "linked", cid, false, add, lk->diagnosis_codes, lk->n_diagnosis_codes,
-				     lk->school_district, err)) != 0)
-		return rc;
-	if (!found || (c.fc.lines | add) == c.fc.lines) {
-		count_referral(svc, "linked", "recorded");
-		return 0;
-	}
-	/* The case as CASE_COLUMNS reads it now that this link is stored, without reading it
-	 * again: its lines OR the link's, and the link's school district (the newest) unless the
-	 * case has its own. */
-	c.fc.lines |= add;
-	if (!c.own_district && *lk->school_district)
-		snprintf(c.school_district, sizeof(c.school_district), "%s", lk->school_district);
-	count_referral(svc, "linked", "lines_added");
-	rc = decide_now(tx, e, m, &c, steps, n, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REFERRAL,
-			KIND_REFERRAL, *rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), NULL, err);
-	return rc;
-}
-
-int ccs_eligibility_on_referral(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
-				ccs_svc_err *err)
-{
-	const ccs_eligibility *e = ctx;
-	ccs_uuid u;
-	Ccs__Mtp__V1__ReferralDecision *rd = (Ccs__Mtp__V1__ReferralDecision *)pb;
-	switch (rd->outcome_case) {
-	case CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_ACCEPTED:
-		return accepted(svc, e, tx, m, rd, err);
-	case CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_LINKED: {
-		const char *cid = *rd->linked->existing_case_id ? rd->linked->existing_case_id : rd->case_id;
-		if (ccs_uuid_parse(cid, &u) != 0)
-			return ccs_svc_poison(err, "validation", "linked referral without a case id UUID");
-		return linked(svc, e, tx, m, rd, cid, err);
-	}
-	case CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_REJECTED: {
-		int rc = record_referral(tx, m, rd, "rejected", NULL, false, err);
-		if (rc == 0)
-			count_referral(svc, "rejected", "recorded");
-		return rc;
-	}
-	default:
-		return ccs_svc_poison(err, "validation", "referral decision carries no outcome");
-	}
 }
 
 /* ---------------------------------------------------------------- evidence */
@@ -1454,6 +1262,476 @@ int ccs_eligibility_on_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_m
 			KIND_EVIDENCE, *ev->received_at ? ev->received_at : ccs_tx_input_time(tx),
 			eb ? &eb->rows : NULL, err);
 	return rc;
+}
+
+/* ---------------------------------------------------------------- referral batches */
+
+/*
+ * Two-phase referral decisions (ccs_svc_input.prepare), as evidence: per batch one queued lock
+ * statement for every case, and one statement that opens every accepted case (the first valid
+ * referral of each case, in batch order, as message by message) and reads every case of the
+ * batch as it stood before it, with its links and its evidence log (the evidence an opened
+ * case held). The handlers decide on that view and keep it current (an opened case, a link's
+ * lines and school district), so a later referral of the batch sees what it would have read;
+ * finish writes the referral records, decisions and deadlines, one multi-row insert each. In a
+ * careful run there is no batch state and each referral reads and writes for itself.
+ */
+
+/* One case of the batch: as CASE_STATE reads it (once found), its links, its evidence log. */
+typedef struct rf_case {
+	char case_id[CCS_UUID_STRLEN]; /* canonical spelling, as PostgreSQL prints a uuid */
+	int found;                     /* the case is open: before the batch, or opened in it */
+	case_row c;
+	const char *opener;            /* event id of the referral whose case prepare inserted, or NULL */
+	unsigned link_lines;           /* the lines of its linked referrals (CASE_COLUMNS' bit_or) */
+	char link_district[96];        /* the newest link's school district, or "" */
+	ccs_elig_fold_step *steps;     /* its evidence log, in fold order */
+	size_t n;
+} rf_case;
+
+typedef struct rf_batch {
+	rf_case *cases;
+	size_t ncases;
+	rowbuf refs;        /* referral_decisions rows */
+	decision_rows rows; /* the batch's decisions and deadlines */
+} rf_batch;
+#define REF_NCOLS 9
+
+static const char REFERRALS_SQL[] =
+	"INSERT INTO referral_decisions(event_id, referral_decision_id, referral_id, outcome, case_id, opened_case,"
+	" lines, referred_codes, school_district)"
+	" SELECT u.event_id, u.rd_id, u.referral_id, u.outcome, u.case_id, u.opened, u.lines, u.codes::text[],"
+	" u.district FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::boolean[],"
+	" $7::integer[], $8::text[], $9::text[]) WITH ORDINALITY"
+	" AS u(event_id, rd_id, referral_id, outcome, case_id, opened, lines, codes, district, n) ORDER BY u.n";
+
+/* The batch's accepted cases inserted (ON CONFLICT: an open case stays as it is) and every case
+ * of the batch ($15) as it stood before: opened_by_event when this statement opened it, its
+ * links' lines and newest school district, CASE_STATE (NULLs when not open), its evidence log. */
+static const char REFERRAL_BATCH_SQL[] =
+	"WITH ins AS (INSERT INTO cases(case_id, case_number, county, county_model, reviewing_office, birth_date,"
+	" referral_date, opened_on, requested_program, requested_lines, referred_codes, coverage, opened_by_event,"
+	" school_district) SELECT u.case_id, u.number, u.county, u.model, u.office, u.birth, u.referral, u.opened,"
+	" u.program, u.lines, u.codes::text[], u.coverage, u.event_id, u.district"
+	" FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::date[], $8::date[],"
+	" $9::text[], $10::integer[], $11::text[], $12::text[], $13::text[], $14::text[]) WITH ORDINALITY"
+	" AS u(case_id, number, county, model, office, birth, referral, opened, program, lines, codes, coverage,"
+	" event_id, district, n) ORDER BY u.n ON CONFLICT (case_id) DO NOTHING RETURNING case_id, opened_by_event),"
+	" c AS MATERIALIZED (SELECT " CASE_STATE " FROM cases WHERE case_id = ANY($15::uuid[]))"
+	" SELECT b.case_id, (SELECT i.opened_by_event FROM ins i WHERE i.case_id = b.case_id),"
+	" COALESCE((SELECT bit_or(l.lines) FROM referral_decisions l WHERE l.case_id = b.case_id"
+	" AND l.outcome = 'linked'), 0),"
+	" COALESCE((SELECT l.school_district FROM referral_decisions l WHERE l.case_id = b.case_id"
+	" AND l.outcome = 'linked' AND l.school_district <> '' ORDER BY l.received_at DESC LIMIT 1), ''),"
+	" c.*, e.event_id, e.received_on, e.body FROM unnest($15::uuid[]) AS b(case_id)"
+	" LEFT JOIN c ON c.case_id = b.case_id LEFT JOIN evidence e ON e.case_id = b.case_id"
+	" ORDER BY b.case_id, e.received_on, e.event_id";
+#define RF_LEAD 4 /* the columns before CASE_STATE */
+
+/*
+ * An accepted referral's case as the message states it, checked: 0, or CCS_SVC_POISON with
+ * err set. Its row for `cases` in p[14] when p is not NULL.
+ */
+static int accepted_case(ccs_arena *a, const ccs_msg *m, const Ccs__Mtp__V1__ReferralDecision *rd, case_row *c,
+			 const char **p, ccs_svc_err *err)
+{
+	const Ccs__Mtp__V1__ReferralAccepted *acc = rd->accepted;
+	ccs_uuid u;
+
+	memset(c, 0, sizeof(*c));
+	if (ccs_uuid_parse(rd->case_id, &u) != 0)
+		return ccs_svc_poison(err, "validation", "accepted referral without a case_id UUID");
+	snprintf(c->case_id, sizeof(c->case_id), "%s", rd->case_id);
+	c->fc.birth_date = ccs_date_parse(acc->birth_date);
+	c->fc.referral_date = ccs_date_parse(acc->referral_date);
+	c->fc.opened_on = input_date(rd->decided_at, m);
+	const char *county = *acc->county ? acc->county : rd->county;
+	if (c->fc.birth_date == CCS_DATE_INVALID || c->fc.referral_date == CCS_DATE_INVALID ||
+	    c->fc.opened_on == CCS_DATE_INVALID || c->fc.birth_date > c->fc.referral_date)
+		return ccs_svc_poison(err, "validation", "accepted referral needs birth_date <= referral_date and a date");
+	if (!*county || strlen(county) >= sizeof(c->fc.county))
+		return ccs_svc_poison(err, "validation", "accepted referral without a county");
+	if (c->fc.opened_on < c->fc.referral_date)
+		c->fc.opened_on = c->fc.referral_date;
+	snprintf(c->fc.county, sizeof(c->fc.county), "%s", county);
+	snprintf(c->school_district, sizeof(c->school_district), "%s", acc->school_district);
+	c->model = rd->county_model;
+	c->office = rd->reviewing_office;
+	c->fc.county_model = (unsigned)c->model <= CCS_ELIG_COUNTY_DEPENDENT ? (ccs_elig_county_model)c->model
+									     : CCS_ELIG_COUNTY_UNKNOWN;
+	for (size_t i = 0; i < acc->n_requested_services; i++) {
+		int line = (int)acc->requested_services[i];
+		if (line >= CCS_ELIG_LINE_MTP_THERAPY && line <= CCS_ELIG_LINE_DIAGNOSTIC)
+			c->fc.lines |= CCS_ELIG_LINE_BIT(line);
+	}
+	if (!c->fc.lines)
+		c->fc.lines = ccs_elig_fold_program_lines(acc->requested_program);
+	if (!p)
+		return 0;
+	char lines[16];
+	snprintf(lines, sizeof(lines), "%u", c->fc.lines);
+	const char *row[14] = {
+		ccs_arena_strdup(a, c->case_id),
+		rd->case_number,
+		ccs_arena_strdup(a, c->fc.county),
+		enum_name(&ccs__mtp__v1__county_model__descriptor, c->model, "COUNTY_MODEL_UNSPECIFIED"),
+		enum_name(&ccs__mtp__v1__reviewing_office__descriptor, c->office, "REVIEWING_OFFICE_UNSPECIFIED"),
+		date_str(a, c->fc.birth_date),
+		date_str(a, c->fc.referral_date),
+		date_str(a, c->fc.opened_on),
+		enum_name(&ccs__mtp__v1__requested_program__descriptor, acc->requested_program,
+			  "REQUESTED_PROGRAM_UNSPECIFIED"),
+		ccs_arena_strdup(a, lines),
+		/* codes were normalised by referrald, quoted anyway */
+		ccs_pg_text_array(a, (const char *const *)acc->diagnosis_codes, acc->n_diagnosis_codes),
+		enum_name(&ccs__mtp__v1__coverage__descriptor, acc->coverage, "COVERAGE_UNSPECIFIED"),
+		m->ce_id,
+		acc->school_district};
+	memcpy(p, row, sizeof(row));
+	return 0;
+}
+
+/* The case a referral decision is about (the existing case of a link), or NULL (rejected). */
+static const char *referral_case_id(const Ccs__Mtp__V1__ReferralDecision *rd)
+{
+	if (rd->outcome_case == CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_ACCEPTED)
+		return rd->case_id;
+	if (rd->outcome_case == CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_LINKED)
+		return *rd->linked->existing_case_id ? rd->linked->existing_case_id : rd->case_id;
+	return NULL;
+}
+
+/* Sort and deduplicate v[0..n) in place; the new count. */
+static size_t uniq_sorted(const char **v, size_t n)
+{
+	size_t u = 0;
+	qsort(v, n, sizeof(*v), cmp_str);
+	for (size_t i = 0; i < n; i++)
+		if (!u || strcmp(v[u - 1], v[i]))
+			v[u++] = v[i];
+	return u;
+}
+
+/* Fill the batch's cases from REFERRAL_BATCH_SQL's rows (grouped by case, each log in order). */
+static int rf_batch_read(ccs_arena *a, const PGresult *r, rf_batch *rb, ccs_svc_err *err)
+{
+	int rows = PQntuples(r), rc = 0;
+	rb->cases = ccs_arena_alloc(a, (size_t)(rows + 1) * sizeof(*rb->cases));
+	for (int i = 0, j; i < rows && rc == 0; i = j) {
+		rf_case *fc = &rb->cases[rb->ncases++];
+		memset(fc, 0, sizeof(*fc));
+		snprintf(fc->case_id, sizeof(fc->case_id), "%s", PQgetvalue(r, i, 0));
+		for (j = i; j < rows && !strcmp(PQgetvalue(r, j, 0), fc->case_id); j++)
+			;
+		fc->opener = PQgetisnull(r, i, 1) ? NULL : ccs_arena_strdup(a, PQgetvalue(r, i, 1));
+		fc->link_lines = (unsigned)strtoul(PQgetvalue(r, i, 2), NULL, 10);
+		snprintf(fc->link_district, sizeof(fc->link_district), "%s", PQgetvalue(r, i, 3));
+		fc->found = !PQgetisnull(r, i, RF_LEAD);
+		if (fc->found)
+			case_state_from_row(r, i, RF_LEAD, &fc->c);
+		rc = steps_from_rows(a, r, RF_LEAD + CASE_STATE_NCOLS, i, j - i, &fc->steps, &fc->n, err);
+	}
+	return rc;
+}
+
+int ccs_eligibility_prepare_referral(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_svc_batch *b, void **state,
+				     ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	const char **col[14], **locks, **keys, **opened;
+	size_t n = 0, nlocks = 0, nkeys = 0, nopened = 0;
+	int rc = 0;
+	(void)svc;
+	(void)ctx;
+
+	for (int c = 0; c < 14; c++)
+		col[c] = ccs_arena_alloc(a, (b->n + 1) * sizeof(*col[c]));
+	locks = ccs_arena_alloc(a, (b->n + 1) * sizeof(*locks));
+	keys = ccs_arena_alloc(a, (b->n + 1) * sizeof(*keys));
+	opened = ccs_arena_alloc(a, (b->n + 1) * sizeof(*opened));
+	for (size_t k = 0; k < b->n; k++) {
+		const Ccs__Mtp__V1__ReferralDecision *rd = (const Ccs__Mtp__V1__ReferralDecision *)b->pbs[k];
+		const char *cid = referral_case_id(rd), *p[14];
+		char key[CCS_UUID_STRLEN];
+		ccs_svc_err ignored;
+		case_row c;
+		if (!cid)
+			continue;
+		case_key(cid, key);
+		if (!*key)
+			continue; /* its handler refuses it (and the batch goes careful) */
+		if (rd->outcome_case == CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_ACCEPTED) {
+			if (accepted_case(a, b->msgs[k], rd, &c, p, &ignored) != 0)
+				continue;
+			/* the first valid referral of a case opens it, as message by message */
+			bool first = true;
+			for (size_t i = 0; i < nopened && first; i++)
+				first = strcmp(opened[i], key) != 0;
+			if (first) {
+				opened[nopened++] = ccs_arena_strdup(a, key);
+				for (int cc = 0; cc < 14; cc++)
+					col[cc][n] = p[cc];
+				n++;
+			}
+		}
+		/* the lock key is the id as sent (as lock_case takes it), the read key canonical */
+		locks[nlocks++] = cid;
+		keys[nkeys++] = ccs_arena_strdup(a, key);
+	}
+	rf_batch *rb = ccs_arena_alloc(a, sizeof(*rb));
+	*rb = (rf_batch){NULL, 0, {REF_NCOLS, 0, 0, NULL}, DECISION_ROWS_INIT};
+	*state = NULL;
+	if (nkeys) {
+		/* each lock once, in one order for every instance (fewer deadlocks between batches) */
+		nlocks = uniq_sorted(locks, nlocks);
+		nkeys = uniq_sorted(keys, nkeys);
+		const char *lp[1] = {ccs_pg_text_array(a, locks, nlocks)};
+		if ((rc = ccs_tx_write(tx, "SELECT pg_advisory_xact_lock(hashtextextended(k, 7)) FROM unnest($1::text[]) AS k",
+				       1, lp, err)) != 0)
+			return rc;
+		const char *p[15];
+		for (int c = 0; c < 14; c++)
+			p[c] = ccs_pg_text_array(a, col[c], n);
+		p[14] = ccs_pg_text_array(a, keys, nkeys);
+		PGresult *r = ccs_tx_query(tx, REFERRAL_BATCH_SQL, 15, p, &rc, err);
+		if (!r)
+			return rc;
+		rc = rf_batch_read(a, r, rb, err);
+		PQclear(r);
+	}
+	if (rc == 0)
+		*state = rb;
+	return rc;
+}
+
+int ccs_eligibility_finish_referral(ccs_svc *svc, void *ctx, ccs_tx *tx, void *state, ccs_svc_err *err)
+{
+	rf_batch *rb = state;
+	(void)svc;
+	(void)ctx;
+	int rc = rowbuf_write(tx, &rb->refs, REFERRALS_SQL, err);
+	return rc ? rc : decision_rows_write(tx, &rb->rows, err);
+}
+
+/* The batch's view of a case, or NULL when the batch does not know it (the caller reads). */
+static rf_case *rf_batch_case(rf_batch *rb, const char *case_id)
+{
+	char key[CCS_UUID_STRLEN];
+	if (!rb)
+		return NULL;
+	case_key(case_id, key);
+	for (size_t i = 0; i < rb->ncases; i++)
+		if (!strcmp(rb->cases[i].case_id, key))
+			return &rb->cases[i];
+	return NULL;
+}
+
+/* A referral decision recorded: buffered in a batch (its finish writes it), else queued now. */
+static int record_referral_ex(ccs_tx *tx, rf_batch *rb, const ccs_msg *m, const Ccs__Mtp__V1__ReferralDecision *rd,
+			      const char *outcome, const char *case_id, bool opened, unsigned lines, char *const *codes,
+			      size_t ncodes, const char *school_district, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	char lb[16];
+	snprintf(lb, sizeof(lb), "%u", lines);
+	const char *p[REF_NCOLS] = {m->ce_id, rd->decision_id, rd->referral_id, outcome,
+				    case_id ? ccs_arena_strdup(a, case_id) : NULL, opened ? "true" : "false",
+				    ccs_arena_strdup(a, lb), ccs_pg_text_array(a, (const char *const *)codes, ncodes),
+				    school_district ? school_district : ""};
+	if (rb) {
+		rowbuf_add(a, &rb->refs, p);
+		return 0;
+	}
+	return ccs_tx_write(tx,
+			    "INSERT INTO referral_decisions(event_id, referral_decision_id, referral_id, outcome,"
+			    " case_id, opened_case, lines, referred_codes, school_district)"
+			    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+			    REF_NCOLS, p, err);
+}
+
+static int record_referral(ccs_tx *tx, rf_batch *rb, const ccs_msg *m, const Ccs__Mtp__V1__ReferralDecision *rd,
+			   const char *outcome, const char *case_id, bool opened, ccs_svc_err *err)
+{
+	return record_referral_ex(tx, rb, m, rd, outcome, case_id, opened, 0, NULL, 0, "", err);
+}
+
+/*
+ * A case this batch opened, as CASE_STATE would read it for a later referral of the batch: the
+ * spellings the database returns, the lines of its links, their school district unless the
+ * case has its own; its worklist items and determination as its first decision left them.
+ */
+static void rf_case_opened(rf_case *fc, const case_row *c)
+{
+	fc->c = *c;
+	snprintf(fc->c.case_id, sizeof(fc->c.case_id), "%s", fc->case_id);
+	fc->c.model = enum_value(&ccs__mtp__v1__county_model__descriptor,
+				 enum_name(&ccs__mtp__v1__county_model__descriptor, c->model, "COUNTY_MODEL_UNSPECIFIED"));
+	fc->c.office = enum_value(&ccs__mtp__v1__reviewing_office__descriptor,
+				  enum_name(&ccs__mtp__v1__reviewing_office__descriptor, c->office,
+					    "REVIEWING_OFFICE_UNSPECIFIED"));
+	fc->c.fc.county_model = (ccs_elig_county_model)fc->c.model;
+	fc->c.fc.lines |= fc->link_lines;
+	fc->c.own_district = c->school_district[0] != '\0';
+	if (!fc->c.own_district)
+		snprintf(fc->c.school_district, sizeof(fc->c.school_district), "%s", fc->link_district);
+	fc->found = 1;
+}
+
+static int accepted(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const ccs_msg *m,
+		    const Ccs__Mtp__V1__ReferralDecision *rd, ccs_svc_err *err)
+{
+	ccs_arena *a = ccs_tx_arena(tx);
+	rf_batch *rb = ccs_tx_batch_state(tx);
+	case_row c;
+	ccs_elig_fold_step *steps = NULL;
+	size_t n = 0;
+	const char *p[14];
+	bool opened;
+	int rc;
+
+	if ((rc = accepted_case(a, m, rd, &c, p, err)) != 0)
+		return rc;
+	rf_case *fc = rf_batch_case(rb, c.case_id);
+	if (fc) {
+		/* prepare inserted the case for the batch's first referral of it, read what it held */
+		opened = !fc->found && fc->opener && !strcmp(fc->opener, m->ce_id);
+		steps = fc->steps;
+		n = fc->n;
+	} else {
+		rb = NULL; /* not in the batch's view: this referral reads and writes for itself */
+		if ((rc = lock_case(tx, c.case_id, err)) != 0)
+			return rc;
+		/* The case, and when it is new, the evidence that waited for it (one row each; one
+		 * row of NULLs when none did; `opened` in the last column). */
+		PGresult *r = ccs_tx_query(tx,
+					   "WITH ins AS (INSERT INTO cases(case_id, case_number, county, county_model,"
+					   " reviewing_office, birth_date, referral_date, opened_on, requested_program,"
+					   " requested_lines, referred_codes, coverage, opened_by_event, school_district)"
+					   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+					   " ON CONFLICT (case_id) DO NOTHING RETURNING case_id)"
+					   " SELECT e.event_id, e.received_on, e.body, EXISTS (SELECT 1 FROM ins)"
+					   " FROM (SELECT 1) AS one LEFT JOIN evidence e ON e.case_id = $1 AND EXISTS (SELECT 1 FROM ins)"
+					   " ORDER BY e.received_on, e.event_id",
+					   14, p, &rc, err);
+		if (!r)
+			return rc;
+		opened = PQntuples(r) > 0 && strcmp(PQgetvalue(r, 0, 3), "t") == 0;
+		rc = opened ? steps_from_rows(a, r, 0, 0, PQntuples(r), &steps, &n, err) : 0;
+		PQclear(r);
+		if (rc)
+			return rc;
+	}
+	if ((rc = record_referral(tx, rb, m, rd, "accepted", c.case_id, opened, err)) != 0)
+		return rc;
+	if (!opened) {
+		/* the case was opened by another event (a re-announcement): its decision is out */
+		count_referral(svc, "accepted", "case_exists");
+		CCS_LOG_INFO("case already open, no decision", "event_id", CCS_LOG_S(m->ce_id), "case_id",
+			     CCS_LOG_S(c.case_id));
+		return 0;
+	}
+	count_referral(svc, "accepted", "case_opened");
+	/* a case just opened has no worklist item and no decision yet (case_row is zeroed) */
+	rc = decide_now(tx, e, m, &c, steps, n, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REFERRAL,
+			KIND_REFERRAL, *rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), rb ? &rb->rows : NULL,
+			err);
+	if (rc == 0 && fc)
+		rf_case_opened(fc, &c);
+	return rc;
+}
+
+/* Service lines as a bit set, from a repeated ServiceLine. */
+static unsigned lines_of(const Ccs__Mtp__V1__ServiceLine *l, size_t n)
+{
+	unsigned out = 0;
+	for (size_t i = 0; i < n; i++)
+		if ((int)l[i] >= CCS_ELIG_LINE_MTP_THERAPY && (int)l[i] <= CCS_ELIG_LINE_DIAGNOSTIC)
+			out |= CCS_ELIG_LINE_BIT((int)l[i]);
+	return out;
+}
+
+/*
+ * The same child referred again: the link's requested services and diagnoses reach the case
+ * (stored with the link; the case's lines are the OR of its own and its links'). A link that
+ * asks for a line the case did not have is decided at once; one that adds nothing is recorded.
+ */
+static int linked(ccs_svc *svc, const ccs_eligibility *e, ccs_tx *tx, const ccs_msg *m,
+		  const Ccs__Mtp__V1__ReferralDecision *rd, const char *cid, ccs_svc_err *err)
+{
+	const Ccs__Mtp__V1__ReferralLinked *lk = rd->linked;
+	unsigned add = lines_of(lk->requested_services, lk->n_requested_services);
+	rf_batch *rb = ccs_tx_batch_state(tx);
+	rf_case *fc = rf_batch_case(rb, cid);
+	case_row one, *c = &one;
+	ccs_elig_fold_step *steps = NULL;
+	size_t n = 0;
+	int found = 0, rc;
+
+	if (!add && lk->requested_program != CCS__MTP__V1__REQUESTED_PROGRAM__REQUESTED_PROGRAM_UNSPECIFIED)
+		add = ccs_elig_fold_program_lines(lk->requested_program);
+	if (fc) {
+		found = fc->found;
+		c = &fc->c;
+		steps = fc->steps;
+		n = fc->n;
+		/* what CASE_COLUMNS reads after this link whatever it decides: a case this batch
+		 * opens later takes the lines and the newest school district of its links */
+		fc->link_lines |= add;
+		if (*lk->school_district)
+			snprintf(fc->link_district, sizeof(fc->link_district), "%s", lk->school_district);
+	} else {
+		rb = NULL;
+		if ((rc = lock_case(tx, cid, err)) != 0 ||
+		    (rc = load_case(tx, cid, true, c, &found, &steps, &n, err)) != 0)
+			return rc;
+	}
+	if ((rc = record_referral_ex(tx, rb, m, rd, "linked", cid, false, add, lk->diagnosis_codes,
+				     lk->n_diagnosis_codes, lk->school_district, err)) != 0)
+		return rc;
+	bool adds = found && (c->fc.lines | add) != c->fc.lines;
+	/* The case as CASE_COLUMNS reads it now that this link is stored, without reading it
+	 * again: its lines OR the link's, and the link's school district (the newest) unless the
+	 * case has its own. (A batch's view keeps it so for the batch's later referrals.) */
+	if (found) {
+		c->fc.lines |= add;
+		if (!c->own_district && *lk->school_district)
+			snprintf(c->school_district, sizeof(c->school_district), "%s", lk->school_district);
+	}
+	if (!adds) {
+		count_referral(svc, "linked", "recorded");
+		return 0;
+	}
+	count_referral(svc, "linked", "lines_added");
+	rc = decide_now(tx, e, m, c, steps, n, CCS__MTP__V1__DECISION_TRIGGER__DECISION_TRIGGER_REFERRAL,
+			KIND_REFERRAL, *rd->decided_at ? rd->decided_at : ccs_tx_input_time(tx), rb ? &rb->rows : NULL,
+			err);
+	return rc;
+}
+
+int ccs_eligibility_on_referral(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_msg *m, ProtobufCMessage *pb,
+				ccs_svc_err *err)
+{
+	const ccs_eligibility *e = ctx;
+	ccs_uuid u;
+	Ccs__Mtp__V1__ReferralDecision *rd = (Ccs__Mtp__V1__ReferralDecision *)pb;
+	switch (rd->outcome_case) {
+	case CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_ACCEPTED:
+		return accepted(svc, e, tx, m, rd, err);
+	case CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_LINKED: {
+		const char *cid = referral_case_id(rd);
+		if (ccs_uuid_parse(cid, &u) != 0)
+			return ccs_svc_poison(err, "validation", "linked referral without a case id UUID");
+		return linked(svc, e, tx, m, rd, cid, err);
+	}
+	case CCS__MTP__V1__REFERRAL_DECISION__OUTCOME_REJECTED: {
+		int rc = record_referral(tx, ccs_tx_batch_state(tx), m, rd, "rejected", NULL, false, err);
+		if (rc == 0)
+			count_referral(svc, "rejected", "recorded");
+		return rc;
+	}
+	default:
+		return ccs_svc_poison(err, "validation", "referral decision carries no outcome");
+	}
 }
 
 /* ---------------------------------------------------------------- time-driven work */

@@ -45,6 +45,12 @@ int ccs_eligibility_on_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_m
 int ccs_eligibility_prepare_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_svc_batch *b, void **state,
 				     ccs_svc_err *err);
 int ccs_eligibility_finish_evidence(ccs_svc *svc, void *ctx, ccs_tx *tx, void *state, ccs_svc_err *err);
+/* Referral decisions in two phases, the same way: prepare takes the locks, opens the batch's
+ * accepted cases and reads every case of the batch with its links and evidence at once; finish
+ * writes the referral records, decisions and deadlines, one multi-row insert each. */
+int ccs_eligibility_prepare_referral(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_svc_batch *b, void **state,
+				     ccs_svc_err *err);
+int ccs_eligibility_finish_referral(ccs_svc *svc, void *ctx, ccs_tx *tx, void *state, ccs_svc_err *err);
 int ccs_eligibility_due(ccs_svc *svc, void *ctx, ccs_tx *tx, const ccs_due *d, ccs_svc_err *err);
 /* `what-if --rule-set VERSION [--json]`: exit code, or -1 when argv[0] is not ours. */
 int ccs_eligibility_command(ccs_svc *svc, void *ctx, int argc, char **argv);

@@ -22,7 +22,8 @@
 extern const ccs_migration ccs_eligibility_migrations[];
 
 static const ccs_svc_input inputs[] = {
-	{CCS_ELIGIBILITY_TOPIC_REFERRALS, ccs_eligibility_on_referral, NULL, NULL},
+	{CCS_ELIGIBILITY_TOPIC_REFERRALS, ccs_eligibility_on_referral, ccs_eligibility_prepare_referral,
+	 ccs_eligibility_finish_referral},
 	{CCS_ELIGIBILITY_TOPIC_EVIDENCE, ccs_eligibility_on_evidence, ccs_eligibility_prepare_evidence,
 	 ccs_eligibility_finish_evidence},
 	{NULL, NULL, NULL, NULL},
