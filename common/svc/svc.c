@@ -455,6 +455,10 @@ static const ccs_cfg_def runtime_cfg[] = {
 	{"pg.idle.tx.timeout.ms", CCS_CFG_INT, "10000", 0, 1000, 3600000,
 	 "PostgreSQL ends a transaction left idle this long (a stalled instance's), so the instance"
 	 " that takes its partitions over does not wait on it; keep it below group.session.timeout.ms"},
+	{"pg.idle.session.timeout.ms", CCS_CFG_INT, "20000", 0, 0, 3600000,
+	 "PostgreSQL ends a session idle this long outside a transaction: a stopped instance's, whose"
+	 " session lock on the outbox relay would otherwise keep every other instance from publishing."
+	 " A live daemon touches its session every relay.interval.ms; 0: never"},
 	{"pg.lock.timeout.ms", CCS_CFG_INT, "60000", 0, 0, 3600000,
 	 "a lock wait longer than this is a transient failure (retried), not a frozen loop; 0: no limit."
 	 " Keep it well above a busy batch: instances of one daemon wait on each other's batches"},

@@ -53,7 +53,10 @@ try:
     # A stalled instance's open transaction is ended by PostgreSQL before its partitions move
     # (pg.idle.tx.timeout.ms below the session timeout), so the new owner never waits on it.
     pipe = Pipeline(env, extra={"CCS_GROUP_SESSION_TIMEOUT_MS": str(SESSION_MS),
-                                "CCS_PG_IDLE_TX_TIMEOUT_MS": str(max(1000, SESSION_MS // 2))})
+                                "CCS_PG_IDLE_TX_TIMEOUT_MS": str(max(1000, SESSION_MS // 2)),
+                                # the zombie may hold the relay's session lock: PostgreSQL ends its
+                                # idle session so a survivor can publish
+                                "CCS_PG_IDLE_SESSION_TIMEOUT_MS": str(SESSION_MS)})
     for s in SERVICES:
         for _ in range(3):
             n = pipe.node(s)
