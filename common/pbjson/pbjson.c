@@ -512,9 +512,9 @@ static int decode_value(struct pbjson_ctx *c, const ProtobufCFieldDescriptor *f,
 		if (rc == 0)
 			*(uint64_t *)dst = ui;
 		break;
-	/* A float's negative zero is stored as zero: protobuf-c 1.4.1 leaves a proto3 float equal
-	 * to 0 off the wire (its doubles keep -0), so -0 could not survive a pack (found by
-	 * fuzz_pbjson, "-0e91"). */
+	/* Negative zero is stored as zero: protobuf-c 1.4.1 leaves a proto3 float or double
+	 * equal to 0 off the wire, so -0 could not survive a pack (found by fuzz_pbjson: "-0e91"
+	 * for a float, the string "-0" for a double). */
 	case PROTOBUF_C_TYPE_FLOAT:
 		rc = get_double(c, v, 1, &r);
 		if (rc == 0)
@@ -523,7 +523,7 @@ static int decode_value(struct pbjson_ctx *c, const ProtobufCFieldDescriptor *f,
 	case PROTOBUF_C_TYPE_DOUBLE:
 		rc = get_double(c, v, 0, &r);
 		if (rc == 0)
-			*(double *)dst = r;
+			*(double *)dst = r == 0.0 ? 0.0 : r;
 		break;
 	case PROTOBUF_C_TYPE_BOOL:
 		if (!json_is_boolean(v)) {
