@@ -145,8 +145,9 @@ CCS_TEST(defaults_are_omitted)
 	CCS_CANON(KITCHEN, "{\"fInt32\":null,\"inner\":null,\"rString\":null}", "{}");
 	/* An empty nested message is present (its pointer is set), and prints as {}. */
 	CCS_CANON(KITCHEN, "{\"inner\":{}}", "{\"inner\":{}}");
-	/* -0.0 is not the default value (the wire encoder sends it too). */
-	CCS_CANON(KITCHEN, "{\"fDouble\":-0.0}", "{\"fDouble\":-0.0}");
+	/* -0.0 is stored as 0, the default: protobuf-c 1.4.1 leaves a proto3 double equal to 0
+	 * off the wire, so -0.0 could not survive a pack (fuzz_pbjson found it). */
+	CCS_CANON(KITCHEN, "{\"fDouble\":-0.0}", "{}");
 }
 
 CCS_TEST(int64_accepts_numbers_and_strings)
