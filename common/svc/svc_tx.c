@@ -169,6 +169,20 @@ void ccs__svc_stmts_reset(ccs_svc *s)
 
 /* ---------------------------------------------------------------- pipelines */
 
+/* Read up to the result of a pipeline's sync point (PGRES_PIPELINE_SYNC). */
+static void read_sync(ccs_svc *s)
+{
+	for (int guard = 0; guard < 4; guard++) {
+		PGresult *r = PQgetResult(s->pg);
+		if (!r)
+			continue;
+		int sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+		PQclear(r);
+		if (sync)
+			break;
+	}
+}
+
 /*
  * Send `n` statements in one pipeline (libpq pipeline mode: one round trip) and collect one
  * result per statement into res[] (the caller PQclear()s each; NULL when none came, e.g. the
@@ -228,16 +242,7 @@ int ccs__svc_pipeline(ccs_svc *s, const pq_step *st, size_t n, PGresult **res)
 		while ((r = PQgetResult(s->pg)) != NULL)
 			PQclear(r); /* the NULL that ends this statement's results */
 	}
-	/* The sync point's own result, then back to normal mode. */
-	for (int guard = 0; guard < 4; guard++) {
-		PGresult *r = PQgetResult(s->pg);
-		if (!r)
-			continue;
-		int sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
-		PQclear(r);
-		if (sync)
-			break;
-	}
+	read_sync(s); /* the sync point's own result, then back to normal mode */
 	if (!PQexitPipelineMode(s->pg))
 		rc = -1;
 	return rc;
@@ -287,15 +292,8 @@ static int pend_collect(ccs_svc *s, PGresult **last, ccs_svc_err *err)
 		while ((r = PQgetResult(s->pg)) != NULL)
 			PQclear(r); /* the NULL that ends this statement's results */
 	}
-	for (int guard = 0; !broken && guard < 4; guard++) {
-		PGresult *r = PQgetResult(s->pg);
-		if (!r)
-			continue;
-		int sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
-		PQclear(r);
-		if (sync)
-			break;
-	}
+	if (!broken)
+		read_sync(s);
 	s->npend = 0;
 	if (!PQexitPipelineMode(s->pg) || broken) {
 		if (!rc) {
