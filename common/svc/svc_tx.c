@@ -104,19 +104,27 @@ void ccs__pgarr_finish(pgarr *a)
  */
 int ccs__svc_pg_session(ccs_svc *s, char *errbuf, size_t errlen)
 {
-	char sql[400];
+	char sql[1024];
 	const char *mode = ccs_cfg_str(&s->cfg, "pg.plan.cache.mode");
 	if (strcmp(mode, "auto") != 0 && strcmp(mode, "force_custom_plan") != 0 && strcmp(mode, "force_generic_plan") != 0) {
 		snprintf(errbuf, errlen, "pg.plan.cache.mode: '%s' is not auto, force_custom_plan or force_generic_plan",
 			 mode);
 		return CCS_PG_DATA;
 	}
+	/* application_name: pg_stat_activity names the instance behind each session (which one
+	 * holds the relay lock, which one waits). */
+	char *app = PQescapeLiteral(s->pg, s->instance_id, strlen(s->instance_id));
+	if (!app) {
+		snprintf(errbuf, errlen, "%s", PQerrorMessage(s->pg));
+		return CCS_PG_TRANSIENT;
+	}
 	snprintf(sql, sizeof(sql),
 		 "SET TIME ZONE 'UTC'; SET client_min_messages = warning; SET plan_cache_mode = %s;"
 		 " SET idle_in_transaction_session_timeout = %ld; SET idle_session_timeout = %ld;"
-		 " SET lock_timeout = %ld",
+		 " SET lock_timeout = %ld; SET application_name = %s",
 		 mode, ccs_cfg_int(&s->cfg, "pg.idle.tx.timeout.ms"), ccs_cfg_int(&s->cfg, "pg.idle.session.timeout.ms"),
-		 ccs_cfg_int(&s->cfg, "pg.lock.timeout.ms"));
+		 ccs_cfg_int(&s->cfg, "pg.lock.timeout.ms"), app);
+	PQfreemem(app);
 	return ccs_pg_exec(s->pg, sql, errbuf, errlen);
 }
 

@@ -86,9 +86,18 @@ try:
     pipe.submit_poison(rng, 2)
 
     # --- 2. zombie: SIGSTOP past the session timeout, SIGCONT -----------------------------------
-    z = pipe.nodes["eligibility"][1]
     pipe.submit(pipe.workload(rng, CHUNK * 2))  # a backlog, so that it is stopped holding a batch
     time.sleep(0.3)
+    # The zombie is the instance that publishes (holds the relay's session lock, named by its
+    # application_name): the others must take the relay over too, not only its partitions.
+    leader = psql(pipe.db("eligibility"), "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a"
+                  " USING (pid) WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+                  " AND l.objid::bigint = (hashtext('ccs.outbox.relay')::bigint & 4294967295)"
+                  " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+    leader = leader[0][0] if leader else None
+    z = next((n for n in pipe.nodes["eligibility"] if n.vars["CCS_INSTANCE_ID"] == leader),
+             pipe.nodes["eligibility"][1])
+    log("zombie: %s (relay leader: %s)" % (z.vars["CCS_INSTANCE_ID"], leader))
     z.sigstop()
     t0 = time.time()
     pipe.submit(pipe.workload(rng, CHUNK // 2))
