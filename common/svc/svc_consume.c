@@ -154,6 +154,14 @@ void ccs__svc_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		rd_kafka_assign(rk, parts);
 		s->assigned = 1;
 		s->kafka_ok = 1;
+		/* librdkafka keeps a partition paused by the application across a revoke and a new
+		 * assign: one paused by a transient failure just before a rebalance would never be
+		 * fetched again (found by the membership chaos test: ready, six partitions, no
+		 * progress). What is ready is resumed explicitly. */
+		rd_kafka_topic_partition_list_t *ready = parts_list(s, PART_READY);
+		if (ready->cnt > 0)
+			rd_kafka_resume_partitions(rk, ready);
+		rd_kafka_topic_partition_list_destroy(ready);
 		rd_kafka_topic_partition_list_t *pending = parts_list(s, PART_PENDING);
 		if (pending->cnt > 0) {
 			rd_kafka_pause_partitions(rk, pending);
