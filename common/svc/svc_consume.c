@@ -740,8 +740,7 @@ static int process_chunk(ccs_svc *s, part *p, rd_kafka_message_t **msgs, size_t 
 		/* Queued writes of the last messages: a failure that is not transient belongs to one
 		 * message, which the careful run finds. */
 		if (rc == 0 && ccs__svc_flush(s, &err) != 0)
-			rc = strcmp(err.cls, "transient") == 0 || strcmp(err.cls, "config") == 0 ? CCS_SVC_TRANSIENT
-							: careful ? CCS_SVC_TRANSIENT : RETRY_CAREFUL;
+			rc = ccs__svc_err_rc(&err) == CCS_SVC_TRANSIENT || careful ? CCS_SVC_TRANSIENT : RETRY_CAREFUL;
 		if (rc != RETRY_CAREFUL)
 			break;
 		ccs_metrics_inc(s->metrics, "batches_retried_total", "", 1);

@@ -208,6 +208,7 @@ void ccs__svc_stmts_reset(ccs_svc *s);
 int ccs__svc_pg_session(ccs_svc *s, char *errbuf, size_t errlen);
 int ccs__svc_pipeline(ccs_svc *s, const pq_step *st, size_t n, PGresult **res);
 int ccs__svc_flush(ccs_svc *s, ccs_svc_err *err);
+int ccs__svc_err_rc(const ccs_svc_err *err);
 void ccs__svc_flush_reset(ccs_svc *s);
 void ccs__svc_outbox_params(ccs_svc *s, const char *vals[4], int lens[4]);
 int ccs__svc_outbox_flush(ccs_svc *s, ccs_svc_err *err);

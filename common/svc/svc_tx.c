@@ -317,6 +317,13 @@ static int pend_collect(ccs_svc *s, PGresult **last, ccs_svc_err *err)
 	return rc;
 }
 
+/* The CCS_SVC_* code of an error ccs_svc_pg_error classified (by its class). */
+int ccs__svc_err_rc(const ccs_svc_err *err)
+{
+	return strcmp(err->cls, "transient") == 0 || strcmp(err->cls, "config") == 0 ? CCS_SVC_TRANSIENT
+											: CCS_SVC_POISON;
+}
+
 /* Send and check the queued writes now; 0 or a CCS_SVC_* code. */
 int ccs__svc_flush(ccs_svc *s, ccs_svc_err *err)
 {
@@ -386,8 +393,7 @@ int ccs_tx_write_params(ccs_tx *tx, const char *sql, int nparams, const char *co
 
 	if (s->pend_failed) {
 		*err = s->pend_err;
-		return strcmp(err->cls, "transient") == 0 || strcmp(err->cls, "config") == 0 ? CCS_SVC_TRANSIENT
-											      : CCS_SVC_POISON;
+		return ccs__svc_err_rc(err);
 	}
 	if (s->npend >= PEND_MAX && (rc = ccs__svc_flush(s, err)) != 0)
 		return rc;
@@ -485,8 +491,7 @@ PGresult *ccs_tx_query_params(ccs_tx *tx, const char *sql, int nparams, const ch
 
 	if (s->pend_failed) {
 		*err = s->pend_err;
-		*rc = strcmp(err->cls, "transient") == 0 || strcmp(err->cls, "config") == 0 ? CCS_SVC_TRANSIENT
-											     : CCS_SVC_POISON;
+		*rc = ccs__svc_err_rc(err);
 		return NULL;
 	}
 	if (s->npend) {
